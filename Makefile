@@ -1,0 +1,15 @@
+# The two commands of the README. Both set everything up first (scripts/setup is idempotent).
+PY := .venv/bin/python
+
+.PHONY: setup run test bench samples
+setup:
+	@scripts/setup
+
+run: setup  ## the sessions job on the bundled sample data, in a local MiniCluster
+	$(PY) -m jobs.sessions $(ARGS)
+
+test: setup  ## the whole test suite (starts its own Kafka broker and Flink cluster)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+samples: setup  ## regenerate the bundled sample data (deterministic)
+	$(PY) -m samples.generate

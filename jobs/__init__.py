@@ -1,0 +1,1 @@
+"""One module per job: a pure ``build(...)`` over typed streams and a thin ``main()``."""

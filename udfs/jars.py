@@ -1,0 +1,36 @@
+"""Where the JVM jars are (declared in pom.xml, fetched by Maven into jars/)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+JARS = PROJECT_ROOT / "jars"
+
+
+def _fetch() -> None:
+    subprocess.run(["mvn", "-q", "-B", "-f", str(PROJECT_ROOT / "pom.xml"), "package"], check=True)
+
+
+def connector_jars() -> list[Path]:
+    """The Flink connector jars for ``pipeline.jars`` (fetched by Maven on first use)."""
+    found = sorted((JARS / "flink").glob("*.jar"))
+    if not found:
+        _fetch()
+        found = sorted((JARS / "flink").glob("*.jar"))
+    if not found:
+        raise FileNotFoundError(f"no connector jar under {JARS / 'flink'}: run `mvn -f pom.xml package`")
+    return found
+
+
+def kafka_broker_classpath() -> str:
+    """The classpath of the Kafka broker used by tests and scripts/kafka."""
+    if not (JARS / "kafka").is_dir():
+        _fetch()
+    return ":".join(str(p) for p in sorted((JARS / "kafka").glob("*.jar")))
+
+
+def jar_urls(paths) -> str:
+    """``pipeline.jars`` value: ``;``-separated ``file://`` URLs."""
+    return ";".join(p.resolve().as_uri() for p in paths)

@@ -1,0 +1,153 @@
+"""The options every job shares (SPEC: "Options shared by every job"), and fail-fast validation.
+
+A job declares its inputs and its own options; :func:`parse_options` returns one namespace. A bad
+option or a missing input stops the program before anything is submitted, with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from udfs.events import EventSchema
+from udfs.timeutil import parse_duration
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = PROJECT_ROOT / "samples"
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input stream of a job: its schema, where it comes from by default."""
+
+    name: str  # also the option (``--clicks``) for jobs with several inputs
+    schema: EventSchema
+    sample: str  # bundled sample file under samples/
+    path_option: str = "--input"
+    topic_option: str = "--topic"
+
+    @property
+    def dest(self) -> str:
+        return self.path_option.lstrip("-").replace("-", "_")
+
+    @property
+    def topic_dest(self) -> str:
+        return self.topic_option.lstrip("-").replace("-", "_")
+
+
+class OptionError(SystemExit):
+    """Raised instead of argparse's usage dump: one line, exit code 2."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse calls this for every bad option
+        raise OptionError(f"{self.prog}: error: {message}")
+
+
+def duration(text: str) -> int:
+    """argparse type: a duration in milliseconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def parse_options(
+    job: str,
+    inputs: Sequence[Input],
+    argv: Sequence[str] | None = None,
+    configure: Callable[[argparse.ArgumentParser], None] | None = None,
+    description: str | None = None,
+) -> argparse.Namespace:
+    parser = _OneLineParser(prog=f"python -m jobs.{job}", description=description)
+    io = parser.add_argument_group("sources and sinks")
+    io.add_argument("--source", choices=["file", "kafka"], default="file")
+    for spec in inputs:
+        io.add_argument(
+            spec.path_option, dest=spec.dest, metavar="PATH", default=str(SAMPLES / spec.sample),
+            help=f"JSONL file or folder of {spec.schema.name} events (default: the bundled sample)",
+        )
+        io.add_argument(spec.topic_option, dest=spec.topic_dest, metavar="TOPIC", default=spec.schema.name,
+                        help=f"Kafka topic of {spec.schema.name} events (default: %(default)s)")
+    io.add_argument("--sink", choices=["print", "file", "kafka"], default="print")
+    io.add_argument("--output", metavar="DIR", help="with --sink file: each output goes to DIR/<output>/")
+    io.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"))
+    io.add_argument("--output-topic-prefix", default=job, help="output <out> goes to topic <prefix>.<out>")
+    io.add_argument("--bounded", action="store_true",
+                    help="Kafka source: stop at the offsets that were latest at start")
+    io.add_argument("--group-id", default=f"pyflink-{job}")
+
+    time = parser.add_argument_group("event time")
+    time.add_argument("--out-of-orderness", type=duration, default=parse_duration("5s"), metavar="DURATION",
+                      help="bounded out-of-orderness of the watermark (default 5s)")
+    time.add_argument("--idleness", type=duration, default=None, metavar="DURATION",
+                      help="mark the event-time source idle after this long without records")
+
+    runtime = parser.add_argument_group("runtime")
+    runtime.add_argument("--parallelism", type=positive_int, default=1, metavar="N")
+    runtime.add_argument("--execution-mode", choices=["thread", "process"], default="thread",
+                         help="PyFlink Python execution mode (default thread: see README, Performance)")
+    runtime.add_argument("--checkpoint-interval", type=duration, default=None, metavar="DURATION")
+    runtime.add_argument("--delivery-guarantee", choices=["none", "at-least-once", "exactly-once"],
+                         default="at-least-once")
+
+    if configure:
+        configure(parser.add_argument_group(f"{job} options"))
+
+    options = parser.parse_args(argv)
+    options.job = job
+    options.inputs = list(inputs)
+    _validate(parser, options)
+    return options
+
+
+def _validate(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    if options.source == "file":
+        for spec in options.inputs:
+            path = Path(getattr(options, spec.dest))
+            if not path.exists():
+                parser.error(f"input not found: {path}")
+            if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
+                parser.error(f"input folder is empty: {path}")
+    if options.sink == "file" and not options.output:
+        parser.error("--sink file needs --output DIR")
+    if options.delivery_guarantee == "exactly-once" and options.sink == "kafka" and not options.checkpoint_interval:
+        parser.error("--delivery-guarantee exactly-once commits on checkpoints: set --checkpoint-interval")
+    if getattr(options, "allowed_lateness", 0) and options.allowed_lateness < 0:
+        parser.error("--allowed-lateness must not be negative")
+
+
+def run_cli(module: str, argv: Sequence[str] | None = None) -> None:
+    """A job's ``__main__``: runs ``<module>.main`` and turns option errors into one line on stderr
+    and exit code 2.
+
+    The job is imported by its module name, not run as ``__main__``, so that cloudpickle ships its
+    functions by reference (``jobs.sessions.SessionSummary``) rather than by value with their
+    module's globals, which do not all pickle.
+    """
+    import importlib
+
+    try:
+        code = importlib.import_module(module).main(argv)
+    except OptionError as error:
+        print(error.message, file=sys.stderr)
+        code = 2
+    sys.exit(code)

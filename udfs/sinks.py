@@ -1,0 +1,65 @@
+"""Sinks: every job output is a stream of JSON strings with a name; these write them somewhere.
+
+- ``file``: ``DIR/<output>/*.jsonl`` via Flink's FileSink, complete once the job has finished;
+- ``print`` and tests: the outputs are tagged with their name, unioned, and collected by the client;
+- ``kafka``: see :mod:`udfs.kafka`.
+Each output passes :class:`udfs.metrics.CountRecords` first, so every job counts its outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from pyflink.common import Encoder, Types
+from pyflink.datastream import DataStream
+from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, OutputFileConfig
+
+from udfs.metrics import CountRecords
+
+
+def counted(stream: DataStream, output: str, tag: bool = False) -> DataStream:
+    return stream.map(CountRecords(output, tag), Types.STRING()).name(f"count-{output}").uid(f"count-{output}")
+
+
+def file_sink(stream: DataStream, directory: str | Path, output: str) -> None:
+    """Write one output as JSON Lines under ``directory/output/``."""
+    path = Path(directory, output)
+    path.mkdir(parents=True, exist_ok=True)  # an output with no records is still an (empty) folder
+    sink = (FileSink.for_row_format(str(path), Encoder.simple_string_encoder())
+            .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+            .with_output_file_config(OutputFileConfig.builder().with_part_prefix(output).with_part_suffix(".jsonl").build())
+            .build())
+    counted(stream, output).sink_to(sink).name(f"file-{output}").uid(f"sink-{output}")
+
+
+def tagged_union(outputs: Mapping[str, DataStream]) -> DataStream:
+    """All outputs as one stream of ``<output>\\t<json>`` lines, for a client-side collector."""
+    streams = [counted(stream, name, tag=True) for name, stream in outputs.items()]
+    return streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0]
+
+
+def collect_tagged(outputs: Mapping[str, DataStream], job_name: str) -> Iterator[tuple[str, str]]:
+    """Run the job and yield ``(output, json)`` as the records arrive."""
+    with tagged_union(outputs).execute_and_collect(job_name) as records:
+        for line in records:
+            output, record = line.split("\t", 1)
+            yield output, record
+
+
+def collect(outputs: Mapping[str, DataStream], job_name: str = "collect") -> dict[str, list[dict]]:
+    """Run the job on bounded inputs and return every output's records (tests, small runs)."""
+    result: dict[str, list[dict]] = {name: [] for name in outputs}
+    for output, record in collect_tagged(outputs, job_name):
+        result[output].append(json.loads(record))
+    return result
+
+
+def read_file_outputs(directory: str | Path, outputs) -> dict[str, list[dict]]:
+    """What the file sink wrote: finished part files only (in-progress ones are hidden)."""
+    result = {}
+    for output in outputs:
+        files = sorted(p for p in Path(directory, output).rglob("*") if p.is_file() and not p.name.startswith("."))
+        result[output] = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line]
+    return result
