@@ -1,0 +1,115 @@
+"""Event router (seed section 5): one ProcessFunction, one main output and side outputs.
+
+Each activity event lands in exactly one output, checked in this order:
+
+1. ``errors``: invalid records (the shared parser), and events whose ``value`` is missing, null or
+   negative (the seed's validation), with the reason;
+2. ``late``: event time behind the watermark when the event arrived;
+3. ``tenant-<name>``: on-time events of a tenant named in ``--tenants``;
+4. ``valid`` (the main output): everything else.
+
+    python -m jobs.event_router --tenants acme,globex --input events.jsonl --sink file --output out/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+from pyflink.common import Types
+from pyflink.datastream import DataStream, OutputTag
+from pyflink.datastream.functions import ProcessFunction
+
+from udfs.events import ACTIVITY, original_fields
+from udfs.options import Input, parse_options, run_cli
+from udfs.runner import run
+from udfs.sources import error_record
+
+JOB = "event_router"
+INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
+LATE = OutputTag("late", Types.STRING())
+ERRORS = OutputTag("errors", Types.STRING())
+#: Tenant names become output names, folder names and Kafka topic suffixes.
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def tenant_output(tenant: str) -> str:
+    return f"tenant-{tenant}"
+
+
+class RouteEvents(ProcessFunction):
+    """Event rows -> ``valid`` (main) or the side output of :func:`route`'s choice."""
+
+    def __init__(self, tenants: list[str]):
+        self.tenants = {t: OutputTag(tenant_output(t), Types.STRING()) for t in tenants}
+
+    def process_element(self, event, ctx):
+        problem = value_problem(event)
+        if problem:
+            yield ERRORS, error_record(JOB, problem, event.raw)
+            return
+        record = json.dumps(original_fields(event), ensure_ascii=False)
+        if event.behind_watermark:
+            yield LATE, record
+        elif event.tenant in self.tenants:
+            yield self.tenants[event.tenant], record
+        else:
+            yield record
+
+
+def value_problem(event) -> str | None:
+    """The seed's validation: a router event needs a non-negative ``value``."""
+    if event.value is None:
+        state = "null" if "value" in original_fields(event) else "missing"
+        return f"field 'value' is {state}: the router needs a non-negative number"
+    if event.value < 0:
+        return f"field 'value' must not be negative, got {original_fields(event)['value']}"
+    return None
+
+
+def build(events: DataStream, *, tenants: list[str] = ()) -> dict[str, DataStream]:
+    router = RouteEvents(list(tenants))
+    valid = events.process(router, output_type=Types.STRING()).name("route-events").uid("route-events")
+    outputs = {"valid": valid, "late": valid.get_side_output(LATE), "errors": valid.get_side_output(ERRORS)}
+    for tenant, tag in router.tenants.items():
+        outputs[tenant_output(tenant)] = valid.get_side_output(tag)
+    return outputs
+
+
+def accounting(outputs) -> int:
+    """Every input record is exactly one record of one output."""
+    return sum(len(records) for records in outputs.values())
+
+
+def tenant_list(text: str) -> list[str]:
+    """argparse type: ``a,b,...`` -> distinct tenant names, in the order given."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    bad = [name for name in names if not _TENANT.match(name)]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"invalid tenant name {bad[0]!r}: use letters, digits, '.', '_' and '-' (it names an output)")
+    if not names:
+        raise argparse.ArgumentTypeError("expected tenant names separated by commas, e.g. acme,globex")
+    return list(dict.fromkeys(names))
+
+
+def options(argv=None):
+    def configure(group):
+        group.add_argument("--tenants", type=tenant_list, default=[], metavar="A,B,...",
+                           help="tenants whose on-time valid events go to their own output tenant-<name> (default none)")
+
+    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
+
+
+def pipeline(opts):
+    return lambda t_env, streams: build(streams["events"], tenants=opts.tenants)
+
+
+def main(argv=None) -> int:
+    opts = options(argv)
+    return run(opts, pipeline(opts), accounting)
+
+
+if __name__ == "__main__":
+    run_cli(f"jobs.{JOB}")
