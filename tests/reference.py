@@ -55,3 +55,50 @@ def sessionize(events: list[dict], gap_ms: int, bound_ms: int) -> tuple[list[dic
         windows.append(merged)
     fire(None)
     return sessions, late
+
+
+def inactivity_timeouts(events: list[dict], timeout_ms: int, bound_ms: int) -> tuple[list[dict], list[dict]]:
+    """Per-user inactivity timeouts by brute force: (timeouts, late events).
+
+    ``events``: ``{"user_id", "ts"}`` in arrival order. An event behind the watermark on arrival
+    (``ts < watermark``) is late. The others, per user in event-time order, are cut wherever the next
+    event is MORE than ``timeout_ms`` later; every run of events ends with one timeout
+    ``{"user_id", "last", "count"}`` (its last event time and its number of events).
+    """
+    marks = watermarks([e["ts"] for e in events], bound_ms)
+    late = [e for e, wm in zip(events, marks) if wm is not None and e["ts"] < wm]
+    late_ids = {id(e) for e in late}
+    times: dict[str, list[int]] = defaultdict(list)
+    for e in events:
+        if id(e) not in late_ids:
+            times[e["user_id"]].append(e["ts"])
+    timeouts = []
+    for user, ts in times.items():
+        ts.sort()
+        count = 0
+        for i, t in enumerate(ts):
+            count += 1
+            if i + 1 == len(ts) or ts[i + 1] - t > timeout_ms:
+                timeouts.append({"user_id": user, "last": t, "count": count})
+                count = 0
+    return timeouts, late
+
+
+def route(events: list[dict], bound_ms: int, tenants: list[str]) -> dict[str, list[dict]]:
+    """The event router's outputs by brute force: ``{output: [events]}``.
+
+    ``events``: the records that parse (they alone move the watermark), in arrival order, as dicts
+    with ``ts`` and optionally ``value``, ``tenant``. First match wins: ``value`` missing, null or
+    negative -> errors; behind the watermark -> late; a listed tenant -> ``tenant-<name>``; else valid.
+    """
+    outputs: dict[str, list[dict]] = {"valid": [], "late": [], "errors": [], **{f"tenant-{t}": [] for t in tenants}}
+    for e, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+        if e.get("value") is None or e["value"] < 0:
+            outputs["errors"].append(e)
+        elif wm is not None and e["ts"] < wm:
+            outputs["late"].append(e)
+        elif e.get("tenant") in tenants:
+            outputs[f"tenant-{e['tenant']}"].append(e)
+        else:
+            outputs["valid"].append(e)
+    return outputs
