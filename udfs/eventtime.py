@@ -24,9 +24,18 @@ BEHIND_WATERMARK = "behind_watermark"
 
 
 def interval_literal(ms: int) -> str:
-    """A SQL interval of ``ms`` milliseconds."""
+    """A SQL interval of ``ms`` milliseconds (up to 99 days).
+
+    ``SECOND(3)`` allows at most 999 seconds (its leading precision is 3 digits) and Flink rejects a
+    larger one, so longer intervals are written ``DAY TO SECOND``.
+    """
     seconds, millis = divmod(ms, 1000)
-    return f"INTERVAL '{seconds}.{millis:03d}' SECOND(3)"
+    if seconds < 1000:
+        return f"INTERVAL '{seconds}.{millis:03d}' SECOND(3)"
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}' DAY TO SECOND(3)"
 
 
 def event_table(t_env: StreamTableEnvironment, parsed: DataStream, schema: EventSchema,
