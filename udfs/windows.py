@@ -6,6 +6,8 @@ import json
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
+from pyflink.datastream.functions import KeySelector
+from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.events import original_fields
 
@@ -28,3 +30,51 @@ def late_record(event, **extra) -> str:
 def late_records(late_events: DataStream, name: str = "late") -> DataStream:
     """Late event rows (a window's late side output) -> ``late`` records."""
     return late_events.map(late_record, Types.STRING()).name(f"format-{name}").uid(f"format-{name}")
+
+
+def window_start(ts: int, size_ms: int) -> int:
+    """Start of the epoch-aligned window of ``size_ms`` (or slide) holding ``ts``: Flink's
+    ``TimeWindow.get_window_start_with_offset`` with offset 0."""
+    return ts - ts % size_ms
+
+
+class FieldKey(KeySelector):
+    """Keys events by any field of the event, as JSON text (``"Alice"``, ``3.0``, ``null``).
+
+    A schema column is read from the typed row; any other field from the original record, so
+    ``--key-field region`` works for fields the schema does not know. Keying by the JSON text
+    keeps missing fields (null) and non-string values usable as keys; :func:`key_value` turns
+    the key back into the value for the output. ``field=None`` keys every event by ``null``
+    (one global stream).
+    """
+
+    def __init__(self, field: str | None, schema_fields: list[str]):
+        self.field = field
+        self.typed = field in schema_fields
+
+    def get_key(self, event) -> str:
+        if self.field is None:
+            return "null"
+        value = getattr(event, self.field) if self.typed else original_fields(event).get(self.field)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def key_value(key: str):
+    """A :class:`FieldKey` key -> the field's value."""
+    return json.loads(key)
+
+
+#: Why a window fired, written by a trigger and read by the window function of the same firing:
+#: both see the same per-key, per-window state (the trigger via ``get_partitioned_state``, the
+#: function via ``context.window_state()``).
+FIRING_NOTE = ValueStateDescriptor("firing-note", Types.PICKLED_BYTE_ARRAY())
+
+
+def note_firing(ctx, **note) -> None:
+    """In a ``Trigger``: record why (and when) the window is about to fire."""
+    ctx.get_partitioned_state(FIRING_NOTE).update(note)
+
+
+def firing_note(context) -> dict:
+    """In a ``ProcessWindowFunction``: the note of the firing being processed."""
+    return context.window_state().get_state(FIRING_NOTE).value() or {}
