@@ -2,3 +2,50 @@
 its own MiniCluster), so start-up is paid once."""
 
 import udfs.environment  # noqa: F401  (sets PYTHONPATH for thread mode before the gateway starts)
+
+
+# --- Kafka -----------------------------------------------------------------------------------
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+
+def _docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory):
+    """Bootstrap servers of a Kafka broker for the whole session: ``KAFKA_BOOTSTRAP_SERVERS`` if
+    set; else testcontainers' Kafka when a Docker engine answers; else a local KRaft broker from
+    jars/kafka (tests/kafka_broker.py), stopped by its PID at the end."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return
+    started = time.monotonic()
+    if os.environ.get("KAFKA_USE_DOCKER", "1") != "0" and _docker_answers():
+        from testcontainers.community.kafka import KafkaContainer
+
+        # testcontainers drives Confluent's image (its start script needs it); one node, so the
+        # transaction log (exactly-once sinks) needs replication factor 1 like the local broker.
+        container = (KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft()
+                     .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+                     .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1"))
+        with container:
+            print(f"\nKafka (testcontainers) ready in {time.monotonic() - started:.1f}s")
+            yield container.get_bootstrap_server()
+        return
+    from tests.kafka_broker import KafkaBroker
+
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), port=None)
+    try:
+        servers = broker.start()
+        print(f"\nKafka broker (local KRaft, pid {broker.pid()}) ready in {time.monotonic() - started:.1f}s at {servers}")
+        yield servers
+    finally:
+        broker.stop()

@@ -108,6 +108,9 @@ def parse_options(
     runtime.add_argument("--checkpoint-interval", type=duration, default=None, metavar="DURATION")
     runtime.add_argument("--delivery-guarantee", choices=["none", "at-least-once", "exactly-once"],
                          default="at-least-once")
+    runtime.add_argument("--transaction-timeout", type=duration, default=parse_duration("10min"), metavar="DURATION",
+                         help="exactly-once Kafka sink: transaction timeout, at most the broker's "
+                              "transaction.max.timeout.ms (default 10min)")
 
     if configure:
         configure(parser.add_argument_group(f"{job} options"))
@@ -131,6 +134,10 @@ def _validate(parser: argparse.ArgumentParser, options: argparse.Namespace) -> N
         parser.error("--sink file needs --output DIR")
     if options.delivery_guarantee == "exactly-once" and options.sink == "kafka" and not options.checkpoint_interval:
         parser.error("--delivery-guarantee exactly-once commits on checkpoints: set --checkpoint-interval")
+    if (options.delivery_guarantee == "exactly-once" and options.checkpoint_interval
+            and options.transaction_timeout <= options.checkpoint_interval):
+        parser.error("--transaction-timeout must be longer than --checkpoint-interval: a transaction stays open "
+                     "from one checkpoint to the next")
     if getattr(options, "allowed_lateness", 0) and options.allowed_lateness < 0:
         parser.error("--allowed-lateness must not be negative")
 

@@ -1,0 +1,286 @@
+"""A single-node Kafka broker (KRaft, 127.0.0.1 only) from the jars Maven fetched into jars/kafka.
+
+Used by the tests' session fixture and by ``scripts/kafka start|stop|status``: no Docker, no
+download at run time. The broker's files (config, data, ``broker.log``, ``broker.pid``) live in
+one folder; it is formatted once and stopped by its PID.
+
+    python -m tests.kafka_broker start [--home .kafka] [--port 9092]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from udfs.jars import kafka_broker_classpath
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = PROJECT_ROOT / ".kafka"
+#: Small heap, fast start-up: the broker shares 2 cores with Flink in CI.
+JVM_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"]
+
+LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_properties(home: Path, port: int, controller_port: int) -> str:
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        f"log.dirs={home / 'data'}",
+        "num.partitions=1",
+        "auto.create.topics.enable=true",
+        # One node: every internal topic has one replica. Transactions (exactly-once sinks)
+        # need the transaction state log to be writable with a single in-sync replica.
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "transaction.state.log.num.partitions=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        # Kafka's default (15 min); udfs/kafka.py checks sink transaction timeouts against it.
+        "transaction.max.timeout.ms=900000",
+        "group.initial.rebalance.delay.ms=0",
+        # The sink writes each record's event time as its Kafka timestamp; the bundled samples and
+        # test data lie in a fixed day that may be hours ahead of the broker's clock, which Kafka
+        # (KIP-937) rejects beyond one hour by default.
+        "log.message.timestamp.after.max.ms=9223372036854775807",
+        "",
+    ])
+
+
+class KafkaBroker:
+    """One broker process whose files live under ``home``."""
+
+    def __init__(self, home: Path = DEFAULT_HOME, port: int | None = None):
+        self.home = Path(home).resolve()
+        self.config = self.home / "server.properties"
+        self.pid_file = self.home / "broker.pid"
+        self.log = self.home / "broker.log"
+        self._port = port
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        for line in self.config.read_text().splitlines():
+            if line.startswith("advertised.listeners="):
+                return int(line.rsplit(":", 1)[1])
+        raise RuntimeError(f"no advertised.listeners in {self.config}")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def pid(self) -> int | None:
+        """The broker's PID if it is running."""
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+        # A zombie (our own child that died) still answers kill(0): reap it.
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return None
+        except ChildProcessError:
+            pass
+        return pid
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def format(self) -> None:
+        """Write the config and format the storage (once: a formatted folder keeps its data)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        if (self.home / "data" / "meta.properties").exists():
+            return
+        port = self._port or free_port()
+        controller_port = free_port()
+        self.config.write_text(server_properties(self.home, port, controller_port))
+        (self.home / "log4j2.properties").write_text(LOG4J2.format(log=self.log))
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(
+            ["java", *JVM_OPTS, f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+             "-cp", kafka_broker_classpath(), "kafka.tools.StorageTool",
+             "format", "-t", cluster_id, "-c", str(self.config)],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def start(self, timeout: float = 90) -> str:
+        """Start (if not running) and wait until the broker answers. Returns the bootstrap servers."""
+        if self.pid() is None:
+            self.format()
+            out = open(self.home / "broker.out", "ab")
+            process = subprocess.Popen(
+                ["java", *JVM_OPTS, f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                 f"-Dkafka.logs.dir={self.home}", "-cp", kafka_broker_classpath(), "kafka.Kafka", str(self.config)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.pid_file.write_text(str(process.pid))
+        self.wait_ready(timeout)
+        return self.bootstrap_servers
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.pid() is None:
+                raise RuntimeError(f"Kafka broker exited during start-up; see {self.log} and {self.home / 'broker.out'}:\n"
+                                   + self._tail())
+            if answers(self.bootstrap_servers):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Kafka broker did not answer within {timeout:.0f}s; see {self.log}")
+            time.sleep(0.5)  # polling a starting process, not a test timing assumption
+
+    def stop(self, timeout: float = 30) -> None:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.pid() is not None:
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _tail(self, lines: int = 30) -> str:
+        texts = []
+        for f in (self.home / "broker.out", self.log):
+            if f.exists():
+                texts.extend(f.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(texts)
+
+
+def answers(bootstrap_servers: str) -> bool:
+    """Does a broker at ``bootstrap_servers`` answer a metadata request?"""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000, client_id="readiness")
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        admin.describe_cluster()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def create_topic(bootstrap_servers: str, topic: str, partitions: int = 1) -> None:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="tests")
+    try:
+        admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        admin.close()
+
+
+def produce(bootstrap_servers: str, topic: str, records, partitions: int = 1, partition_of=None) -> None:
+    """Create ``topic`` and write ``records`` (strings) in order; ``partition_of(i, record)`` picks
+    the partition (default: all in partition 0, so the read order is the write order)."""
+    from kafka import KafkaProducer
+
+    create_topic(bootstrap_servers, topic, partitions)
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+    try:
+        for i, record in enumerate(records):
+            partition = partition_of(i, record) if partition_of else 0
+            producer.send(topic, record.encode("utf-8"), partition=partition)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def read_topic(bootstrap_servers: str, topic: str, isolation_level: str = "read_committed") -> list[str]:
+    """Every record of ``topic`` visible at ``isolation_level`` (committed transactions only by
+    default), read up to the end offsets as they are now."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, isolation_level=isolation_level,
+                             enable_auto_commit=False, auto_offset_reset="earliest", consumer_timeout_ms=10_000)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not assignment:
+            return []
+        consumer.assign(assignment)
+        consumer.seek_to_beginning(*assignment)
+        # With read_committed, the end offsets are the last stable offsets: nothing uncommitted.
+        end = consumer.end_offsets(assignment)
+        records = []
+        while any(consumer.position(tp) < end[tp] for tp in assignment):
+            batch = consumer.poll(timeout_ms=1000)
+            for tp_records in batch.values():
+                records.extend(r.value.decode("utf-8") for r in tp_records)
+        return records
+    finally:
+        consumer.close()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/kafka", description="a local single-node Kafka broker (KRaft)")
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="broker folder (default .kafka/)")
+    parser.add_argument("--port", type=int, default=9092, help="listener port on 127.0.0.1 for a new broker folder")
+    args = parser.parse_args(argv)
+    broker = KafkaBroker(args.home, args.port)
+    if args.command == "start":
+        started = time.monotonic()
+        try:
+            servers = broker.start()
+        except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
+            print(f"kafka: {getattr(error, 'stderr', None) or error}", file=sys.stderr)
+            return 1
+        print(f"kafka: running at {servers} (pid {broker.pid()}, {time.monotonic() - started:.1f}s); log {broker.log}")
+    elif args.command == "stop":
+        broker.stop()
+        print("kafka: stopped")
+    else:
+        pid = broker.pid()
+        if pid is None:
+            print("kafka: not running")
+            return 3
+        state = "answering" if answers(broker.bootstrap_servers) else "not answering yet"
+        print(f"kafka: running at {broker.bootstrap_servers} (pid {pid}), {state}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Kafka source and sink (udfs/kafka.py) against a real broker (the session's ``kafka_bootstrap``),
+the load generator, and the fail-fast checks. A job reading and writing Kafka must give exactly
+what the same job gives on the same records in memory (tests/harness.py, itself checked against
+brute-force references), with every input record accounted for."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from jobs import sessions
+from tests.harness import canonical, run_job
+from tests.kafka_broker import free_port, produce, read_topic
+from tools import loadgen
+from udfs.options import OptionError
+
+import json
+
+SAMPLE = (Path(__file__).resolve().parent.parent / "samples" / "activity.jsonl").read_text().splitlines()
+
+
+def unique(name: str) -> str:
+    """Topics are unique per test, so a shared or external broker needs no cleaning."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def kafka_outputs(bootstrap: str, prefix: str, outputs=("sessions", "late", "errors")) -> dict[str, list[dict]]:
+    return {o: [json.loads(r) for r in read_topic(bootstrap, f"{prefix}.{o}")] for o in outputs}
+
+
+@pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])
+def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarantee):
+    # The bundled sample has out-of-order, late and invalid records; one partition keeps the
+    # arrival order, so watermarks (and thus late records) are the same as in memory.
+    topic, prefix = unique("activity"), unique("sessions")
+    produce(kafka_bootstrap, topic, SAMPLE)
+    argv = ["--gap", "3s"]
+    kafka = ["--source", "kafka", "--topic", topic, "--bounded", "--bootstrap-servers", kafka_bootstrap,
+             "--sink", "kafka", "--output-topic-prefix", prefix, "--delivery-guarantee", guarantee]
+    if guarantee == "exactly-once":
+        kafka += ["--checkpoint-interval", "1s"]
+
+    assert sessions.main([*argv, *kafka]) == 0
+
+    out = kafka_outputs(kafka_bootstrap, prefix)
+    expected = run_job(sessions, argv, events=SAMPLE)
+    assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
+    assert len(out["errors"]) == 10 and out["late"]  # bad records reached errors, the job went on
+    assert sessions.accounting(out) == len(SAMPLE)
+
+
+def test_loadgen_is_reproducible_and_readable_by_the_jobs(kafka_bootstrap):
+    prefix_a, prefix_b = unique("lg") + ".", unique("lg") + "."
+    common = ["--bootstrap-servers", kafka_bootstrap, "--stream", "activity,clicks", "--events", "400",
+              "--late-fraction", "0.05", "--invalid-fraction", "0.05", "--seed", "11", "--users", "5", "--progress", "off"]
+    assert loadgen.main([*common, "--topic-prefix", prefix_a]) == 0
+    assert loadgen.main([*common, "--topic-prefix", prefix_b]) == 0
+
+    activity = read_topic(kafka_bootstrap, prefix_a + "activity")
+    assert activity == read_topic(kafka_bootstrap, prefix_b + "activity")
+    assert activity == list(loadgen.generate("activity", 400, seed=11, users=5, late_fraction=0.05, invalid_fraction=0.05))
+    assert len(read_topic(kafka_bootstrap, prefix_a + "clicks")) == 400
+
+    out_prefix = unique("lg-sessions")
+    assert sessions.main(["--source", "kafka", "--topic", prefix_a + "activity", "--bounded",
+                          "--bootstrap-servers", kafka_bootstrap, "--sink", "kafka",
+                          "--output-topic-prefix", out_prefix, "--gap", "3s"]) == 0
+    out = kafka_outputs(kafka_bootstrap, out_prefix)
+    expected = run_job(sessions, ["--gap", "3s"], events=activity)
+    assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
+    assert out["errors"] and out["late"]
+    assert sessions.accounting(out) == 400
+
+
+def test_loadgen_fractions_and_out_of_orderness():
+    from udfs.events import ACTIVITY, InvalidRecord
+
+    records = list(loadgen.generate("activity", 5_000, seed=3, out_of_orderness_ms=2_000,
+                                    late_fraction=0.0, invalid_fraction=0.1))
+    parsed, invalid = [], 0
+    for r in records:
+        try:
+            parsed.append(ACTIVITY.parse(r)[ACTIVITY.names.index("ts")])
+        except InvalidRecord:
+            invalid += 1
+    assert len(records) == 5_000 and 400 < invalid < 600
+    # No late fraction: every event arrives within the bound of the largest time seen before it.
+    high = max_lag = 0
+    for ts in parsed:
+        max_lag, high = max(max_lag, high - ts), max(high, ts)
+    assert 0 < max_lag <= 2_000
+
+
+def fail_fast(argv) -> str:
+    with pytest.raises(OptionError) as raised:
+        sessions.main(argv)
+    return raised.value.message
+
+
+def test_unreachable_broker_stops_the_job_before_submission():
+    message = fail_fast(["--source", "kafka", "--bootstrap-servers", f"127.0.0.1:{free_port()}"])
+    assert message.startswith("cannot reach Kafka at 127.0.0.1:")
+
+
+def test_missing_topic_stops_the_job_before_submission(kafka_bootstrap):
+    topic = unique("missing")
+    message = fail_fast(["--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap])
+    assert message == f"Kafka topic '{topic}' does not exist at {kafka_bootstrap}"
+
+
+def test_transaction_timeout_beyond_the_broker_maximum_stops_the_job(kafka_bootstrap):
+    message = fail_fast(["--sink", "kafka", "--bootstrap-servers", kafka_bootstrap, "--delivery-guarantee",
+                         "exactly-once", "--checkpoint-interval", "10s", "--transaction-timeout", "20min"])
+    assert message == (f"--transaction-timeout 1200000 ms exceeds the broker's transaction.max.timeout.ms "
+                       f"(900000 ms) at {kafka_bootstrap}: lower it (or raise the broker's limit)")
+
+
+def test_transaction_timeout_must_outlast_the_checkpoint_interval():
+    message = fail_fast(["--sink", "kafka", "--delivery-guarantee", "exactly-once",
+                         "--checkpoint-interval", "2min", "--transaction-timeout", "1min"])
+    assert "--transaction-timeout must be longer than --checkpoint-interval" in message

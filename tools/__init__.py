@@ -1,0 +1,1 @@
+"""Tools around the jobs: the Kafka load generator (python -m tools.loadgen)."""

@@ -1,0 +1,140 @@
+"""Kafka source and sink of every job (``--source kafka`` / ``--sink kafka``).
+
+- Source: each input topic is read as raw UTF-8 strings (value only) from the earliest offset;
+  with ``--bounded`` the job stops at the offsets that were latest when it started. Parsing and
+  watermarks happen downstream, as for files (:mod:`udfs.sources`, :mod:`udfs.eventtime`), so a
+  bad record reaches ``errors`` and the job keeps running.
+- Sink: output ``<out>`` goes to topic ``<prefix>.<out>`` as JSON strings, with
+  ``--delivery-guarantee``. Exactly-once writes in Kafka transactions committed on checkpoints:
+  the transactional id prefix is derived from the topic, so it is stable across restarts
+  (Flink aborts the lingering transactions of a failed attempt by that prefix), and the
+  transaction timeout must not exceed the broker's ``transaction.max.timeout.ms``, which
+  :func:`check_kafka` verifies before the job is submitted.
+
+Both fail fast with one line (:class:`udfs.options.OptionError`) when the broker does not
+answer or a source topic does not exist.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+
+from pyflink.common import SimpleStringSchema, WatermarkStrategy
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.datastream.connectors.base import DeliveryGuarantee
+from pyflink.datastream.connectors.kafka import (
+    KafkaOffsetsInitializer,
+    KafkaRecordSerializationSchema,
+    KafkaSink,
+    KafkaSource,
+)
+
+from udfs.options import OptionError
+from udfs.sinks import counted
+
+GUARANTEES = {
+    "none": DeliveryGuarantee.NONE,
+    "at-least-once": DeliveryGuarantee.AT_LEAST_ONCE,
+    "exactly-once": DeliveryGuarantee.EXACTLY_ONCE,
+}
+#: Kafka's default ``transaction.max.timeout.ms`` (15 min), assumed when the broker cannot say.
+BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT_MS = 900_000
+
+
+def output_topic(options: Namespace, output: str) -> str:
+    return f"{options.output_topic_prefix}.{output}"
+
+
+def transactional_id_prefix(options: Namespace, output: str) -> str:
+    """Stable across restarts and unique per output topic: after a failure, Flink finds and aborts
+    the open transactions of the previous attempt by this prefix."""
+    return output_topic(options, output)
+
+
+def kafka_records(env: StreamExecutionEnvironment, options: Namespace, topic: str, name: str) -> DataStream:
+    """The raw string records of one topic, earliest first; bounded by the latest offsets at start
+    with ``--bounded``. No watermarks here: event time is assigned after parsing."""
+    check_kafka(options.bootstrap_servers, source_topics=(topic,))
+    builder = (
+        KafkaSource.builder()
+        .set_bootstrap_servers(options.bootstrap_servers)
+        .set_topics(topic)
+        .set_group_id(options.group_id)
+        .set_client_id_prefix(f"{options.group_id}-{name}")
+        .set_starting_offsets(KafkaOffsetsInitializer.earliest())
+        .set_value_only_deserializer(SimpleStringSchema())
+        # Only committed records of transactional producers (e.g. another job's exactly-once sink).
+        .set_property("isolation.level", "read_committed")
+    )
+    if options.bounded:
+        builder.set_bounded(KafkaOffsetsInitializer.latest())
+    return (env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka-{name}")
+            .uid(f"source-{name}"))
+
+
+def kafka_sink(stream: DataStream, options: Namespace, output: str) -> None:
+    """Write one output (JSON strings) to ``<prefix>.<output>`` with the chosen guarantee."""
+    guarantee = options.delivery_guarantee
+    if guarantee == "exactly-once":
+        check_kafka(options.bootstrap_servers, transaction_timeout_ms=options.transaction_timeout)
+    else:
+        check_kafka(options.bootstrap_servers)
+    topic = output_topic(options, output)
+    serializer = (KafkaRecordSerializationSchema.builder()
+                  .set_topic(topic)
+                  .set_value_serialization_schema(SimpleStringSchema())
+                  .build())
+    builder = (KafkaSink.builder()
+               .set_bootstrap_servers(options.bootstrap_servers)
+               .set_record_serializer(serializer)
+               .set_delivery_guarantee(GUARANTEES[guarantee]))
+    if guarantee == "exactly-once":
+        builder.set_transactional_id_prefix(transactional_id_prefix(options, output))
+        # The connector's own default (1 h) exceeds a default broker's 15 min maximum.
+        builder.set_property("transaction.timeout.ms", str(options.transaction_timeout))
+    counted(stream, output).sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
+
+
+def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms: int | None = None) -> None:
+    """Fail before submission, with one line, if the broker does not answer, a source topic is
+    missing, or the transaction timeout is more than the broker accepts."""
+    info = _broker_info(bootstrap_servers)
+    if isinstance(info, str):
+        raise OptionError(f"cannot reach Kafka at {bootstrap_servers}: {info}")
+    topics, max_timeout = info
+    for topic in source_topics:
+        if topic not in topics:
+            raise OptionError(f"Kafka topic {topic!r} does not exist at {bootstrap_servers}")
+    if transaction_timeout_ms is not None and transaction_timeout_ms > max_timeout:
+        raise OptionError(
+            f"--transaction-timeout {transaction_timeout_ms} ms exceeds the broker's transaction.max.timeout.ms "
+            f"({max_timeout} ms) at {bootstrap_servers}: lower it (or raise the broker's limit)")
+
+
+def _broker_info(bootstrap_servers: str):
+    """``(topics, transaction.max.timeout.ms)`` of a broker, or why it could not be asked."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000,
+                                 client_id="pyflink-jobs-check")
+    except (KafkaError, OSError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
+    try:
+        topics = set(admin.list_topics())
+        max_timeout = BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT_MS
+        try:
+            broker = str(admin.describe_cluster()["brokers"][0]["broker_id"])
+            configs = admin.describe_configs(
+                [ConfigResource(ConfigResourceType.BROKER, broker, ["transaction.max.timeout.ms"])], config_filter="all")
+            max_timeout = int(configs["broker"][broker]["transaction.max.timeout.ms"]["value"])
+        except (KafkaError, KeyError, IndexError, TypeError, ValueError):
+            pass  # a broker that hides its config: assume Kafka's default
+        return topics, max_timeout
+    except (KafkaError, OSError) as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        admin.close()
+
