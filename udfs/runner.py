@@ -71,14 +71,16 @@ def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = 
             kafka_sink(stream, options, name)
         env.execute(options.job)
         records = None
-    summarize(options, records, accounting, time.monotonic() - started)
-    return 0
+    balanced = summarize(options, records, accounting, time.monotonic() - started)
+    return 0 if balanced else 1
 
 
 def summarize(options: Namespace, records: Mapping[str, list] | None, accounting: Accounting | None,
-              seconds: float) -> None:
-    """One block at the end of a local run: records per output, and whether all input is accounted for."""
+              seconds: float) -> bool:
+    """One block at the end of a local run: records per output, and whether all input is accounted
+    for. False only when the check could be made and failed."""
     lines = [f"run summary: {options.job} finished in {seconds:.1f}s"]
+    balanced = True
     records_in = _count_input_records(options)
     if records_in is not None:
         lines.append(f"  records in      {records_in}")
@@ -89,9 +91,11 @@ def summarize(options: Namespace, records: Mapping[str, list] | None, accounting
             lines.append(f"  {name:<15} {len(items)}")
         if accounting and records_in is not None:
             accounted = accounting(records)
-            verdict = "nothing lost" if accounted == records_in else "MISMATCH"
+            balanced = accounted == records_in
+            verdict = "nothing lost" if balanced else "MISMATCH"
             lines.append(f"  accounted for   {accounted} of {records_in} input records: {verdict}")
     print("\n".join(lines), file=sys.stderr, flush=True)
+    return balanced
 
 
 def _count_input_records(options: Namespace) -> int | None:
