@@ -10,6 +10,8 @@ epoch ms) and ``raw`` (the original text, so outputs can echo every field, inclu
 from __future__ import annotations
 
 import json
+import re
+import sys
 from dataclasses import dataclass
 
 from pyflink.common import Row, Types
@@ -79,9 +81,21 @@ def decode_object(text: str) -> dict:
         raise InvalidRecord(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     except RecursionError:
         raise InvalidRecord("not valid JSON: nested too deeply") from None
+    except ValueError:  # Python refuses to convert integers longer than its digit limit
+        raise InvalidRecord(f"not valid JSON: a number has more than {sys.get_int_max_str_digits()} digits") from None
     if not isinstance(record, dict):
         raise InvalidRecord(f"expected a JSON object, got {_json_kind(record)}")
+    if _SURROGATE_ESCAPE.search(text):
+        # A lone surrogate ("\ud800") is valid JSON but not Unicode: Flink cannot hand the string
+        # back to Python (UTF-16 decoding fails and the job dies), so it must stop here.
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRecord("not valid Unicode: a string escapes a lone surrogate (\\uD800-\\uDFFF)") from None
     return record
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def original_fields(row) -> dict:
@@ -103,7 +117,10 @@ def _field_value(record: dict, field: Field):
             raise InvalidRecord(f"field '{field.name}' must be a number, got {_json_kind(value)}")
         if value != value or value in (float("inf"), float("-inf")):
             raise InvalidRecord(f"field '{field.name}' must be a finite number")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond a double's range
+            raise InvalidRecord(f"field '{field.name}' is too large (more than 1.8e308)") from None
     return value
 
 

@@ -48,6 +48,9 @@ def parse_event_time(value) -> int:
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
+            if value.strip().isdigit():
+                raise ValueError(f"timestamp {_clip(value)!r} is not an ISO-8601 time (epoch milliseconds "
+                                 "must be a JSON number, not a string)") from None
             raise ValueError(f"timestamp {_clip(value)!r} is not an ISO-8601 time") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
