@@ -10,6 +10,7 @@ from pyflink.datastream.functions import KeySelector
 from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.events import original_fields
+from udfs.timeutil import format_time
 
 
 def late_tag(name: str = "late") -> OutputTag:
@@ -78,3 +79,12 @@ def note_firing(ctx, **note) -> None:
 def firing_note(context) -> dict:
     """In a ``ProcessWindowFunction``: the note of the firing being processed."""
     return context.window_state().get_state(FIRING_NOTE).value() or {}
+
+
+def late_records_missing(late_events: DataStream, size_ms: int, name: str = "late") -> DataStream:
+    """Late event rows of a tumbling window of ``size_ms`` -> ``late`` records with the
+    ``window_end`` each one missed."""
+    return late_events.map(
+        lambda event: late_record(event, window_end=format_time(window_start(event.ts, size_ms) + size_ms)),
+        Types.STRING(),
+    ).name(f"format-{name}").uid(f"format-{name}")

@@ -1,0 +1,153 @@
+"""Watermarks and late data (seed section 2): tumbling windows per user with allowed lateness
+(updated results) and a late side output (what comes after that).
+
+A window fires once when the watermark passes its end (``firing: 1``). Until the watermark passes
+end + ``--allowed-lateness``, each late event updates the window and re-fires it (``firing: 2, 3,
+...``, ``late_update: true``). Events later than that go to ``late`` with the ``window_end`` they
+missed. Unlike the seed's simulation, an event is late for a window, not for the watermark: one
+behind the watermark whose window has not fired yet still counts on time. See docs/windowing.md.
+
+    python -m jobs.late_data --window 10s --out-of-orderness 2s --allowed-lateness 5s
+"""
+
+from __future__ import annotations
+
+import json
+
+from pyflink.common import Types
+from pyflink.datastream import DataStream
+from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunction
+from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream.window import Trigger, TriggerResult, TumblingEventTimeWindows
+
+from udfs.events import ACTIVITY
+from udfs.options import Input, OptionError, duration, parse_options, run_cli
+from udfs.runner import run
+from udfs.timeutil import format_time, parse_duration
+from udfs.windows import FIRING_NOTE, firing_note, late_records_missing, late_tag, note_firing
+
+JOB = "late_data"
+INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
+LATE = late_tag()
+
+
+class NotingEventTimeTrigger(Trigger):
+    """Flink's ``EventTimeTrigger``, plus a note of why it fires: the watermark passing the
+    window's end (on time), or an event arriving after that (a late update)."""
+
+    def on_element(self, element, timestamp, window, ctx):
+        if window.max_timestamp() <= ctx.get_current_watermark():
+            note_firing(ctx, late=True)
+            return TriggerResult.FIRE
+        ctx.register_event_time_timer(window.max_timestamp())
+        return TriggerResult.CONTINUE
+
+    def on_event_time(self, time, window, ctx):
+        if time != window.max_timestamp():
+            return TriggerResult.CONTINUE  # the window operator's cleanup timer
+        note_firing(ctx, late=False)
+        return TriggerResult.FIRE
+
+    def on_processing_time(self, time, window, ctx):
+        return TriggerResult.CONTINUE
+
+    def on_merge(self, window, ctx):  # tumbling windows never merge
+        pass
+
+    def clear(self, window, ctx):
+        ctx.delete_event_time_timer(window.max_timestamp())
+        ctx.get_partitioned_state(FIRING_NOTE).clear()
+
+
+class CountSum(AggregateFunction):
+    """Incremental ``(count, sum of value)``; a missing value counts as 0."""
+
+    def create_accumulator(self):
+        return 0, 0.0
+
+    def add(self, event, acc):
+        return acc[0] + 1, acc[1] + (event.value or 0.0)
+
+    def get_result(self, acc):
+        return acc
+
+    def merge(self, a, b):
+        return a[0] + b[0], a[1] + b[1]
+
+
+class NumberedFiring(ProcessWindowFunction):
+    """Each firing of a window -> a ``windows`` record numbered 1, 2, ... (per-window state,
+    dropped with the window when the allowed lateness has passed)."""
+
+    FIRINGS = ValueStateDescriptor("firings", Types.INT())
+
+    def process(self, user_id, context, results):
+        count, total = next(iter(results))
+        firings = context.window_state().get_state(self.FIRINGS)
+        firing = (firings.value() or 0) + 1
+        firings.update(firing)
+        window = context.window()
+        yield json.dumps({
+            "user_id": user_id,
+            "window_start": format_time(window.start),
+            "window_end": format_time(window.end),
+            "count": count,
+            "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
+            "firing": firing,
+            "late_update": firing_note(context).get("late", False),
+        }, ensure_ascii=False)
+
+    def clear(self, context):
+        context.window_state().get_state(self.FIRINGS).clear()
+
+
+def build(events: DataStream, *, window_ms: int, allowed_lateness_ms: int = 0) -> dict[str, DataStream]:
+    windows = (
+        events.key_by(lambda e: e.user_id, Types.STRING())
+        .window(TumblingEventTimeWindows(window_ms, 0))
+        .trigger(NotingEventTimeTrigger())
+        .allowed_lateness(allowed_lateness_ms)
+        .side_output_late_data(LATE)
+        .aggregate(CountSum(), NumberedFiring(),
+                   accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=Types.STRING())
+        .name("tumbling-windows").uid("tumbling-windows")
+    )
+    return {"windows": windows, "late": late_records_missing(windows.get_side_output(LATE), window_ms)}
+
+
+def accounting(outputs) -> int:
+    """A window's last firing counts every event it took (on time or within the allowed lateness);
+    later events are in ``late``."""
+    final = {}
+    for w in outputs["windows"]:
+        slot = (w["user_id"], w["window_start"])
+        if w["firing"] > final.get(slot, (0, 0))[0]:
+            final[slot] = (w["firing"], w["count"])
+    return sum(count for _, count in final.values()) + len(outputs["late"]) + len(outputs["errors"])
+
+
+def options(argv=None):
+    def configure(group):
+        group.add_argument("--window", type=duration, default=parse_duration("10s"), metavar="DURATION",
+                           help="tumbling window size (default 10s)")
+        group.add_argument("--allowed-lateness", type=duration, default=0, metavar="DURATION",
+                           help="how long after its end a window still takes late events (default 0)")
+
+    opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
+    if opts.window <= 0:
+        raise OptionError(f"python -m jobs.{JOB}: error: --window must be > 0")
+    return opts
+
+
+def pipeline(opts):
+    return lambda t_env, streams: build(streams["events"], window_ms=opts.window,
+                                        allowed_lateness_ms=opts.allowed_lateness)
+
+
+def main(argv=None) -> int:
+    opts = options(argv)
+    return run(opts, pipeline(opts), accounting)
+
+
+if __name__ == "__main__":
+    run_cli(f"jobs.{JOB}")
