@@ -1,0 +1,302 @@
+"""Benchmark: each job (a) as users run it, (b) as Flink SQL, (c) as the seed's pure-Python
+simulation, on one deterministic input per size; events/s excluding start-up, peak memory,
+ratios, and a check that (a) and (b) produced the same results.
+
+    python -m bench                                   # every job, 100 k and 1 M events, 10 k keys
+    python -m bench --jobs moving_average --sizes 20000,100000 --name quick
+    python -m bench --jobs moving_average --variants default,process --name tuning
+
+Writes ``bench/results/<name>.md`` and ``<name>.json`` (default name ``latest``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import data
+from bench.cases import CASES
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+#: Execution settings compared by ``--variants``. ``tuning`` replaces udfs.environment.PYTHON_TUNING
+#: (None: keep the project's), ``force`` overrides any key the environment sets.
+VARIANTS = {
+    "default": {"mode": "thread"},
+    "process": {"mode": "process"},  # deterministic watermarks: bundle size 1
+    "process-bundle-1000": {"mode": "process", "force": {"python.fn-execution.bundle.size": "1000"}},
+    "pyflink-defaults": {"mode": "thread", "tuning": {}},
+    "bundle-1": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "1"}},
+    "bundle-100k": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "100000",
+                                                 "python.fn-execution.bundle.time": "5000"}},
+    "state-caches": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "1000",
+                                                  "python.fn-execution.bundle.time": "1000",
+                                                  "python.state.cache-size": "200000",
+                                                  "python.map-state.read-cache-size": "200000",
+                                                  "python.map-state.write-cache-size": "200000"}},
+    "object-reuse": {"mode": "thread", "force": {"pipeline.object-reuse": "true"}},
+    "no-python-chaining": {"mode": "thread", "force": {"python.operator-chaining.enabled": "false"}},
+}
+
+
+def worker(spec: dict, log: Path, timeout: float) -> dict:
+    """Run one measurement in a fresh interpreter (and so a fresh JVM)."""
+    load = os.getloadavg()[0]
+    started = time.monotonic()
+    with open(log, "w") as err:
+        try:
+            proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
+            lines = [l for l in proc.stdout.splitlines() if l.startswith("BENCH-RESULT ")]
+            result = json.loads(lines[-1][len("BENCH-RESULT "):]) if lines else {
+                "ok": False, "error": f"worker exited {proc.returncode} without a result (see {log})"}
+        except subprocess.TimeoutExpired:
+            result = {"ok": False, "error": f"timed out after {timeout:.0f}s"}
+    result.update(wall_s=round(time.monotonic() - started, 3), load_avg_1m=round(load, 2))
+    return result
+
+
+def read_dir(directory: Path) -> list[dict]:
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [json.loads(line) for f in files for line in f.open(encoding="utf-8") if line.strip()]
+
+
+def compare(case, job_out: Path, outputs: list[str], sql_out: Path | None, records_in: int) -> dict:
+    """(a) vs (b) record for record, and the job's accounting identity."""
+    job_outputs = {name: read_dir(job_out / name) for name in outputs}
+    module = importlib.import_module(f"jobs.{case.job}")
+    check = {"outputs": {name: len(records) for name, records in job_outputs.items()}}
+    if hasattr(module, "accounting"):
+        try:
+            check["accounted"] = module.accounting(job_outputs)
+            check["accounting_ok"] = check["accounted"] == records_in
+        except Exception as error:  # a changed output contract shows up here, not as a crash
+            check["accounting_error"] = f"{type(error).__name__}: {error}"
+    if sql_out is None or case.job_rows is None:
+        return check
+    try:
+        mine, theirs = Counter(case.job_rows(job_outputs)), Counter(case.sql_rows(read_dir(sql_out)))
+    except Exception as error:
+        check.update(same_as_sql=False, compare_error=f"{type(error).__name__}: {error}")
+        return check
+    only_job, only_sql = mine - theirs, theirs - mine
+    check.update(same_as_sql=not only_job and not only_sql, compared=sum(mine.values()),
+                 sql_records=sum(theirs.values()), only_in_job=sum(only_job.values()),
+                 only_in_sql=sum(only_sql.values()),
+                 examples={"job": [list(r) for r in list(only_job)[:3]], "sql": [list(r) for r in list(only_sql)[:3]]})
+    return check
+
+
+def rate(points: list[tuple[int, dict]]) -> dict | None:
+    """Events/s excluding start-up: the slope between the two largest sizes (execution time);
+    with one size, events / execution time (start-up included)."""
+    ok = [(n, r["execute_s"]) for n, r in points if r.get("ok")]
+    if not ok:
+        return None
+    if len(ok) >= 2:
+        (n1, t1), (n2, t2) = ok[-2], ok[-1]
+        if t2 > t1:
+            return {"events_per_s": round((n2 - n1) / (t2 - t1)), "method": f"slope {n1}->{n2}"}
+    n, t_ = ok[-1]
+    return {"events_per_s": round(n / t_), "method": f"{n} / time"}
+
+
+def versions() -> dict:
+    from importlib.metadata import version
+
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
+    return {"python": platform.python_version(), "apache-flink": version("apache-flink"),
+            "java": java[0] if java else "?"}
+
+
+def machine() -> dict:
+    mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 ** 2, 1), "cpu": cpu,
+            "os": platform.platform()}
+
+
+def available(job: str) -> bool:
+    return importlib.util.find_spec(f"jobs.{job}") is not None
+
+
+def bench_job(case, args, variant: str, work: Path) -> dict:
+    settings = VARIANTS[variant]
+    sizes = args.sizes
+    entry = {"job": case.job, "variant": variant, "keys": args.keys, "parallelism": args.parallelism,
+             "sizes": sizes, "note": case.note, "runs": {}, "checks": {}}
+    paths = set(args.paths)
+    for n in sizes:
+        files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
+        records_in = sum(sum(1 for _ in open(f, "rb")) for f in files.values())
+        runs = entry["runs"][str(n)] = {"records_in": records_in}
+        base = work / f"{case.job}-{variant}-{n}"
+        common = {"case": case.job, "files": files, "parallelism": args.parallelism}
+        if "job" in paths:
+            out = base / "job"
+            runs["job"] = worker({**common, "path": "job", "out": str(out), "mode": settings["mode"],
+                                  "tuning": settings.get("tuning"), "force": settings.get("force")},
+                                 base.with_suffix(".job.log"), args.timeout)
+            say(case.job, variant, n, "job", runs["job"])
+        sql_out = None
+        if case.sql and "sql" in paths:
+            sql_out = base / "sql"
+            runs["sql"] = worker({**common, "path": "sql", "out": str(sql_out)}, base.with_suffix(".sql.log"), args.timeout)
+            say(case.job, variant, n, "sql", runs["sql"])
+            if not runs["sql"].get("ok"):
+                sql_out = None
+        if case.sql and "blackhole" in paths:
+            runs["blackhole"] = worker({**common, "path": "sql", "out": None}, base.with_suffix(".bh.log"), args.timeout)
+            say(case.job, variant, n, "blackhole", runs["blackhole"])
+        if case.seed and "seed" in paths:
+            if case.seed_max_events and records_in > case.seed_max_events:
+                runs["seed"] = {"ok": False, "skipped": True,
+                                "error": f"not run above {case.seed_max_events} events (superlinear)"}
+            else:
+                runs["seed"] = worker({**common, "path": "seed"}, base.with_suffix(".seed.log"), args.timeout)
+                say(case.job, variant, n, "seed", runs["seed"])
+        if runs.get("job", {}).get("ok"):
+            check = compare(case, base / "job", runs["job"]["outputs"], sql_out, records_in)
+            entry["checks"][str(n)] = check
+            print(f"  check {case.job} n={n}: {summary_check(check)}", flush=True)
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    for path in ("job", "sql", "blackhole", "seed"):
+        points = [(entry["runs"][str(n)]["records_in"], entry["runs"][str(n)][path]) for n in sizes
+                  if path in entry["runs"][str(n)]]
+        if path == "seed":  # no start-up to cancel: events / time at the largest size it ran
+            points = [p for p in points if p[1].get("ok")][-1:]
+        entry[f"{path}_rate"] = rate(points) if points else None
+        peaks = [r.get("peak_rss_kb") for _, r in points if r.get("ok") and r.get("peak_rss_kb")]
+        entry[f"{path}_peak_mb"] = round(max(peaks) / 1024) if peaks else None
+    for other in ("sql", "blackhole", "seed"):
+        a, b = entry.get("job_rate"), entry.get(f"{other}_rate")
+        entry[f"job_over_{other}"] = round(a["events_per_s"] / b["events_per_s"], 4) if a and b else None
+    return entry
+
+
+def say(job, variant, n, path, result):
+    status = (f"{result['execute_s']:.1f}s exec, {result['wall_s']:.1f}s wall, "
+              f"{(result.get('peak_rss_kb') or 0) / 1024:.0f} MB") if result.get("ok") else f"FAILED: {result.get('error')}"
+    print(f"  {job} [{variant}] n={n} {path}: {status} (load {result['load_avg_1m']})", flush=True)
+
+
+def summary_check(check: dict) -> str:
+    parts = []
+    if "same_as_sql" in check:
+        parts.append("(a) = (b)" if check["same_as_sql"] else
+                     f"(a) != (b): {check.get('only_in_job')} only in job, {check.get('only_in_sql')} only in SQL"
+                     f"{' ' + check['compare_error'] if 'compare_error' in check else ''}")
+    if "accounting_ok" in check:
+        parts.append("accounting ok" if check["accounting_ok"] else f"accounting {check['accounted']} != input")
+    if "accounting_error" in check:
+        parts.append(check["accounting_error"])
+    return ", ".join(parts) or "no check"
+
+
+def fmt_rate(r) -> str:
+    return f"{r['events_per_s']:,}" if r else "n/a"
+
+
+def fmt_ratio(x) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.2f}x" if x >= 0.1 else f"{x:.3f}x"
+
+
+def markdown(report: dict) -> str:
+    m, v = report["machine"], report["versions"]
+    lines = [
+        f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
+        f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}.",
+        f"Input: {report['keys']:,} keys, sizes {', '.join(f'{n:,}' for n in report['sizes'])} events, "
+        f"event time +10 ms per event with +-0.5 s disorder, 0.2 % of activity events 2-10 s late, "
+        f"watermark bound 1 s, parallelism {report['parallelism']}. Events/s exclude start-up "
+        "(slope between the two sizes); peak memory is the whole process tree (client, JVM, Python workers).",
+        "",
+        "| job | variant | (a) job ev/s | (b) SQL ev/s | SQL blackhole ev/s | (c) seed ev/s | job/SQL | job/SQL blackhole | job/seed | peak MB job / SQL | (a) = (b) | accounting | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|",
+    ]
+    for e in report["jobs"]:
+        checks = e["checks"].values()
+        same = [c.get("same_as_sql") for c in checks if "same_as_sql" in c]
+        acct = [c.get("accounting_ok") for c in checks if "accounting_ok" in c]
+        loads = [r.get("load_avg_1m") for run in e["runs"].values() for k, r in run.items()
+                 if isinstance(r, dict) and r.get("load_avg_1m") is not None]
+        failed = [f"{k} n={n}: {r.get('error')}" for n, run in e["runs"].items() for k, r in run.items()
+                  if isinstance(r, dict) and not r.get("ok") and not r.get("skipped")]
+        lines.append(" | ".join([
+            f"| {e['job']}", e["variant"], fmt_rate(e["job_rate"]), fmt_rate(e["sql_rate"]), fmt_rate(e["blackhole_rate"]),
+            fmt_rate(e["seed_rate"]), fmt_ratio(e["job_over_sql"]), fmt_ratio(e["job_over_blackhole"]),
+            fmt_ratio(e["job_over_seed"]),
+            f"{e['job_peak_mb'] or 'n/a'} / {e['sql_peak_mb'] or 'n/a'}",
+            ("yes" if all(same) else "**NO**") if same else "n/a",
+            ("ok" if all(acct) else "**MISMATCH**") if acct else "n/a",
+            f"{min(loads):.1f}-{max(loads):.1f}" if loads else "",
+        ]) + " |")
+        if failed:
+            lines.append(f"|  | failed: {'; '.join(failed)[:300]} |||||||||||||")
+    notes = [f"- {e['job']}: {e['note']}" for e in report["jobs"] if e.get("note")]
+    if notes:
+        lines += ["", *dict.fromkeys(notes)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", default=",".join(CASES), help="comma-separated (default: every job that exists)")
+    parser.add_argument("--sizes", default="100000,1000000", help="input sizes in events (default 100000,1000000)")
+    parser.add_argument("--keys", type=int, default=10_000)
+    parser.add_argument("--parallelism", type=int, default=1)
+    parser.add_argument("--variants", default="default", help=f"execution settings: {', '.join(VARIANTS)}")
+    parser.add_argument("--paths", default="job,sql,blackhole,seed", help="which of job,sql,blackhole,seed to run")
+    parser.add_argument("--name", default="latest", help="results go to bench/results/<name>.md and .json")
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir(), "pyflink-bench"))
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per measured run")
+    parser.add_argument("--keep", action="store_true", help="keep the outputs and logs of every run")
+    args = parser.parse_args(argv)
+    args.sizes = sorted(int(s) for s in args.sizes.split(","))
+    args.paths = args.paths.split(",")
+    jobs = [j for j in args.jobs.split(",") if j]
+    unknown = [j for j in jobs if j not in CASES] + [v for v in args.variants.split(",") if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown job or variant: {', '.join(unknown)}")
+    missing = [j for j in jobs if not available(j)]
+    jobs = [j for j in jobs if available(j)]
+    if missing:
+        print(f"skipping jobs not in jobs/ yet: {', '.join(missing)}", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=args.data_dir if args.data_dir.exists() else None))
+    report = {"name": args.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": machine(), "versions": versions(), "keys": args.keys, "sizes": args.sizes,
+              "parallelism": args.parallelism, "command": " ".join(["python -m bench", *(argv or sys.argv[1:])]),
+              "jobs": []}
+    for job in jobs:
+        for variant in args.variants.split(","):
+            print(f"{job} [{variant}]", flush=True)
+            report["jobs"].append(bench_job(CASES[job], args, variant, work))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    table = markdown(report)
+    (RESULTS / f"{args.name}.md").write_text(table)
+    print("\n" + table)
+    bad = [e["job"] for e in report["jobs"] for c in e["checks"].values()
+           if c.get("same_as_sql") is False or c.get("accounting_ok") is False]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""One measured run in a fresh process (so JVMs share no warm-up or state):
+``python -m bench.worker '<json spec>'``. Prints one line ``BENCH-RESULT {json}``.
+
+spec: ``{"path": "job"|"sql"|"seed", "case", "files": {name: path}, "out": dir or null,
+"parallelism", "mode": "thread"|"process", "tuning": {key: value} or null (replaces
+udfs.environment.PYTHON_TUNING), "force": {key: value} (overrides any key the environment sets)}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def process_tree_peak_kb(root: int | None = None) -> int:
+    """Sum of VmHWM (peak resident memory) of this process and all its descendants (the gateway
+    JVM, and in process mode its Python workers)."""
+    root = root or os.getpid()
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError):
+                continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def run_job(spec) -> dict:
+    import importlib
+
+    import udfs.environment as environment  # sets PYTHONPATH before the gateway JVM starts
+
+    if spec.get("tuning") is not None:
+        environment.PYTHON_TUNING.clear()
+        environment.PYTHON_TUNING.update(spec["tuning"])
+    forced = spec.get("force") or {}
+    if forced:
+        base = environment.Configuration
+
+        class Forced(base):
+            def set_string(self, key, value):
+                return super().set_string(key, forced.get(key, value))
+
+        environment.Configuration = Forced
+
+    from bench.cases import CASES, BOUND_MS
+    from udfs.runner import assemble
+    from udfs.sinks import file_sink
+    from udfs.sources import raw_records
+
+    case = CASES[spec["case"]]
+    job = importlib.import_module(f"jobs.{case.job}")
+    argv = list(case.argv) + ["--out-of-orderness", f"{BOUND_MS}ms", "--parallelism", str(spec.get("parallelism", 1)),
+                              "--execution-mode", spec.get("mode", "thread"), "--sink", "file", "--output", spec["out"]]
+    for option, name in case.inputs.items():
+        argv += [option, spec["files"][name]]
+    opts = job.options(argv)
+    for key in forced:  # keys the environment never sets
+        environment.PYTHON_TUNING.setdefault(key, forced[key])
+    started = time.monotonic()
+    # udfs.runner.run's file-sink path, with the execution timed on its own.
+    env, t_env = environment.create_environment(opts)
+    sources = {spec_.name: raw_records(env, opts, spec_) for spec_ in opts.inputs}
+    outputs = assemble(t_env, opts, sources, job.pipeline(opts))
+    for name, stream in outputs.items():
+        file_sink(stream, opts.output, name)
+    built = time.monotonic()
+    env.execute(opts.job)
+    done = time.monotonic()
+    return {"setup_s": built - started, "execute_s": done - built, "peak_rss_kb": process_tree_peak_kb(),
+            "outputs": sorted(outputs)}
+
+
+def run_sql(spec) -> dict:
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    from bench.cases import CASES
+
+    case = CASES[spec["case"]]
+    started = time.monotonic()
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    config = t_env.get_config()
+    config.set("parallelism.default", str(spec.get("parallelism", 1)))
+    config.set("pipeline.auto-watermark-interval", "0")  # a watermark per record, as the jobs
+    config.set("table.local-time-zone", "UTC")
+    config.set("pipeline.name", f"bench-sql-{spec['case']}")
+    paths = {table: spec["files"][name] for table, name in case.sql_inputs.items()}
+    *ddl, insert = case.sql(paths, spec.get("out"))
+    for statement in ddl:
+        t_env.execute_sql(statement)
+    built = time.monotonic()
+    t_env.execute_sql(insert).wait()
+    done = time.monotonic()
+    return {"setup_s": built - started, "execute_s": done - built, "peak_rss_kb": process_tree_peak_kb()}
+
+
+def run_seed(spec) -> dict:
+    import resource
+
+    from bench.cases import CASES
+
+    case = CASES[spec["case"]]
+    # The seed works on events already in memory: reading and decoding the file is not timed.
+    inputs = {}
+    for name, dataset_file in case.seed_inputs.items():
+        with open(spec["files"][dataset_file], encoding="utf-8") as f:
+            inputs[name] = [json.loads(line) for line in f if line.strip()]
+    started = time.monotonic()
+    results = case.seed(inputs)
+    done = time.monotonic()
+    return {"setup_s": 0.0, "execute_s": done - started, "results": results,
+            "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    started = time.monotonic()
+    result = {"path": spec["path"], "ok": True}
+    try:
+        result.update({"job": run_job, "sql": run_sql, "seed": run_seed}[spec["path"]](spec))
+    except Exception as error:  # reported in the table, not a crash of the whole benchmark
+        import traceback
+
+        traceback.print_exc()
+        result.update(ok=False, error=f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}")
+    result["process_s"] = time.monotonic() - started
+    print("BENCH-RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
