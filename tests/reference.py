@@ -102,3 +102,110 @@ def route(events: list[dict], bound_ms: int, tenants: list[str]) -> dict[str, li
         else:
             outputs["valid"].append(e)
     return outputs
+
+
+END_OF_TIME = 2**63 - 1
+
+
+def window_firings(events: list[dict], assign, bound_ms: int, lateness_ms: int = 0) -> tuple[list[dict], list[dict]]:
+    """Flink's non-merging event-time windows (sliding, tumbling) with the default event-time
+    trigger and allowed lateness, by brute force.
+
+    ``events``: ``{"key", "ts", ...}`` in arrival order; ``assign(ts)`` -> the ``(start, end)``
+    windows holding ``ts``. Returns (firings, late events); a firing is ``{"key", "start", "end",
+    "events" (all so far), "firing" (1, 2, ...), "late" (fired by a late event)}``.
+    A window is late once ``end - 1 + lateness <= watermark`` (then dropped); it fires when the
+    watermark reaches ``end - 1`` and again for each event it takes after that; an event is late
+    when all of its windows are.
+    """
+    windows: dict[tuple, dict] = {}
+    firings, late = [], []
+
+    def fire(slot, w, is_late):
+        w["fired"] += 1
+        firings.append({"key": slot[0], "start": slot[1], "end": slot[2], "events": list(w["events"]),
+                        "firing": w["fired"], "late": is_late})
+
+    def advance(wm):
+        for slot, w in sorted(windows.items(), key=lambda item: item[0][2]):
+            if w["timer"] and slot[2] - 1 <= wm:
+                w["timer"] = False
+                fire(slot, w, False)
+        for slot in [s for s in windows if s[2] - 1 + lateness_ms <= wm]:
+            del windows[slot]
+
+    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+        if wm is not None:
+            advance(wm)
+        skipped = True
+        for start, end in assign(event["ts"]):
+            if wm is not None and end - 1 + lateness_ms <= wm:
+                continue
+            skipped = False
+            slot = (event["key"], start, end)
+            w = windows.setdefault(slot, {"events": [], "fired": 0, "timer": False})
+            w["events"].append(event)
+            if wm is not None and end - 1 <= wm:
+                fire(slot, w, True)
+            else:
+                w["timer"] = True
+        if skipped:
+            late.append(event)
+    advance(END_OF_TIME)
+    return firings, late
+
+
+def sliding(size_ms: int, slide_ms: int):
+    """Flink's epoch-aligned sliding windows holding ``ts``."""
+    def assign(ts):
+        last = ts - ts % slide_ms
+        return [(s, s + size_ms) for s in range(last, ts - size_ms, -slide_ms)]
+    return assign
+
+
+def tumbling(size_ms: int):
+    return sliding(size_ms, size_ms)
+
+
+def global_firings(events: list[dict], kind: str, arg, bound_ms: int) -> list[dict]:
+    """``global_triggers`` by brute force (its documented semantics).
+
+    ``events``: ``{"user_id", "ts", "value", "action"}`` in arrival order. ``count:N`` fires with
+    the N-th pending event; ``condition:A`` with an event whose action is A; ``time:T`` when the
+    watermark reaches (earliest pending event time) + T, or at once on arrival if that is already
+    behind the watermark. Each firing takes all pending events of the user; what is pending at the
+    end fires as ``end_of_input`` at its last event time.
+    """
+    pending: dict[str, list[dict]] = defaultdict(list)
+    deadline: dict[str, int] = {}
+    firings = []
+
+    def fire(user, trigger, fired_at):
+        evs = pending.pop(user)
+        deadline.pop(user, None)
+        times = [e["ts"] for e in evs]
+        firings.append({"user_id": user, "trigger": trigger, "fired_at": max(times) if fired_at is None else fired_at,
+                        "event_count": len(evs), "sum": sum(e.get("value") or 0 for e in evs),
+                        "first_event": min(times), "last_event": max(times)})
+
+    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+        if wm is not None:
+            for user, d in sorted(deadline.items(), key=lambda item: item[1]):
+                if d <= wm:
+                    fire(user, "time", d)
+        user, ts = event["user_id"], event["ts"]
+        pending[user].append(event)
+        if kind == "count" and len(pending[user]) >= arg:
+            fire(user, "count", ts)
+        elif kind == "condition" and event.get("action") == arg:
+            fire(user, "condition", ts)
+        elif kind == "time":
+            candidate = ts + arg
+            if user not in deadline or candidate < deadline[user]:
+                if wm is not None and candidate <= wm:
+                    fire(user, "time", candidate)
+                else:
+                    deadline[user] = candidate
+    for user in list(pending):
+        fire(user, "end_of_input", None)
+    return firings
