@@ -119,3 +119,24 @@ def test_bad_tenant_names_are_one_line_option_errors(value, message):
     with pytest.raises(OptionError) as raised:
         event_router.options(["--tenants", value])
     assert message in raised.value.message and "\n" not in raised.value.message
+
+
+def test_bundled_sample_matches_brute_force():
+    from udfs.events import ACTIVITY, InvalidRecord
+    from udfs.options import SAMPLES
+
+    raw = (SAMPLES / "activity.jsonl").read_text(encoding="utf-8").splitlines()
+    parsed = []
+    for text in raw:
+        try:
+            row = ACTIVITY.parse(text)  # positional: user_id, action, value, tenant, page, ts, raw
+        except InvalidRecord:
+            continue
+        parsed.append({"value": row[2], "tenant": row[3], "ts": row[5], "record": json.loads(text)})
+    out = run_job(event_router, ["--tenants", "acme,globex"], events=raw)
+    assert event_router.accounting(out) == len(raw)
+
+    expected = route(parsed, bound_ms=5_000, tenants=["acme", "globex"])
+    for output in ["valid", "late", "tenant-acme", "tenant-globex"]:
+        assert out[output] == [e["record"] for e in expected[output]], output
+    assert len(out["errors"]) == len(expected["errors"]) + len(raw) - len(parsed)

@@ -148,3 +148,27 @@ def test_timeout_must_be_positive():
     with pytest.raises(OptionError) as error:
         inactivity_timeouts.options(["--timeout", "0s"])
     assert error.value.message.endswith("argument --timeout: must be longer than 0ms")
+
+
+def sample_events():
+    """The bundled sample as the job reads it: (raw lines, the valid ones as {"user_id", "ts"})."""
+    from udfs.events import ACTIVITY, InvalidRecord
+    from udfs.options import SAMPLES
+
+    raw = (SAMPLES / "activity.jsonl").read_text(encoding="utf-8").splitlines()
+    valid = []
+    for text in raw:
+        try:
+            row = ACTIVITY.parse(text)
+        except InvalidRecord:
+            continue
+        valid.append({"user_id": row[0], "ts": row[-2] - BASE_MS})  # positional: user_id, ..., ts, raw
+    return raw, valid
+
+
+def test_bundled_sample_matches_brute_force():
+    raw, valid = sample_events()
+    out = run(raw)  # the defaults: --timeout 3s, --out-of-orderness 5s
+    expected, late = reference(valid, timeout_ms=3_000, bound_ms=5_000)
+    assert canonical(out["timeouts"]) == canonical([timeout(t["user_id"], t["last"], t["count"]) for t in expected])
+    assert len(out["late"]) == len(late) and len(out["errors"]) == len(raw) - len(valid)
