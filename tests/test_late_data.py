@@ -127,3 +127,12 @@ def test_invalid_records_go_to_errors_and_are_accounted_for():
         "required field 'user_id' is null", "timestamp must be an ISO-8601 string or epoch milliseconds, got boolean True"]
     assert [w["count"] for w in out["windows"]] == [1]
     assert_accounted(out, 3)
+
+
+def test_process_mode_gives_the_same_result_as_thread_mode():
+    records = lines(random_stream(5, n=150))
+    argv = ["--out-of-orderness", "2s", "--allowed-lateness", "5s"]
+    thread = run_job(late_data, argv, events=records)
+    process = run_job(late_data, [*argv, "--execution-mode", "process"], events=records)
+    assert {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}
+    assert any(w["late_update"] for w in process["windows"])
