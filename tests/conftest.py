@@ -49,3 +49,20 @@ def kafka_bootstrap(tmp_path_factory):
         yield servers
     finally:
         broker.stop()
+
+
+# --- Flink standalone cluster ----------------------------------------------------------------
+@pytest.fixture(scope="session")
+def flink_cluster(tmp_path_factory):
+    """A standalone cluster (JobManager + TaskManager from PyFlink's bin/, flink-conf/config.yaml
+    with free ports on 127.0.0.1) for the whole session; stopped by its PIDs at the end."""
+    from tests.flink_cluster import FlinkCluster
+
+    cluster = FlinkCluster(tmp_path_factory.mktemp("flink-cluster"))
+    started = time.monotonic()
+    try:
+        cluster.start()
+        print(f"\nFlink standalone cluster ready in {time.monotonic() - started:.1f}s at {cluster.rest_url}")
+        yield cluster
+    finally:
+        cluster.stop()

@@ -189,7 +189,8 @@ def answers(bootstrap_servers: str) -> bool:
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000, client_id="readiness")
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000, bootstrap_timeout_ms=3000,
+                                 client_id="readiness")
     except (KafkaError, OSError, ValueError):
         return False
     try:

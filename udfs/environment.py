@@ -53,7 +53,9 @@ def create_environment(options: Namespace) -> tuple[StreamExecutionEnvironment, 
         # bundle see an older watermark than in thread mode. One-element bundles keep lateness a
         # function of the input alone (at a cost: see README, Performance).
         conf.set_string("python.fn-execution.bundle.size", "1")
-    if options.source == "kafka" or options.sink == "kafka":
+    if (options.source == "kafka" or options.sink == "kafka") and (PROJECT_ROOT / "pom.xml").exists():
+        # Outside a project checkout (code shipped by `flink run --pyFiles`), the cluster provides
+        # the connector: `flink run --jarfile` or its lib/ (docs/kafka-and-cluster.md).
         conf.set_string("pipeline.jars", jar_urls(connector_jars()))
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(options.parallelism)

@@ -17,6 +17,7 @@ answer or a source topic does not exist.
 
 from __future__ import annotations
 
+import logging
 from argparse import Namespace
 
 from pyflink.common import SimpleStringSchema, WatermarkStrategy
@@ -31,6 +32,9 @@ from pyflink.datastream.connectors.kafka import (
 
 from udfs.options import OptionError
 from udfs.sinks import counted
+
+# kafka-python (the fail-fast checks) logs every connection at INFO; the run's log is about the job.
+logging.getLogger("kafka").setLevel(logging.WARNING)
 
 GUARANTEES = {
     "none": DeliveryGuarantee.NONE,
@@ -118,7 +122,7 @@ def _broker_info(bootstrap_servers: str):
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000,
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, bootstrap_timeout_ms=5_000,
                                  client_id="pyflink-jobs-check")
     except (KafkaError, OSError, ValueError) as error:
         return f"{type(error).__name__}: {error}"

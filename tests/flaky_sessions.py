@@ -1,0 +1,62 @@
+"""The sessions job with one injected failure, for the exactly-once test (tests/test_exactly_once.py).
+
+A filter in front of the session windows fails the job once, at the first record it sees after
+the job's first checkpoint has completed (a ``chk-*/_metadata`` file under ``--checkpoints``).
+Until then it paces the input a little, so the failure lands mid-stream however fast the
+machine is; after it, a marker file makes every later attempt pass records through untouched.
+Flink then restarts the job from that checkpoint: Kafka offsets, window state and the sink's
+open transactions all roll back to it.
+
+    flink run ... -py tests/flaky_sessions.py --checkpoints DIR --failure-marker FILE <sessions options>
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import time
+
+from pyflink.datastream.functions import FilterFunction
+
+from jobs import sessions
+from udfs.options import run_cli
+from udfs.runner import run
+
+MESSAGE = "injected failure after the first completed checkpoint (tests/flaky_sessions.py)"
+
+
+class FailOnceAfterCheckpoint(FilterFunction):
+    def __init__(self, checkpoints: str, marker: str, pace_s: float = 0.005):
+        self.checkpoints = checkpoints
+        self.marker = marker
+        self.pace_s = pace_s
+
+    def filter(self, value) -> bool:
+        if os.path.exists(self.marker):
+            return True
+        if glob.glob(os.path.join(self.checkpoints, "*", "chk-*", "_metadata")):
+            with open(self.marker, "w") as f:
+                f.write("failed once\n")
+            raise RuntimeError(MESSAGE)
+        time.sleep(self.pace_s)  # keep records coming until a checkpoint completes
+        return True
+
+
+def main(argv=None) -> int:
+    injected = argparse.ArgumentParser(add_help=False)
+    injected.add_argument("--checkpoints", required=True, help="the job's execution.checkpointing.dir (a path)")
+    injected.add_argument("--failure-marker", required=True)
+    known, rest = injected.parse_known_args(argv)
+    opts = sessions.options(rest)
+    fail = FailOnceAfterCheckpoint(known.checkpoints, known.failure_marker)
+
+    def pipeline(t_env, streams):
+        events = streams["events"].filter(fail).name("inject-failure").uid("inject-failure")
+        return sessions.build(events, gap_ms=opts.gap, allowed_lateness_ms=opts.allowed_lateness)
+
+    return run(opts, pipeline, sessions.accounting)
+
+
+if __name__ == "__main__":
+    run_cli("tests.flaky_sessions")
