@@ -209,3 +209,56 @@ def global_firings(events: list[dict], kind: str, arg, bound_ms: int) -> list[di
     for user in list(pending):
         fire(user, "end_of_input", None)
     return firings
+
+
+# --- stream joins (jobs/window_join.py, interval_join.py, temporal_join.py) -------------------
+# Each input is event-timed by its own watermark (max event time so far - bound). A record that
+# the watermark of its own input had already covered on arrival is late and takes no part in the
+# join; every other pair is joined. Events are dicts with "user_id" and "ts", in arrival order.
+
+
+def split_late(events: list[dict], bound_ms: int, covered) -> tuple[list[dict], list[dict]]:
+    """(on-time, late): late when ``covered(ts, watermark)`` holds for the watermark before it."""
+    on_time, late = [], []
+    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+        (late if wm is not None and covered(event["ts"], wm) else on_time).append(event)
+    return on_time, late
+
+
+def window_join(clicks: list[dict], purchases: list[dict], size_ms: int, bound_ms: int):
+    """Tumbling window join by nested loops: ([(click, purchase, window_start)], late clicks, late
+    purchases). Late: the record's window had fired (``window_end - 1 <= watermark``)."""
+    def window_fired(ts, wm):
+        return ts - ts % size_ms + size_ms - 1 <= wm
+
+    c_on, c_late = split_late(clicks, bound_ms, window_fired)
+    p_on, p_late = split_late(purchases, bound_ms, window_fired)
+    pairs = [(c, p, c["ts"] - c["ts"] % size_ms) for c in c_on for p in p_on
+             if c["user_id"] == p["user_id"] and c["ts"] // size_ms == p["ts"] // size_ms]
+    return pairs, c_late, p_late
+
+
+def interval_join(clicks: list[dict], purchases: list[dict], lower_ms: int, upper_ms: int, bound_ms: int):
+    """Interval join by nested loops: ([(click, purchase)], late clicks, late purchases) with
+    ``click.ts + lower <= purchase.ts <= click.ts + upper``. Late: ``ts <= watermark``."""
+    c_on, c_late = split_late(clicks, bound_ms, lambda ts, wm: ts <= wm)
+    p_on, p_late = split_late(purchases, bound_ms, lambda ts, wm: ts <= wm)
+    pairs = [(c, p) for c in c_on for p in p_on
+             if c["user_id"] == p["user_id"] and c["ts"] + lower_ms <= p["ts"] <= c["ts"] + upper_ms]
+    return pairs, c_late, p_late
+
+
+def temporal_join(purchases: list[dict], profiles: list[dict], bound_ms: int):
+    """Event-time temporal left join: ([(purchase, version or None)], late purchases, late
+    profiles). The version is the user's on-time profile with the largest ``ts <= purchase.ts``;
+    of versions with equal time, the one that arrived last. Late: ``ts <= watermark``."""
+    p_on, p_late = split_late(purchases, bound_ms, lambda ts, wm: ts <= wm)
+    v_on, v_late = split_late(profiles, bound_ms, lambda ts, wm: ts <= wm)
+    pairs = []
+    for p in p_on:
+        best = None
+        for v in v_on:  # arrival order: a later equal-time version replaces an earlier one
+            if v["user_id"] == p["user_id"] and v["ts"] <= p["ts"] and (best is None or v["ts"] >= best["ts"]):
+                best = v
+        pairs.append((p, best))
+    return pairs, p_late, v_late

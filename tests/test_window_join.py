@@ -1,0 +1,107 @@
+"""The window_join job: the seed's example, window edges, late and invalid records, and randomized
+out-of-order input against a brute-force nested-loop reference."""
+
+import json
+
+import pytest
+
+from jobs import window_join
+from tests.harness import canonical, run_job
+from tests.join_inputs import at, lines, random_inputs, record
+from tests.reference import window_join as reference
+from udfs.timeutil import format_time
+
+
+def match(click, purchase, window_start_s, size_s=5):
+    return {"user_id": click["user_id"], "window_start": format_time(at(window_start_s)),
+            "window_end": format_time(at(window_start_s + size_s)), "click": click, "purchase": purchase}
+
+
+def consumed_total(out, name):
+    return sum(c["records"] for c in out["consumed"] if c["input"] == name)
+
+
+def test_seed_example():
+    # Seed section 3, as the bundled sample writes it (ISO with and without offset, epoch ms).
+    clicks = [{"user_id": "Alice", "page": "/product/1", "timestamp": "2026-11-24T10:00:00.000Z"},
+              {"user_id": "Bob", "page": "/product/2", "timestamp": at(1)},
+              {"user_id": "Alice", "page": "/product/3", "timestamp": "2026-11-24T10:00:06.000Z"}]
+    purchases = [{"user_id": "Alice", "product_id": 1, "amount": 50, "timestamp": "2026-11-24T11:00:02.000+01:00"},
+                 {"user_id": "Charlie", "product_id": 4, "amount": 30, "timestamp": "2026-11-24T11:00:03.000+01:00"},
+                 {"user_id": "Alice", "product_id": 3, "amount": 75, "timestamp": "2026-11-24T10:00:07.000Z"}]
+    out = run_job(window_join, [], clicks=[json.dumps(c) for c in clicks], purchases=[json.dumps(p) for p in purchases])
+    # Alice: click 0 s + purchase 2 s in [0, 5); click 6 s + purchase 7 s in [5, 10). Bob, Charlie: no partner.
+    assert canonical(out["matches"]) == canonical([match(clicks[0], purchases[0], 0), match(clicks[2], purchases[2], 5)])
+    assert out["late"] == [] and out["errors"] == []
+    assert consumed_total(out, "clicks") == 3 and consumed_total(out, "purchases") == 3
+    assert window_join.accounting(out) == 6
+
+
+def test_every_pair_of_a_window_and_windows_without_purchases():
+    clicks = [{"user_id": "A", "ts": at(s), "page": p} for s, p in [(0.5, "/a"), (4.999, "/b"), (5, "/c"), (11, "/d"), (21, "/e")]]
+    purchases = [{"user_id": "A", "ts": at(s), "amount": a} for s, a in [(1, 1.0), (3, 2.0), (9.999, 3.0), (16, 4.0)]]
+    out = run_job(window_join, [], clicks=lines(clicks), purchases=lines(purchases))
+    c, p = [record(e) for e in clicks], [record(e) for e in purchases]
+    # [0,5): 2 clicks x 2 purchases; [5,10): click at 5.000 with purchase at 9.999; 4.999 is not in it.
+    # [10,15) and [20,25) have clicks only, [15,20) a purchase only: no matches.
+    assert canonical(out["matches"]) == canonical(
+        [match(c[0], p[0], 0), match(c[0], p[1], 0), match(c[1], p[0], 0), match(c[1], p[1], 0), match(c[2], p[2], 5)])
+    assert window_join.accounting(out) == 9
+
+
+def test_window_size_option():
+    clicks = [{"user_id": "A", "ts": at(1)}, {"user_id": "A", "ts": at(8)}]
+    purchases = [{"user_id": "A", "ts": at(9), "amount": 1.0}]
+    out = run_job(window_join, ["--window", "10s"], clicks=lines(clicks), purchases=lines(purchases))
+    c, p = [record(e) for e in clicks], record(purchases[0])
+    assert canonical(out["matches"]) == canonical([match(c[0], p, 0, 10), match(c[1], p, 0, 10)])
+
+
+def test_late_only_when_the_window_has_closed_on_its_own_input():
+    # Bound 2 s. Clicks' watermark reaches 8 s after the click at 10 s. The click at 7.5 s is behind
+    # it, but its window [5, 10) is still open: it joins. The click at 4 s missed [0, 5): late.
+    clicks = [{"user_id": "A", "ts": at(10)}, {"user_id": "A", "ts": at(7.5)}, {"user_id": "A", "ts": at(4), "page": "/x"}]
+    purchases = [{"user_id": "A", "ts": at(1), "amount": 1.0}, {"user_id": "A", "ts": at(6), "amount": 2.0}]
+    out = run_job(window_join, ["--out-of-orderness", "2s"], clicks=lines(clicks), purchases=lines(purchases))
+    c, p = [record(e) for e in clicks], [record(e) for e in purchases]
+    assert canonical(out["matches"]) == canonical([match(c[1], p[1], 5)])
+    assert out["late"] == [{**c[2], "input": "clicks", "window_end": format_time(at(5))}]
+    assert window_join.accounting(out) == 5
+
+
+def test_invalid_records_of_either_input_go_to_errors_named():
+    good_click, good_purchase = {"user_id": "A", "ts": at(0)}, {"user_id": "A", "ts": at(1), "amount": 1.0}
+    bad_clicks = {"{oops": "clicks: not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+                  json.dumps({"page": "/x", "timestamp": at(0)}): "clicks: required field 'user_id' is missing"}
+    bad_purchases = {json.dumps({"user_id": "A", "timestamp": at(0)}): "purchases: required field 'amount' is missing",
+                     json.dumps({"user_id": "A", "amount": "ten", "timestamp": at(0)}): "purchases: field 'amount' must be a number, got string"}
+    out = run_job(window_join, [], clicks=[*lines([good_click]), *bad_clicks], purchases=[*lines([good_purchase]), *bad_purchases])
+    assert canonical(out["errors"]) == canonical(
+        [{"job": "window_join", "error": reason, "raw": raw} for raw, reason in {**bad_clicks, **bad_purchases}.items()])
+    assert len(out["matches"]) == 1
+    assert window_join.accounting(out) == 6
+
+
+def test_zero_window_is_an_option_error():
+    with pytest.raises(SystemExit):
+        window_join.options(["--window", "0s"])
+
+
+@pytest.mark.parametrize("seed, size", [(1, 5_000), (2, 3_000)])
+def test_randomized_out_of_order_input_matches_brute_force(seed, size):
+    clicks, purchases, _ = random_inputs(seed)
+    out = run_job(window_join, ["--window", f"{size}ms", "--out-of-orderness", "2s"], clicks=lines(clicks), purchases=lines(purchases))
+
+    pairs, late_clicks, late_purchases = reference(clicks, purchases, size, bound_ms=2_000)
+    assert len(pairs) > 50 and late_clicks and late_purchases, "the input must exercise pairs and late data"
+    assert canonical(out["matches"]) == canonical(
+        [{"user_id": c["user_id"], "window_start": format_time(ws), "window_end": format_time(ws + size),
+          "click": record(c), "purchase": record(p)} for c, p, ws in pairs])
+
+    def late(e, name):
+        return {**record(e), "input": name, "window_end": format_time(e["ts"] - e["ts"] % size + size)}
+
+    assert canonical(out["late"]) == canonical([late(e, "clicks") for e in late_clicks] + [late(e, "purchases") for e in late_purchases])
+    assert consumed_total(out, "clicks") == len(clicks) - len(late_clicks)
+    assert consumed_total(out, "purchases") == len(purchases) - len(late_purchases)
+    assert window_join.accounting(out) == len(clicks) + len(purchases)
