@@ -13,3 +13,6 @@ test: setup  ## the whole test suite (starts its own Kafka broker and Flink clus
 
 samples: setup  ## regenerate the bundled sample data (deterministic)
 	$(PY) -m samples.generate
+
+bench: setup  ## every job vs Flink SQL vs the seed's simulation (see docs/performance.md); ARGS="--jobs sessions --sizes 20000,100000"
+	$(PY) -m bench $(ARGS)

@@ -187,6 +187,41 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
     return entry
 
 
+def bench_stages(case, args, variant: str, work: Path) -> dict:
+    """The job's pipeline cut after each stage (bench.worker.STAGES), into a discarding sink: the
+    cost of each stage per event is the difference of consecutive stages' slopes."""
+    from bench.worker import STAGES
+
+    settings = VARIANTS[variant]
+    entry = {"job": case.job, "variant": variant, "keys": args.keys, "sizes": args.sizes, "stages": {}}
+    for n in args.sizes:
+        files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
+        for stage in STAGES:
+            result = worker({"path": "stage", "case": case.job, "stage": stage, "files": files,
+                             "parallelism": args.parallelism, "mode": settings["mode"]},
+                            work / f"{case.job}-{stage}-{n}.log", args.timeout)
+            say(case.job, variant, n, f"stage {stage}", result)
+            entry["stages"].setdefault(stage, []).append((n, result))
+    previous = 0.0
+    for stage in STAGES:
+        r = rate(entry["stages"][stage])
+        us = 1e6 / r["events_per_s"] if r else None
+        entry.setdefault("stage_costs", []).append({
+            "stage": stage, "events_per_s": r and r["events_per_s"], "us_per_event": us and round(us, 2),
+            "added_us_per_event": us and round(us - previous, 2)})
+        previous = us or previous
+    return entry
+
+
+def stages_markdown(entries) -> str:
+    lines = ["| job | pipeline up to | events/s | us/event | added by this stage (us/event) |", "|---|---|---:|---:|---:|"]
+    for e in entries:
+        for c in e["stage_costs"]:
+            lines.append(f"| {e['job']} | {c['stage']} | {c['events_per_s'] or 'n/a':,} | {c['us_per_event']} | "
+                         f"{c['added_us_per_event']} |")
+    return "\n".join(lines) + "\n"
+
+
 def say(job, variant, n, path, result):
     status = (f"{result['execute_s']:.1f}s exec, {result['wall_s']:.1f}s wall, "
               f"{(result.get('peak_rss_kb') or 0) / 1024:.0f} MB") if result.get("ok") else f"FAILED: {result.get('error')}"
@@ -216,11 +251,15 @@ def fmt_ratio(x) -> str:
     return f"{x:.2f}x" if x >= 0.1 else f"{x:.3f}x"
 
 
-def markdown(report: dict) -> str:
+def header(report: dict) -> str:
     m, v = report["machine"], report["versions"]
+    return (f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
+            f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}. Command: `{report['command']}`.")
+
+
+def markdown(report: dict) -> str:
     lines = [
-        f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
-        f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}.",
+        header(report),
         f"Input: {report['keys']:,} keys, sizes {', '.join(f'{n:,}' for n in report['sizes'])} events, "
         f"event time +10 ms per event with +-0.5 s disorder, 0.2 % of activity events 2-10 s late, "
         f"watermark bound 1 s, parallelism {report['parallelism']}. Events/s exclude start-up "
@@ -265,6 +304,8 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default="latest", help="results go to bench/results/<name>.md and .json")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir(), "pyflink-bench"))
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measured run")
+    parser.add_argument("--stages", action="store_true",
+                        help="instead: where the time goes, the job's pipeline cut after each stage")
     parser.add_argument("--keep", action="store_true", help="keep the outputs and logs of every run")
     args = parser.parse_args(argv)
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -285,15 +326,15 @@ def main(argv=None) -> int:
     for job in jobs:
         for variant in args.variants.split(","):
             print(f"{job} [{variant}]", flush=True)
-            report["jobs"].append(bench_job(CASES[job], args, variant, work))
+            report["jobs"].append((bench_stages if args.stages else bench_job)(CASES[job], args, variant, work))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
-    table = markdown(report)
+    table = header(report) + "\n\n" + stages_markdown(report["jobs"]) if args.stages else markdown(report)
     (RESULTS / f"{args.name}.md").write_text(table)
     print("\n" + table)
-    bad = [e["job"] for e in report["jobs"] for c in e["checks"].values()
+    bad = [e["job"] for e in report["jobs"] for c in e.get("checks", {}).values()
            if c.get("same_as_sql") is False or c.get("accounting_ok") is False]
     return 1 if bad else 0
 

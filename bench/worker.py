@@ -87,6 +87,57 @@ def run_job(spec) -> dict:
             "outputs": sorted(outputs)}
 
 
+#: Where a single-input job's time goes: each stage runs the pipeline up to a point and discards.
+STAGES = ["source", "parse", "eventtime", "keyby", "job-blackhole"]
+
+
+def run_stage(spec) -> dict:
+    """The job's pipeline cut after ``spec["stage"]``, into a blackhole table sink (JVM)."""
+    import importlib
+
+    import udfs.environment as environment
+    from pyflink.common import Types
+    from pyflink.table.expressions import lit
+
+    from bench.cases import CASES, BOUND_MS
+    from udfs.events import ACTIVITY
+    from udfs.runner import assemble
+    from udfs.sources import parse_events, raw_records, read_events
+    from udfs.windows import FieldKey
+
+    case = CASES[spec["case"]]
+    job = importlib.import_module(f"jobs.{case.job}")
+    argv = list(case.argv) + ["--out-of-orderness", f"{BOUND_MS}ms", "--execution-mode", spec.get("mode", "thread"),
+                              "--parallelism", str(spec.get("parallelism", 1))]
+    for option, name in case.inputs.items():
+        argv += [option, spec["files"][name]]
+    opts = job.options(argv)
+    started = time.monotonic()
+    env, t_env = environment.create_environment(opts)
+    input_spec = opts.inputs[0]
+    raw = raw_records(env, opts, input_spec)
+    stage = spec["stage"]
+    if stage == "source":
+        stream = raw
+    elif stage == "parse":
+        stream, _ = parse_events(raw, opts.job, input_spec.schema)
+    elif stage == "eventtime":
+        stream, _ = read_events(t_env, raw, opts.job, input_spec, opts.out_of_orderness)
+    elif stage == "keyby":
+        events, _ = read_events(t_env, raw, opts.job, input_spec, opts.out_of_orderness)
+        stream = (events.key_by(FieldKey("user_id", [f.name for f in ACTIVITY.fields]), Types.STRING())
+                  .map(lambda e: e.user_id, Types.STRING()))
+    else:  # the whole job, its outputs discarded
+        outputs = list(assemble(t_env, opts, {input_spec.name: raw}, job.pipeline(opts)).values())
+        stream = outputs[0].union(*outputs[1:]) if len(outputs) > 1 else outputs[0]
+    t_env.execute_sql("CREATE TEMPORARY TABLE discard (x INT) WITH ('connector' = 'blackhole')")
+    table = t_env.from_data_stream(stream).select(lit(1).alias("x"))
+    built = time.monotonic()
+    table.execute_insert("discard").wait()
+    done = time.monotonic()
+    return {"setup_s": built - started, "execute_s": done - built, "peak_rss_kb": process_tree_peak_kb()}
+
+
 def run_sql(spec) -> dict:
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
@@ -133,7 +184,7 @@ def main() -> None:
     started = time.monotonic()
     result = {"path": spec["path"], "ok": True}
     try:
-        result.update({"job": run_job, "sql": run_sql, "seed": run_seed}[spec["path"]](spec))
+        result.update({"job": run_job, "sql": run_sql, "seed": run_seed, "stage": run_stage}[spec["path"]](spec))
     except Exception as error:  # reported in the table, not a crash of the whole benchmark
         import traceback
 
