@@ -17,7 +17,7 @@ import json
 from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from udfs.events import ACTIVITY
 from udfs.metrics import GROUP
@@ -34,8 +34,9 @@ STATE = OutputTag("state", Types.STRING())
 
 
 class InactivityTimeouts(KeyedProcessFunction):
-    """Per user: ``period`` (last event folded in time order, events folded since the last timeout),
-    ``pending`` (event time -> count of events not yet folded), ``timer`` (the one timer armed).
+    """Per user: ``pending`` (the times of events not yet folded, in arrival order) and ``status``
+    (``last``: the last event folded in time order, or None; ``count``: events folded since the
+    previous timeout; ``timer``: the one timer armed).
 
     Folding waits for the watermark: when a timer fires at ``T`` (the watermark has reached ``T``),
     every event before ``T`` has arrived (a later one would be behind the watermark, hence late), so
@@ -43,20 +44,19 @@ class InactivityTimeouts(KeyedProcessFunction):
     last one up to ``T``, is final. The single timer is armed where the next decision becomes
     possible: ``last + timeout + 1 ms`` (from then on, a next event would be more than ``timeout``
     later), or, with nothing folded yet, ``first pending + timeout + 1 ms``. When a timeout leaves
-    nothing pending, all three states are cleared.
+    nothing pending, the user's state is cleared. An event costs two state accesses (read the
+    status, append its time); the sorting happens once per timer, on the few pending times.
     """
 
     def __init__(self, timeout_ms: int, trace: bool = False):
         self.timeout = timeout_ms
         self.trace = trace
-        self.period = self.pending = self.timer = self.live_users = None
+        self.pending = self.status = self.live_users = None
 
     def open(self, runtime_context: RuntimeContext):
-        self.period = runtime_context.get_state(
-            ValueStateDescriptor("period", Types.TUPLE([Types.LONG(), Types.LONG()])))
-        self.pending = runtime_context.get_map_state(MapStateDescriptor("pending", Types.LONG(), Types.LONG()))
-        self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
-        # Users holding state right now: must return to 0 at the end of a bounded input.
+        self.pending = runtime_context.get_list_state(ListStateDescriptor("pending", Types.LONG()))
+        self.status = runtime_context.get_state(ValueStateDescriptor("status", Types.PICKLED_BYTE_ARRAY()))
+        # Users holding state right now: back to 0 once a bounded input has been processed.
         self.live_users = runtime_context.get_metrics_group().add_group(GROUP).counter("live_users")
 
     def process_element(self, event, ctx: KeyedProcessFunction.Context):
@@ -64,52 +64,52 @@ class InactivityTimeouts(KeyedProcessFunction):
             yield LATE, late_record(event)
             return
         ts = event.ts
-        self.pending.put(ts, (self.pending.get(ts) or 0) + 1)
-        armed = self.timer.value()
-        if armed is None:
+        self.pending.add(ts)
+        status = self.status.value()
+        if status is None:
             self.live_users.inc()
             if self.trace:
                 yield STATE, self._trace(ctx.get_current_key(), True)
-        if self.period.value() is None and (armed is None or ts + self.timeout + 1 < armed):
+            self.status.update((None, 0, self._arm(ctx, ts + self.timeout + 1)))
+        elif status[0] is None and ts + self.timeout + 1 < status[2]:
             # Nothing folded yet: the earliest pending event decides when to look again.
-            self._arm(ctx, ts + self.timeout + 1, armed)
+            ctx.timer_service().delete_event_time_timer(status[2])
+            self.status.update((None, 0, self._arm(ctx, ts + self.timeout + 1)))
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         user = ctx.get_current_key()
         watermark = ctx.timer_service().current_watermark()
         # Every event before the frontier has arrived (at the end of input: every event).
         frontier = max(timestamp, watermark) if watermark is not None else timestamp
-        period = self.period.value()
-        last, count = period if period is not None else (None, 0)
-        ready = sorted(t for t in self.pending.keys() if t < frontier)
+        last, count, _ = self.status.value()
+        pending = list(self.pending.get())
+        ready = sorted(t for t in pending if t < frontier)
         for t in ready:
             if last is not None and t - last > self.timeout:
                 yield self._timeout(user, last, count)
                 count = 0
-            last, count = t, count + self.pending.get(t)
-            self.pending.remove(t)
+            last, count = t, count + 1
         if last is not None and last + self.timeout < frontier:
             yield self._timeout(user, last, count)
             last, count = None, 0
+        waiting = [t for t in pending if t >= frontier] if ready else pending
+        if ready:
+            self.pending.update(waiting)
         if last is not None:
-            self.period.update((last, count))
-            self._arm(ctx, last + self.timeout + 1, None)
-            return
-        self.period.clear()
-        following = min(self.pending.keys(), default=None)
-        if following is not None:
-            self._arm(ctx, following + self.timeout + 1, None)
-            return
-        self.timer.clear()
-        self.live_users.dec()
-        if self.trace:
-            yield STATE, self._trace(user, False)
+            self.status.update((last, count, self._arm(ctx, last + self.timeout + 1)))
+        elif waiting:
+            self.status.update((None, 0, self._arm(ctx, min(waiting) + self.timeout + 1)))
+        else:
+            self.status.clear()
+            self.pending.clear()
+            self.live_users.dec()
+            if self.trace:
+                yield STATE, self._trace(user, False)
 
-    def _arm(self, ctx, at: int, replaces: int | None):
-        if replaces is not None:
-            ctx.timer_service().delete_event_time_timer(replaces)
+    @staticmethod
+    def _arm(ctx, at: int) -> int:
         ctx.timer_service().register_event_time_timer(at)
-        self.timer.update(at)
+        return at
 
     def _timeout(self, user: str, last: int, count: int):
         return json.dumps({
