@@ -140,3 +140,26 @@ def test_inactivity_timeouts_survives_the_same_input():
     assert sorted(e["error"] for e in out["errors"]) == sorted(
         reason for _, output, reason in CASES if output == "errors" and not reason.startswith(router_only))
     assert inactivity_timeouts.accounting(out) == len(CASES)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('{"user_id": "\\udfff", "timestamp": 1}', "not valid Unicode"),
+    ('{"user_id": "a", "page": {"x": ["\\ud800"]}, "timestamp": 1}', "not valid Unicode"),  # unknown fields too
+    ('{"user_id": "a", "value": 1' + "0" * 5000 + ', "timestamp": 1}', "more than 4300 digits"),
+    ('{"user_id": "a", "value": -1' + "0" * 400 + ', "timestamp": 1}', "field 'value' is too large"),
+])
+def test_parser_rejects_what_used_to_crash_or_confuse(text, reason):
+    from udfs.events import ACTIVITY, InvalidRecord
+
+    with pytest.raises(InvalidRecord, match=reason):
+        ACTIVITY.parse(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"user_id": "\\ud83d\\ude00", "timestamp": 1}',  # a surrogate PAIR is an emoji: fine
+    '{"user_id": "\\\\ud800", "timestamp": 1}',  # an escaped backslash, then plain text
+])
+def test_parser_keeps_what_is_valid_unicode(text):
+    from udfs.events import ACTIVITY
+
+    assert ACTIVITY.parse(text)[0] in ("\U0001F600", "\\ud800")
