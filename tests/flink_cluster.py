@@ -155,6 +155,11 @@ class FlinkCluster:
                 raise TimeoutError(f"job {job_id} still {state} after {timeout:.0f}s")
             time.sleep(0.5)
 
+    def cancel(self, job_id: str) -> None:
+        request = urllib.request.Request(f"{self.rest_url}/jobs/{job_id}?mode=cancel", method="PATCH")
+        urllib.request.urlopen(request, timeout=10).close()
+        self.wait_for_job(job_id, states=("CANCELED", "FAILED", "FINISHED"), timeout=60)
+
     # -- submission --------------------------------------------------------------------------
     def flink_run(self, script: str, args, packages=("udfs", "jobs"), detached: bool = False,
                   timeout: float = 600, flink_options=()) -> subprocess.CompletedProcess:
