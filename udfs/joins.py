@@ -32,9 +32,8 @@ of ``consumed`` (counted) and ``late``; invalid ones are in ``errors``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import json
+from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
@@ -62,9 +61,10 @@ class Side:
 class Joined:
     """What a join returns, all DataStreams of ``Row``s with JSON-friendly fields only.
 
-    ``pairs``: ``key, left_ts, left_raw, right_ts, right_raw`` (+ ``window_start``, ``window_end``
-    for the window join; the right side is null where a left join found no partner). ``late``: ``input, ts, raw``
-    (+ ``window_end``). ``consumed``: ``input, bucket_start, bucket_end, records``.
+    ``pairs``: ``key, left_ts, left_raw, right_ts, right_raw`` (+ ``window_start``,
+    ``window_end`` for the window join; the right side is null where a left join found no
+    partner). ``late``: ``input, ts, raw, window_end`` (null but for the window join).
+    ``consumed``: ``input, bucket_start, bucket_end, records``.
     """
 
     pairs: DataStream
