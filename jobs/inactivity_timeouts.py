@@ -81,7 +81,10 @@ class InactivityTimeouts(KeyedProcessFunction):
         watermark = ctx.timer_service().current_watermark()
         # Every event before the frontier has arrived (at the end of input: every event).
         frontier = max(timestamp, watermark) if watermark is not None else timestamp
-        last, count, _ = self.status.value()
+        status = self.status.value()
+        if status is None:  # cannot happen: a timer is armed only with status (a stray one is harmless)
+            return
+        last, count, _ = status
         pending = list(self.pending.get())
         ready = sorted(t for t in pending if t < frontier)
         for t in ready:
