@@ -30,11 +30,15 @@ BIN = PYFLINK / "bin"
 
 
 class FlinkCluster:
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, free_ports: bool = True):
         self.home = Path(home).resolve()
         self.conf_dir = self.home / "conf"
+        self.free_ports = free_ports
         config = self.conf_dir / "config.yaml"
-        self.rest_port = yaml.safe_load(config.read_text())["rest.port"] if config.exists() else free_port()
+        if config.exists():
+            self.rest_port = yaml.safe_load(config.read_text())["rest.port"]
+        else:
+            self.rest_port = free_port() if free_ports else _project_config()["rest.port"]
         self.checkpoints = self.home / "checkpoints"
 
     # -- configuration -----------------------------------------------------------------------
@@ -44,23 +48,24 @@ class FlinkCluster:
                      "logback.xml", "logback-console.xml"):
             if (PYFLINK / "conf" / name).exists():
                 shutil.copy(PYFLINK / "conf" / name, self.conf_dir / name)
-        conf = yaml.safe_load((PROJECT_ROOT / "flink-conf" / "config.yaml").read_text())
+        conf = _project_config()
+        if self.free_ports:  # test clusters: side by side with anything else on the machine
+            conf.update({
+                "jobmanager.rpc.port": free_port(),
+                "rest.port": self.rest_port,
+                "blob.server.port": free_port(),
+                "taskmanager.rpc.port": free_port(),
+                "taskmanager.data.port": free_port(),
+                "jobmanager.memory.process.size": "800m",
+                "taskmanager.memory.process.size": "1280m",
+            })
         conf.update({
-            "jobmanager.rpc.port": free_port(),
-            "rest.port": self.rest_port,
-            "blob.server.port": free_port(),
-            "taskmanager.rpc.port": free_port(),
-            "taskmanager.data.port": free_port(),
-            "jobmanager.memory.process.size": "800m",
-            "taskmanager.memory.process.size": "1280m",
             "env.pid.dir": str(self.home / "pid"),
             "env.log.dir": str(self.home / "log"),
             "io.tmp.dirs": str(self.home / "tmp"),
             "execution.checkpointing.dir": self.checkpoints.as_uri(),
             "python.executable": sys.executable,
-            "python.client.executable": sys.executable,
-            # The embedded/worker Python must import the project's packages shipped by --pyFiles
-            # and the venv's site-packages.
+            "python.client.executable": sys.executable,  # the project's venv: PyFlink, kafka-python
         })
         (self.conf_dir / "config.yaml").write_text(yaml.safe_dump(conf, sort_keys=False))
         (self.conf_dir / "masters").write_text(f"127.0.0.1:{self.rest_port}\n")
@@ -177,6 +182,45 @@ class FlinkCluster:
                               timeout=timeout)
 
 
+def _project_config() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "flink-conf" / "config.yaml").read_text())
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="scripts/flink-cluster",
+                                     description="a local standalone Flink cluster from PyFlink's bin/")
+    parser.add_argument("command", choices=["start", "stop", "status", "run"])
+    parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".flink-cluster")
+    parser.add_argument("job_args", nargs=argparse.REMAINDER,
+                        help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...")
+    args = parser.parse_args(argv)
+    cluster = FlinkCluster(args.home, free_ports=False)
+    if args.command == "start":
+        if any(_alive(p) for p in cluster.pids("standalonesession")):
+            print(f"flink: already running at {cluster.rest_url}")
+            return 0
+        started = time.monotonic()
+        cluster.start()
+        print(f"flink: running at {cluster.rest_url} ({time.monotonic() - started:.1f}s); logs in {cluster.home / 'log'}")
+    elif args.command == "stop":
+        cluster.stop()
+        print("flink: stopped")
+    elif args.command == "status":
+        alive = [p for p in cluster.pids("standalonesession") + cluster.pids("taskexecutor") if _alive(p)]
+        print(f"flink: {'running at ' + cluster.rest_url if alive else 'not running'} (pids {alive})")
+        return 0 if alive else 3
+    else:
+        if not args.job_args:
+            parser.error("run needs a job script, e.g. jobs/sessions.py")
+        result = cluster.flink_run(args.job_args[0], args.job_args[1:])
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        return result.returncode
+    return 0
+
+
 def job_id_of(output: str) -> str:
     for line in output.splitlines():
         if "JobID" in line:
@@ -194,3 +238,7 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
