@@ -9,6 +9,7 @@ from jobs import window_join
 from tests.harness import canonical, run_job
 from tests.join_inputs import at, lines, random_inputs, record
 from tests.reference import window_join as reference
+from udfs.sinks import read_file_outputs
 from udfs.timeutil import format_time
 
 
@@ -105,3 +106,16 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, size):
     assert consumed_total(out, "clicks") == len(clicks) - len(late_clicks)
     assert consumed_total(out, "purchases") == len(purchases) - len(late_purchases)
     assert window_join.accounting(out) == len(clicks) + len(purchases)
+
+
+def test_file_inputs_and_file_sink(tmp_path, capsys):
+    clicks, purchases = tmp_path / "c.jsonl", tmp_path / "p.jsonl"
+    clicks.write_text("\n".join(lines([{"user_id": "A", "ts": at(1), "page": "/p"}, {"user_id": "B", "ts": at(2)}])) + "\n")
+    purchases.write_text("\n".join([*lines([{"user_id": "A", "ts": at(3), "amount": 9.5}]), "not json"]) + "\n")
+    assert window_join.main(["--clicks", str(clicks), "--purchases", str(purchases), "--sink", "file", "--output", str(tmp_path / "out")]) == 0
+    written = read_file_outputs(tmp_path / "out", ["matches", "late", "consumed", "errors"])
+    assert [m["purchase"]["amount"] for m in written["matches"]] == [9.5]
+    assert [e["error"] for e in written["errors"]] == ["purchases: not valid JSON: Expecting value at line 1 column 1"]
+    assert "accounted for   4 of 4 input records: nothing lost" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        window_join.options(["--clicks", str(tmp_path / "missing.jsonl")])
