@@ -48,6 +48,8 @@ VARIANTS = {
                                                   "python.map-state.write-cache-size": "200000"}},
     "object-reuse": {"mode": "thread", "force": {"pipeline.object-reuse": "true"}},
     "no-python-chaining": {"mode": "thread", "force": {"python.operator-chaining.enabled": "false"}},
+    # moving_average only: the window in the JVM (bench/prototypes.py), a suggestion to its owner
+    "jvm-window": {"mode": "thread", "pipeline": "bench.prototypes:moving_average_jvm_window"},
 }
 
 
@@ -147,7 +149,8 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
         if "job" in paths:
             out = base / "job"
             runs["job"] = worker({**common, "path": "job", "out": str(out), "mode": settings["mode"],
-                                  "tuning": settings.get("tuning"), "force": settings.get("force")},
+                                  "tuning": settings.get("tuning"), "force": settings.get("force"),
+                                  "pipeline": settings.get("pipeline")},
                                  base.with_suffix(".job.log"), args.timeout)
             say(case.job, variant, n, "job", runs["job"])
         sql_out = None
@@ -302,6 +305,7 @@ def main(argv=None) -> int:
     parser.add_argument("--variants", default="default", help=f"execution settings: {', '.join(VARIANTS)}")
     parser.add_argument("--paths", default="job,sql,blackhole,seed", help="which of job,sql,blackhole,seed to run")
     parser.add_argument("--name", default="latest", help="results go to bench/results/<name>.md and .json")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for <name>.md and .json")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir(), "pyflink-bench"))
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measured run")
     parser.add_argument("--stages", action="store_true",
@@ -329,10 +333,10 @@ def main(argv=None) -> int:
             report["jobs"].append((bench_stages if args.stages else bench_job)(CASES[job], args, variant, work))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
     table = header(report) + "\n\n" + stages_markdown(report["jobs"]) if args.stages else markdown(report)
-    (RESULTS / f"{args.name}.md").write_text(table)
+    (args.results / f"{args.name}.md").write_text(table)
     print("\n" + table)
     bad = [e["job"] for e in report["jobs"] for c in e.get("checks", {}).values()
            if c.get("same_as_sql") is False or c.get("accounting_ok") is False]
