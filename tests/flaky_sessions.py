@@ -1,9 +1,10 @@
 """The sessions job with one injected failure, for the exactly-once test (tests/test_exactly_once.py).
 
-A filter in front of the session windows fails the job once, at the first record it sees after
-the job's first checkpoint has completed (a ``chk-*/_metadata`` file under ``--checkpoints``).
-Until then it paces the input a little, so the failure lands mid-stream however fast the
-machine is; after it, a marker file makes every later attempt pass records through untouched.
+A filter in front of the session windows fails the job once: ``--records-after-checkpoint``
+records after it has seen the job's first completed checkpoint (a ``chk-*/_metadata`` file under
+``--checkpoints``), so the failed attempt has written output that is not committed yet. Until then
+it paces the input a little, so the failure lands mid-stream however fast the machine is; after
+it, a marker file makes every later attempt pass records through untouched.
 Flink then restarts the job from that checkpoint: Kafka offsets, window state and the sink's
 open transactions all roll back to it.
 
@@ -27,19 +28,23 @@ MESSAGE = "injected failure after the first completed checkpoint (tests/flaky_se
 
 
 class FailOnceAfterCheckpoint(FilterFunction):
-    def __init__(self, checkpoints: str, marker: str, pace_s: float = 0.005):
+    def __init__(self, checkpoints: str, marker: str, records_after_checkpoint: int, pace_s: float = 0.005):
         self.checkpoints = checkpoints
         self.marker = marker
+        self.records_after_checkpoint = records_after_checkpoint
         self.pace_s = pace_s
+        self.after_checkpoint = 0
 
     def filter(self, value) -> bool:
         if os.path.exists(self.marker):
             return True
-        if glob.glob(os.path.join(self.checkpoints, "*", "chk-*", "_metadata")):
-            with open(self.marker, "w") as f:
-                f.write("failed once\n")
-            raise RuntimeError(MESSAGE)
-        time.sleep(self.pace_s)  # keep records coming until a checkpoint completes
+        if self.after_checkpoint or glob.glob(os.path.join(self.checkpoints, "*", "chk-*", "_metadata")):
+            self.after_checkpoint += 1
+            if self.after_checkpoint > self.records_after_checkpoint:
+                with open(self.marker, "w") as f:
+                    f.write("failed once\n")
+                raise RuntimeError(MESSAGE)
+        time.sleep(self.pace_s)  # keep records coming until the failure
         return True
 
 
@@ -47,9 +52,10 @@ def main(argv=None) -> int:
     injected = argparse.ArgumentParser(add_help=False)
     injected.add_argument("--checkpoints", required=True, help="the job's execution.checkpointing.dir (a path)")
     injected.add_argument("--failure-marker", required=True)
+    injected.add_argument("--records-after-checkpoint", type=int, default=100)
     known, rest = injected.parse_known_args(argv)
     opts = sessions.options(rest)
-    fail = FailOnceAfterCheckpoint(known.checkpoints, known.failure_marker)
+    fail = FailOnceAfterCheckpoint(known.checkpoints, known.failure_marker, known.records_after_checkpoint)
 
     def pipeline(t_env, streams):
         events = streams["events"].filter(fail).name("inject-failure").uid("inject-failure")

@@ -185,9 +185,20 @@ class KafkaBroker:
 
 def answers(bootstrap_servers: str) -> bool:
     """Does a broker at ``bootstrap_servers`` answer a metadata request?"""
+    import logging
+
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    # A starting broker refuses connections: expected here, not worth kafka-python's ERROR lines.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    try:
+        return _answers(bootstrap_servers, KafkaAdminClient, KafkaError)
+    finally:
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def _answers(bootstrap_servers, KafkaAdminClient, KafkaError) -> bool:
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000, bootstrap_timeout_ms=3000,
                                  client_id="readiness")

@@ -1,6 +1,6 @@
 """Exactly-once under failure: the sessions job on the standalone cluster, checkpointing every
-second, exactly-once Kafka sinks, and one injected failure after the first completed checkpoint
-(tests/flaky_sessions.py). Flink restarts the job from that checkpoint; a ``read_committed``
+second, exactly-once Kafka sinks, and one injected failure 100 records after the first completed
+checkpoint (tests/flaky_sessions.py), when the failed attempt has written uncommitted output. Flink restarts the job from that checkpoint; a ``read_committed``
 consumer must then see exactly the failure-free result: no record lost, none duplicated.
 
 The input (tools/loadgen.py) is out of order only within the watermark bound, so no record is late
@@ -41,7 +41,7 @@ def test_exactly_once_after_a_failure_after_the_first_checkpoint(flink_cluster, 
         "tests/flaky_sessions.py",
         ["--checkpoints", str(checkpoints), "--failure-marker", str(marker),
          "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--bounded",
-         "--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "3s",
+         "--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "1s",
          "--checkpoint-interval", "1s", "--delivery-guarantee", "exactly-once", "--execution-mode", "process"],
         packages=("udfs", "jobs", "tests/flaky_sessions.py"),
         flink_options=["-D", f"execution.checkpointing.dir={checkpoints.as_uri()}"],
@@ -56,7 +56,7 @@ def test_exactly_once_after_a_failure_after_the_first_checkpoint(flink_cluster, 
     assert flink_cluster.rest(f"/jobs/{job_id}")["state"] == "FINISHED"
 
     out = {o: [json.loads(r) for r in read_topic(kafka_bootstrap, f"{prefix}.{o}", "read_committed")] for o in OUTPUTS}
-    expected = run_job(sessions, ["--gap", "3s"], events=records)
+    expected = run_job(sessions, ["--gap", "1s"], events=records)
     assert expected["late"] == [] and expected["errors"]
     # Lists, not sets: a duplicate would show as an extra element.
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
