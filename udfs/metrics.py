@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pyflink.datastream.functions import MapFunction, RuntimeContext
+from pyflink.datastream import DataStream
+from pyflink.datastream.functions import MapFunction, ProcessFunction, RuntimeContext
 
 #: Metric group under which every job counts its records (``<operator>.records.<output>``).
 GROUP = "records"
@@ -23,3 +24,72 @@ class CountRecords(MapFunction):
     def map(self, record: str) -> str:
         self.counter.inc()
         return f"{self.output}\t{record}" if self.tag else record
+
+
+#: Metric group of the event-time gauges: ``<operator>.eventtime.<gauge>``.
+EVENT_TIME_GROUP = "eventtime"
+
+
+class _LastValue:
+    """A gauge that shows the last value set.
+
+    In thread mode a Python gauge callback would be called by Flink's metric threads, outside the
+    Python thread that runs the job; the embedded "distribution" is a Java-side holder of the last
+    value instead, updated from the job's thread. In process mode the callback runs in the Python
+    worker at the end of each bundle, which is safe.
+    """
+
+    def __init__(self, group, name: str):
+        self.value = 0
+        if type(group).__module__.startswith("pyflink.fn_execution.metrics.embedded"):
+            holder = group.distribution(name)
+            self.set = self._push(holder)
+            holder.update(0)
+        else:
+            group.gauge(name, lambda: self.value)
+
+    def _push(self, holder):
+        def set_value(value: int) -> None:
+            if value != self.value:  # each update is a call into the JVM
+                self.value = value
+                holder.update(value)
+        return set_value
+
+    def set(self, value: int) -> None:
+        self.value = value
+
+
+class EventTimeLag(ProcessFunction):
+    """Passes events on and publishes, as gauges, how far the watermark trails the data here:
+    ``eventtime.lag_ms`` (max event time seen - current watermark; 0 until the first watermark),
+    ``eventtime.max_event_time_ms`` and ``eventtime.watermark_ms``. A lag that keeps growing means
+    a stalled watermark (an idle input, a source that stopped) and windows that do not fire."""
+
+    def __init__(self):
+        self.max_seen = None
+        self.lag = self.max_event_time = self.watermark = None
+
+    def open(self, runtime_context: RuntimeContext):
+        group = runtime_context.get_metrics_group().add_group(EVENT_TIME_GROUP)
+        self.lag = _LastValue(group, "lag_ms")
+        self.max_event_time = _LastValue(group, "max_event_time_ms")
+        self.watermark = _LastValue(group, "watermark_ms")
+
+    def process_element(self, value, ctx):
+        ts = ctx.timestamp()
+        if ts is not None and (self.max_seen is None or ts > self.max_seen):
+            self.max_seen = ts
+            self.max_event_time.set(ts)
+        watermark = ctx.timer_service().current_watermark()
+        if self.max_seen is not None and watermark > _NO_WATERMARK:
+            self.watermark.set(watermark)
+            self.lag.set(max(0, self.max_seen - watermark))
+        yield value
+
+
+_NO_WATERMARK = -(2**63)
+
+
+def track_event_time_lag(events: DataStream, row_type, name: str) -> DataStream:
+    """``events`` with :class:`EventTimeLag` gauges (operator ``event-time-<name>``)."""
+    return events.process(EventTimeLag(), row_type).name(f"event-time-{name}").uid(f"event-time-{name}")

@@ -19,6 +19,8 @@ from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
 from udfs.environment import create_environment
+from udfs.eventtime import timed_row_type
+from udfs.metrics import track_event_time_lag
 from udfs.sinks import collect_tagged, file_sink, read_file_outputs
 from udfs.sources import raw_records, read_events
 
@@ -37,7 +39,8 @@ def assemble(t_env: StreamTableEnvironment, options: Namespace, sources: Mapping
     for spec in options.inputs:
         events, invalid = read_events(t_env, sources[spec.name], options.job, spec, options.out_of_orderness,
                                       label=spec.name if several else None)
-        streams[spec.name] = events
+        # Every job gets the event-time lag gauges of each input (udfs/metrics.py).
+        streams[spec.name] = track_event_time_lag(events, timed_row_type(spec.schema), spec.name)
         errors.append(invalid)
     outputs = dict(pipeline(t_env, streams))
     if "errors" in outputs:
