@@ -119,3 +119,11 @@ def test_file_inputs_and_file_sink(tmp_path, capsys):
     assert "accounted for   4 of 4 input records: nothing lost" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         window_join.options(["--clicks", str(tmp_path / "missing.jsonl")])
+
+
+def test_process_mode_gives_the_same_result_as_thread_mode():
+    clicks, purchases, _ = random_inputs(3, users=5, bursts=4)
+    argv = ["--out-of-orderness", "2s"]
+    thread = run_job(window_join, argv, clicks=lines(clicks), purchases=lines(purchases))
+    process = run_job(window_join, [*argv, "--execution-mode", "process"], clicks=lines(clicks), purchases=lines(purchases))
+    assert thread["matches"] and {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}
