@@ -4,8 +4,8 @@ event-time temporal joins), which PyFlink's DataStream API does not expose.
 Each input's event-timed stream (from :mod:`udfs.eventtime`) becomes a table whose rowtime ``rt``
 is the stream record's timestamp (metadata key ``rowtime``) and whose watermark is the stream's
 own (``SOURCE_WATERMARK()``); the SQL join runs in the JVM; its result comes back as a DataStream
-of plain rows for the job to format. Nothing between the parser and the join's output runs in
-Python.
+of plain rows for the job to format. The bridge adds no Python operator: only the join's results
+and the late records cross into Python.
 
 **Late records.** A two-input join operator decides with the *smaller* of its two inputs'
 watermarks, and which records arrive before which of the other input's watermarks depends on
