@@ -2,6 +2,7 @@
 its own MiniCluster), so start-up is paid once."""
 
 import udfs.environment  # noqa: F401  (sets PYTHONPATH for thread mode before the gateway starts)
+import tests.harness  # noqa: F401  (snapshots the environment for child processes before any job runs)
 
 
 # --- Kafka -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ records and collect every output: the tests' bounded sources and collecting sink
 from __future__ import annotations
 
 import json
+import os
 from typing import Sequence
 
 from pyflink.common import Types
@@ -11,6 +12,17 @@ from pyflink.common import Types
 from udfs.environment import create_environment
 from udfs.runner import assemble
 from udfs.sinks import collect
+
+
+#: The environment before any job ran: PyFlink's process mode (loopback worker) later sets
+#: variables in this process, among them PYFLINK_GATEWAY_DISABLED, that stop a child job starting.
+#: conftest imports this module first, so the snapshot is taken at collection.
+_ENV_AT_START = dict(os.environ)
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """The environment for a subprocess that starts PyFlink (a CLI run, `flink run`)."""
+    return {**_ENV_AT_START, **overrides}
 
 
 def run_job(job, argv: Sequence[str] = (), **inputs: Sequence[str]) -> dict[str, list[dict]]:

@@ -3,7 +3,6 @@ of raw bytes, file sink), must not crash, must give every bad record a clear rea
 and must account for every line. The same input through inactivity_timeouts must not crash either."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,14 +11,11 @@ import pytest
 
 from jobs import inactivity_timeouts
 from samples.generate import BASE_MS
-from tests.harness import run_job
+from tests.harness import child_env, run_job
 from udfs.options import PROJECT_ROOT
 from udfs.timeutil import format_time
 
 T = format_time(BASE_MS)
-#: The environment as collection found it: PyFlink's process mode (loopback worker) later adds
-#: variables to this process, among them PYFLINK_GATEWAY_DISABLED, which stop a child job starting.
-CLEAN_ENV = dict(os.environ)
 MB = 1 << 20
 
 
@@ -103,7 +99,7 @@ def router_run(tmp_path_factory):
     source.write_bytes(b"\n".join(line for line, _, _ in CASES) + b"\n")
     result = subprocess.run(
         [sys.executable, "-m", "jobs.event_router", "--input", str(source), "--sink", "file", "--output", str(tmp / "out")],
-        cwd=PROJECT_ROOT, env=CLEAN_ENV, capture_output=True, text=True, timeout=600)
+        cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     outputs = {}
     for folder in (tmp / "out").iterdir():

@@ -6,13 +6,15 @@ import sys
 from pathlib import Path
 
 from samples.generate import BASE_MS
+from tests.harness import child_env
 from udfs.timeutil import format_time
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*argv, timeout=180):
-    return subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, env=child_env(), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def read_output(directory: Path, output: str) -> list[dict]:

@@ -3,7 +3,6 @@ write every output folder, and account for every input record (main() returns 1 
 
 import importlib
 import pkgutil
-from pathlib import Path
 
 import pytest
 
