@@ -5,6 +5,9 @@ records after it has seen the job's first completed checkpoint (a ``chk-*/_metad
 ``--checkpoints``), so the failed attempt has written output that is not committed yet. Until then
 it paces the input a little, so the failure lands mid-stream however fast the machine is; after
 it, a marker file makes every later attempt pass records through untouched.
+
+``--failure-mode kill`` does not throw: it writes the marker and slows down to 50 ms a record, so
+that the test, which waits for the marker, kills the TaskManager process while the job runs.
 Flink then restarts the job from that checkpoint: Kafka offsets, window state and the sink's
 open transactions all roll back to it.
 
@@ -28,7 +31,9 @@ MESSAGE = "injected failure after the first completed checkpoint (tests/flaky_se
 
 
 class FailOnceAfterCheckpoint(FilterFunction):
-    def __init__(self, checkpoints: str, marker: str, records_after_checkpoint: int, pace_s: float = 0.005):
+    def __init__(self, checkpoints: str, marker: str, records_after_checkpoint: int, mode: str = "raise",
+                 pace_s: float = 0.005):
+        self.mode = mode
         self.checkpoints = checkpoints
         self.marker = marker
         self.records_after_checkpoint = records_after_checkpoint
@@ -36,6 +41,9 @@ class FailOnceAfterCheckpoint(FilterFunction):
         self.after_checkpoint = 0
 
     def filter(self, value) -> bool:
+        if self.after_checkpoint > self.records_after_checkpoint:  # kill mode: waiting to be killed
+            time.sleep(0.05)
+            return True
         if os.path.exists(self.marker):
             return True
         if self.after_checkpoint or glob.glob(os.path.join(self.checkpoints, "*", "chk-*", "_metadata")):
@@ -43,7 +51,8 @@ class FailOnceAfterCheckpoint(FilterFunction):
             if self.after_checkpoint > self.records_after_checkpoint:
                 with open(self.marker, "w") as f:
                     f.write("failed once\n")
-                raise RuntimeError(MESSAGE)
+                if self.mode == "raise":
+                    raise RuntimeError(MESSAGE)
         time.sleep(self.pace_s)  # keep records coming until the failure
         return True
 
@@ -53,9 +62,11 @@ def main(argv=None) -> int:
     injected.add_argument("--checkpoints", required=True, help="the job's execution.checkpointing.dir (a path)")
     injected.add_argument("--failure-marker", required=True)
     injected.add_argument("--records-after-checkpoint", type=int, default=100)
+    injected.add_argument("--failure-mode", choices=["raise", "kill"], default="raise")
     known, rest = injected.parse_known_args(argv)
     opts = sessions.options(rest)
-    fail = FailOnceAfterCheckpoint(known.checkpoints, known.failure_marker, known.records_after_checkpoint)
+    fail = FailOnceAfterCheckpoint(known.checkpoints, known.failure_marker, known.records_after_checkpoint,
+                                   known.failure_mode)
 
     def pipeline(t_env, streams):
         events = streams["events"].filter(fail).name("inject-failure").uid("inject-failure")

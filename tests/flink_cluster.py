@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.harness import child_env
 from tests.kafka_broker import free_port
 from tools.package import package
 from udfs.jars import connector_jars
@@ -58,6 +59,9 @@ class FlinkCluster:
                 "taskmanager.data.port": free_port(),
                 "jobmanager.memory.process.size": "800m",
                 "taskmanager.memory.process.size": "1280m",
+                # A killed TaskManager (exactly-once test) is noticed in seconds, not 50 s.
+                "heartbeat.interval": 2000,
+                "heartbeat.timeout": 8000,
             })
         conf.update({
             "env.pid.dir": str(self.home / "pid"),
@@ -75,7 +79,7 @@ class FlinkCluster:
 
     @property
     def env(self) -> dict:
-        env = dict(os.environ)
+        env = child_env()
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.pop("PYTHONPATH", None)  # the client's own PYTHONPATH must not leak into the cluster
