@@ -9,7 +9,7 @@ The input (tools/loadgen.py) is out of order only within the watermark bound, so
 and the result does not depend on where the failure cut the stream: watermarks are not part of a
 checkpoint, so after a restart a record that was late before might not be, and vice versa.
 
-``EXACTLY_ONCE_RUNS=N`` repeats the exception variant with N seeds (scripts/soak-exactly-once).
+``EXACTLY_ONCE_RUNS=N`` repeats both variants with N seeds each (scripts/soak-exactly-once).
 """
 
 import json
@@ -79,8 +79,9 @@ def test_exactly_once_after_a_failure_after_the_first_checkpoint(flink_cluster, 
     assert_exactly_once(kafka_bootstrap, prefix, records, f"seed={seed} (exception)")
 
 
-def test_exactly_once_after_the_taskmanager_is_killed(flink_cluster, kafka_bootstrap, tmp_path):
-    records, prefix, marker, job_id = submit_flaky_job(flink_cluster, kafka_bootstrap, tmp_path, 101, "kill")
+@pytest.mark.parametrize("seed", range(101, 101 + RUNS))
+def test_exactly_once_after_the_taskmanager_is_killed(flink_cluster, kafka_bootstrap, tmp_path, seed):
+    records, prefix, marker, job_id = submit_flaky_job(flink_cluster, kafka_bootstrap, tmp_path, seed, "kill")
     deadline = time.monotonic() + 300
     while not marker.exists():  # the job signals: first checkpoint done, output written since
         assert flink_cluster.rest(f"/jobs/{job_id}")["state"] in ("CREATED", "INITIALIZING", "RUNNING")
@@ -93,4 +94,4 @@ def test_exactly_once_after_the_taskmanager_is_killed(flink_cluster, kafka_boots
     assert flink_cluster.wait_for_job(job_id, timeout=300) == "FINISHED"
     history = flink_cluster.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
     assert history, "the job did not notice the TaskManager's death"
-    assert_exactly_once(kafka_bootstrap, prefix, records, f"seed=101 (TaskManager pid {killed} killed)")
+    assert_exactly_once(kafka_bootstrap, prefix, records, f"seed={seed} (TaskManager pid {killed} killed)")
