@@ -14,6 +14,7 @@ from typing import Iterator, Mapping
 
 from pyflink.common import Encoder, Types
 from pyflink.datastream import DataStream
+from pyflink.datastream.data_stream import CloseableIterator
 from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, OutputFileConfig
 
 from udfs.metrics import CountRecords
@@ -41,8 +42,17 @@ def tagged_union(outputs: Mapping[str, DataStream]) -> DataStream:
 
 
 def collect_tagged(outputs: Mapping[str, DataStream], job_name: str) -> Iterator[tuple[str, str]]:
-    """Run the job and yield ``(output, json)`` as the records arrive."""
-    with tagged_union(outputs).execute_and_collect(job_name) as records:
+    """Run the job and yield ``(output, json)`` as the records arrive.
+
+    Not ``DataStream.execute_and_collect``: in PyFlink 2.2 it fuses the Python operators of the
+    collected stream's lineage only, and leaves the unfused originals of every other branch in the
+    job graph, where they run a second time. A collect sink plus the environment's own execution
+    fuses the whole graph once.
+    """
+    tagged = tagged_union(outputs)
+    j_records = tagged._j_data_stream.collectAsync()
+    tagged.get_execution_environment().execute_async(job_name)
+    with CloseableIterator(j_records, Types.STRING()) as records:
         for line in records:
             output, record = line.split("\t", 1)
             yield output, record
