@@ -219,10 +219,6 @@ def build(events: DataStream, *, trigger: tuple[str, object]) -> dict[str, DataS
         .trigger(make_trigger(*trigger))
         .aggregate(Totals(), Firing(), accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=Types.STRING())
         .name("global-windows").uid("global-windows")
-        # PyFlink 2.2 fuses a Python operator with its only consumer (here the output's counting
-        # map) and copies its uid onto the fused one; submission then fails with "Hash collision
-        # on user-specified ID". The windowed jobs with a late side output have two consumers.
-        .disable_chaining()
     )
     return {"firings": firings}
 

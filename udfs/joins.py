@@ -178,17 +178,11 @@ def _shifted(rowtime: str, ms: int) -> str:
 
 def outputs(joined: Joined, name: str, format_pair) -> dict[str, DataStream]:
     """A join's named outputs: ``name`` (each pair formatted by ``format_pair(row) -> JSON``),
-    ``late`` and ``consumed``.
-
-    The formatters are stateless and carry no ``uid``: PyFlink 2.2's ``execute_and_collect`` (the
-    print sink and the tests) leaves an unconnected copy of each chain of Python operators in the
-    graph, and a ``uid`` on the first operator of a chain then exists twice ("Hash collision on
-    user-specified ID"). The counting map after each (udfs/sinks.py) has one.
-    """
+    ``late`` and ``consumed``."""
     return {
-        name: joined.pairs.map(format_pair, Types.STRING()).name(f"format-{name}"),
-        "late": joined.late.map(_late_json, Types.STRING()).name("format-late"),
-        "consumed": joined.consumed.map(_consumed_json, Types.STRING()).name("format-consumed"),
+        name: joined.pairs.map(format_pair, Types.STRING()).name(f"format-{name}").uid(f"format-{name}"),
+        "late": joined.late.map(_late_json, Types.STRING()).name("format-late").uid("format-late"),
+        "consumed": joined.consumed.map(_consumed_json, Types.STRING()).name("format-consumed").uid("format-consumed"),
     }
 
 
