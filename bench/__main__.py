@@ -50,6 +50,9 @@ VARIANTS = {
     "no-python-chaining": {"mode": "thread", "force": {"python.operator-chaining.enabled": "false"}},
     # moving_average only: the window in the JVM (bench/prototypes.py), a suggestion to its owner
     "jvm-window": {"mode": "thread", "pipeline": "bench.prototypes:moving_average_jvm_window"},
+    "no-count-map": {"mode": "thread", "no_count_map": True},
+    "jvm-window-no-count-map": {"mode": "thread", "pipeline": "bench.prototypes:moving_average_jvm_window",
+                                "no_count_map": True},
 }
 
 
@@ -101,10 +104,10 @@ def compare(case, job_out: Path, outputs: list[str], sql_out: Path | None, recor
     return check
 
 
-def rate(points: list[tuple[int, dict]]) -> dict | None:
-    """Events/s excluding start-up: the slope between the two largest sizes (execution time);
-    with one size, events / execution time (start-up included)."""
-    ok = [(n, r["execute_s"]) for n, r in points if r.get("ok")]
+def rate(points: list[tuple[int, dict]], clock: str = "execute_s") -> dict | None:
+    """Events/s excluding start-up: the slope between the two largest sizes (execution time, or
+    with ``clock="cpu_s"`` CPU time of the process tree); with one size, events / time."""
+    ok = [(n, r[clock]) for n, r in points if r.get("ok") and r.get(clock)]
     if not ok:
         return None
     if len(ok) >= 2:
@@ -150,7 +153,7 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
             out = base / "job"
             runs["job"] = worker({**common, "path": "job", "out": str(out), "mode": settings["mode"],
                                   "tuning": settings.get("tuning"), "force": settings.get("force"),
-                                  "pipeline": settings.get("pipeline")},
+                                  "pipeline": settings.get("pipeline"), "no_count_map": settings.get("no_count_map")},
                                  base.with_suffix(".job.log"), args.timeout)
             say(case.job, variant, n, "job", runs["job"])
         sql_out = None
@@ -182,11 +185,14 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
         if path == "seed":  # no start-up to cancel: events / time at the largest size it ran
             points = [p for p in points if p[1].get("ok")][-1:]
         entry[f"{path}_rate"] = rate(points) if points else None
+        entry[f"{path}_cpu_rate"] = rate(points, "cpu_s") if points else None
         peaks = [r.get("peak_rss_kb") for _, r in points if r.get("ok") and r.get("peak_rss_kb")]
         entry[f"{path}_peak_mb"] = round(max(peaks) / 1024) if peaks else None
     for other in ("sql", "blackhole", "seed"):
-        a, b = entry.get("job_rate"), entry.get(f"{other}_rate")
-        entry[f"job_over_{other}"] = round(a["events_per_s"] / b["events_per_s"], 4) if a and b else None
+        for kind in ("", "cpu_"):
+            a, b = entry.get(f"job_{kind}rate"), entry.get(f"{other}_{kind}rate")
+            entry[f"job_over_{other}{'_cpu' if kind else ''}"] = (
+                round(a["events_per_s"] / b["events_per_s"], 4) if a and b else None)
     return entry
 
 
@@ -206,22 +212,28 @@ def bench_stages(case, args, variant: str, work: Path) -> dict:
             say(case.job, variant, n, f"stage {stage}", result)
             entry["stages"].setdefault(stage, []).append((n, result))
     previous = 0.0
+    previous_cpu = 0.0
     for stage in STAGES:
-        r = rate(entry["stages"][stage])
+        r, c = rate(entry["stages"][stage]), rate(entry["stages"][stage], "cpu_s")
         us = 1e6 / r["events_per_s"] if r else None
+        cpu_us = 1e6 / c["events_per_s"] if c else None
         entry.setdefault("stage_costs", []).append({
             "stage": stage, "events_per_s": r and r["events_per_s"], "us_per_event": us and round(us, 2),
-            "added_us_per_event": us and round(us - previous, 2)})
+            "added_us_per_event": us and round(us - previous, 2),
+            "cpu_us_per_event": cpu_us and round(cpu_us, 2),
+            "added_cpu_us_per_event": cpu_us and round(cpu_us - previous_cpu, 2)})
         previous = us or previous
+        previous_cpu = cpu_us or previous_cpu
     return entry
 
 
 def stages_markdown(entries) -> str:
-    lines = ["| job | pipeline up to | events/s | us/event | added by this stage (us/event) |", "|---|---|---:|---:|---:|"]
+    lines = ["| job | pipeline up to | events/s | wall us/event | added (wall us) | CPU us/event | added (CPU us) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for e in entries:
         for c in e["stage_costs"]:
             lines.append(f"| {e['job']} | {c['stage']} | {c['events_per_s'] or 'n/a':,} | {c['us_per_event']} | "
-                         f"{c['added_us_per_event']} |")
+                         f"{c['added_us_per_event']} | {c['cpu_us_per_event']} | {c['added_cpu_us_per_event']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -266,10 +278,11 @@ def markdown(report: dict) -> str:
         f"Input: {report['keys']:,} keys, sizes {', '.join(f'{n:,}' for n in report['sizes'])} events, "
         f"event time +10 ms per event with +-0.5 s disorder, 0.2 % of activity events 2-10 s late, "
         f"watermark bound 1 s, parallelism {report['parallelism']}. Events/s exclude start-up "
-        "(slope between the two sizes); peak memory is the whole process tree (client, JVM, Python workers).",
+        "(slope between the two sizes); ev/CPU-s: the same slope over the CPU time of the process tree, "
+        "robust to other load on the machine; peak memory is the whole process tree (client, JVM, Python workers).",
         "",
-        "| job | variant | (a) job ev/s | (b) SQL ev/s | SQL blackhole ev/s | (c) seed ev/s | job/SQL | job/SQL blackhole | job/seed | peak MB job / SQL | (a) = (b) | accounting | load |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|",
+        "| job | variant | (a) job ev/s | (b) SQL ev/s | SQL blackhole ev/s | (c) seed ev/s | job/SQL | job/SQL blackhole | job/seed | job ev/CPU-s | SQL ev/CPU-s | job/SQL by CPU | peak MB job / SQL | (a) = (b) | accounting | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|",
     ]
     for e in report["jobs"]:
         checks = e["checks"].values()
@@ -282,14 +295,15 @@ def markdown(report: dict) -> str:
         lines.append(" | ".join([
             f"| {e['job']}", e["variant"], fmt_rate(e["job_rate"]), fmt_rate(e["sql_rate"]), fmt_rate(e["blackhole_rate"]),
             fmt_rate(e["seed_rate"]), fmt_ratio(e["job_over_sql"]), fmt_ratio(e["job_over_blackhole"]),
-            fmt_ratio(e["job_over_seed"]),
+            fmt_ratio(e["job_over_seed"]), fmt_rate(e.get("job_cpu_rate")), fmt_rate(e.get("sql_cpu_rate")),
+            fmt_ratio(e.get("job_over_sql_cpu")),
             f"{e['job_peak_mb'] or 'n/a'} / {e['sql_peak_mb'] or 'n/a'}",
             ("yes" if all(same) else "**NO**") if same else "n/a",
             ("ok" if all(acct) else "**MISMATCH**") if acct else "n/a",
             f"{min(loads):.1f}-{max(loads):.1f}" if loads else "",
         ]) + " |")
         if failed:
-            lines.append(f"|  | failed: {'; '.join(failed)[:300]} |||||||||||||")
+            lines.append(f"|  | failed: {'; '.join(failed)[:300]} ||||||||||||||||")
     notes = [f"- {e['job']}: {e['note']}" for e in report["jobs"] if e.get("note")]
     if notes:
         lines += ["", *dict.fromkeys(notes)]

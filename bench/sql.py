@@ -19,11 +19,13 @@ COLUMNS = {
 }
 
 
-def source(table: str, kind: str, path: str, bound_ms: int) -> str:
+def source(table: str, kind: str, path: str, bound_ms: int, primary_key: str | None = None) -> str:
+    columns = COLUMNS[kind].replace(f"{primary_key} STRING", f"{primary_key} STRING NOT NULL") if primary_key else COLUMNS[kind]
+    key = f",\n  PRIMARY KEY ({primary_key}) NOT ENFORCED" if primary_key else ""
     return f"""CREATE TEMPORARY TABLE {table} (
-  {COLUMNS[kind]},
+  {columns},
   `timestamp` TIMESTAMP_LTZ(3),
-  WATERMARK FOR `timestamp` AS `timestamp` - {interval_literal(bound_ms)}
+  WATERMARK FOR `timestamp` AS `timestamp` - {interval_literal(bound_ms)}{key}
 ) WITH ('connector' = 'filesystem', 'path' = 'file://{path}', 'format' = 'json',
         'json.timestamp-format.standard' = 'ISO-8601', 'json.fail-on-missing-field' = 'false')"""
 
@@ -104,11 +106,9 @@ AND p.`timestamp` BETWEEN c.`timestamp` + {interval_literal(lower_ms)} AND c.`ti
 def temporal_join(paths, out, bound_ms):
     return [
         source("purchases", "purchases", paths["purchases"], bound_ms),
-        source("profiles", "profiles", paths["profiles"], bound_ms),
-        # An append-only stream becomes a versioned table by keeping the latest row per key.
-        """CREATE TEMPORARY VIEW versions AS SELECT user_id, tier, country, `timestamp` FROM (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY `timestamp` DESC) AS rn FROM profiles)
-WHERE rn = 1""",
+        # The primary key makes the insert-only profile stream a versioned table in which every
+        # version counts (a deduplicating view would drop a version arriving after a later one).
+        source("versions", "profiles", paths["profiles"], bound_ms, primary_key="user_id"),
         sink("user_id STRING, purchase_time STRING, product_id BIGINT, amount DOUBLE, tier STRING, country STRING", out),
         f"""INSERT INTO results
 SELECT p.user_id, {ts('p.`timestamp`')}, p.product_id, p.amount, v.tier, v.country

@@ -15,23 +15,44 @@ import time
 from pathlib import Path
 
 
-def process_tree_peak_kb(root: int | None = None) -> int:
-    """Sum of VmHWM (peak resident memory) of this process and all its descendants (the gateway
-    JVM, and in process mode its Python workers)."""
-    root = root or os.getpid()
+def _tree(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 stat = Path(f"/proc/{entry}/stat").read_text()
-                ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
+                children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
             except (OSError, ValueError):
                 continue
-    total, todo = 0, [root]
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
+        found.append(pid)
         todo.extend(children.get(pid, []))
+    return found
+
+
+def process_tree_cpu_s() -> float:
+    """CPU seconds (user + system, all threads) used so far by this process and its descendants
+    (with the finished children they waited for):
+    a measure that, unlike wall time, other load on the machine does not inflate much."""
+    total = 0
+    for pid in _tree(os.getpid()):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            # utime, stime, and cutime, cstime: Python workers (process mode) that exited already
+            total += sum(int(x) for x in fields[11:15])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_peak_kb(root: int | None = None) -> int:
+    """Sum of VmHWM (peak resident memory) of this process and all its descendants (the gateway
+    JVM, and in process mode its Python workers)."""
+    total = 0
+    for pid in _tree(root or os.getpid()):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -60,9 +81,15 @@ def run_job(spec) -> dict:
         environment.Configuration = Forced
 
     from bench.cases import CASES, BOUND_MS
+    from udfs import sinks
     from udfs.runner import assemble
     from udfs.sinks import file_sink
     from udfs.sources import raw_records
+
+    if spec.get("no_count_map"):
+        # What the per-output counting map (a Python operator on every output record) costs; Flink's
+        # own numRecordsIn of each named sink counts the same records in the JVM.
+        sinks.counted = lambda stream, output, tag=False: stream
 
     case = CASES[spec["case"]]
     job = importlib.import_module(f"jobs.{case.job}")
@@ -85,11 +112,11 @@ def run_job(spec) -> dict:
     outputs = assemble(t_env, opts, sources, pipeline)
     for name, stream in outputs.items():
         file_sink(stream, opts.output, name)
-    built = time.monotonic()
+    cpu, built = process_tree_cpu_s(), time.monotonic()
     env.execute(opts.job)
     done = time.monotonic()
-    return {"setup_s": built - started, "execute_s": done - built, "peak_rss_kb": process_tree_peak_kb(),
-            "outputs": sorted(outputs)}
+    return {"setup_s": built - started, "execute_s": done - built, "cpu_s": process_tree_cpu_s() - cpu,
+            "peak_rss_kb": process_tree_peak_kb(), "outputs": sorted(outputs)}
 
 
 #: Where a single-input job's time goes: each stage runs the pipeline up to a point and discards.
@@ -137,10 +164,11 @@ def run_stage(spec) -> dict:
         stream = outputs[0].union(*outputs[1:]) if len(outputs) > 1 else outputs[0]
     t_env.execute_sql("CREATE TEMPORARY TABLE discard (x INT) WITH ('connector' = 'blackhole')")
     table = t_env.from_data_stream(stream).select(lit(1).alias("x"))
-    built = time.monotonic()
+    cpu, built = process_tree_cpu_s(), time.monotonic()
     table.execute_insert("discard").wait()
     done = time.monotonic()
-    return {"setup_s": built - started, "execute_s": done - built, "peak_rss_kb": process_tree_peak_kb()}
+    return {"setup_s": built - started, "execute_s": done - built, "cpu_s": process_tree_cpu_s() - cpu,
+            "peak_rss_kb": process_tree_peak_kb()}
 
 
 def run_sql(spec) -> dict:
@@ -160,10 +188,11 @@ def run_sql(spec) -> dict:
     *ddl, insert = case.sql(paths, spec.get("out"))
     for statement in ddl:
         t_env.execute_sql(statement)
-    built = time.monotonic()
+    cpu, built = process_tree_cpu_s(), time.monotonic()
     t_env.execute_sql(insert).wait()
     done = time.monotonic()
-    return {"setup_s": built - started, "execute_s": done - built, "peak_rss_kb": process_tree_peak_kb()}
+    return {"setup_s": built - started, "execute_s": done - built, "cpu_s": process_tree_cpu_s() - cpu,
+            "peak_rss_kb": process_tree_peak_kb()}
 
 
 def run_seed(spec) -> dict:
@@ -177,10 +206,10 @@ def run_seed(spec) -> dict:
     for name, dataset_file in case.seed_inputs.items():
         with open(spec["files"][dataset_file], encoding="utf-8") as f:
             inputs[name] = [json.loads(line) for line in f if line.strip()]
-    started = time.monotonic()
+    cpu, started = time.process_time(), time.monotonic()
     results = case.seed(inputs)
     done = time.monotonic()
-    return {"setup_s": 0.0, "execute_s": done - started, "results": results,
+    return {"setup_s": 0.0, "execute_s": done - started, "cpu_s": time.process_time() - cpu, "results": results,
             "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
