@@ -196,8 +196,6 @@ def run_sql(spec) -> dict:
 
 
 def run_seed(spec) -> dict:
-    import resource
-
     from bench.cases import CASES
 
     case = CASES[spec["case"]]
@@ -210,7 +208,8 @@ def run_seed(spec) -> dict:
     results = case.seed(inputs)
     done = time.monotonic()
     return {"setup_s": 0.0, "execute_s": done - started, "cpu_s": time.process_time() - cpu, "results": results,
-            "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+            # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
+            "peak_rss_kb": process_tree_peak_kb()}
 
 
 def main() -> None:
