@@ -21,7 +21,7 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from udfs.events import ACTIVITY
 from udfs.metrics import GROUP
-from udfs.options import Input, OptionError, duration, parse_options, run_cli
+from udfs.options import Input, parse_options, positive_duration, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
 from udfs.windows import late_record
@@ -148,13 +148,10 @@ def accounting(outputs) -> int:
 
 def options(argv=None):
     def configure(group):
-        group.add_argument("--timeout", type=duration, default=parse_duration("3s"), metavar="DURATION",
+        group.add_argument("--timeout", type=positive_duration, default=parse_duration("3s"), metavar="DURATION",
                            help="inactivity after which a user times out (default 3s)")
 
-    opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-    if opts.timeout <= 0:
-        raise OptionError(f"python -m jobs.{JOB}: error: argument --timeout: must be longer than 0ms")
-    return opts
+    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
 
 
 def pipeline(opts, trace_state: bool = False):

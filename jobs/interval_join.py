@@ -11,7 +11,6 @@ results do not wait for a window to close. A record at or behind its input's wat
 
 from __future__ import annotations
 
-import argparse
 import json
 
 from pyflink.datastream import DataStream
@@ -19,7 +18,7 @@ from pyflink.table import StreamTableEnvironment
 
 from udfs import joins
 from udfs.events import CLICKS, PURCHASES
-from udfs.options import Input, OptionError, duration, parse_options, run_cli
+from udfs.options import Input, duration, option_error, parse_options, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration, seconds_between
 
@@ -67,7 +66,7 @@ def options(argv=None):
 
     opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
     if opts.lower > opts.upper:
-        raise OptionError(f"python -m jobs.{JOB}: error: --lower must not be after --upper")
+        raise option_error(JOB, "--lower must not be after --upper")
     return opts
 
 

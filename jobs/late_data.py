@@ -21,7 +21,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import Trigger, TriggerResult, TumblingEventTimeWindows
 
 from udfs.events import ACTIVITY
-from udfs.options import Input, OptionError, duration, parse_options, run_cli
+from udfs.options import Input, duration, parse_options, positive_duration, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
 from udfs.windows import FIRING_NOTE, firing_note, late_records_missing, late_tag, note_firing
@@ -128,15 +128,12 @@ def accounting(outputs) -> int:
 
 def options(argv=None):
     def configure(group):
-        group.add_argument("--window", type=duration, default=parse_duration("10s"), metavar="DURATION",
+        group.add_argument("--window", type=positive_duration, default=parse_duration("10s"), metavar="DURATION",
                            help="tumbling window size (default 10s)")
         group.add_argument("--allowed-lateness", type=duration, default=0, metavar="DURATION",
                            help="how long after its end a window still takes late events (default 0)")
 
-    opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-    if opts.window <= 0:
-        raise OptionError(f"python -m jobs.{JOB}: error: --window must be > 0")
-    return opts
+    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
 
 
 def pipeline(opts):

@@ -19,7 +19,7 @@ from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunctio
 from pyflink.datastream.window import SlidingEventTimeWindows
 
 from udfs.events import ACTIVITY
-from udfs.options import Input, OptionError, duration, parse_options, run_cli
+from udfs.options import Input, duration, option_error, parse_options, positive_duration, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
 from udfs.windows import FieldKey, key_value, late_records, late_tag, window_start
@@ -104,18 +104,18 @@ def accounting(outputs) -> int:
 
 def options(argv=None):
     def configure(group):
-        group.add_argument("--size", type=duration, default=parse_duration("10s"), metavar="DURATION",
+        group.add_argument("--size", type=positive_duration, default=parse_duration("10s"), metavar="DURATION",
                            help="window size (default 10s)")
-        group.add_argument("--slide", type=duration, default=parse_duration("5s"), metavar="DURATION",
+        group.add_argument("--slide", type=positive_duration, default=parse_duration("5s"), metavar="DURATION",
                            help="how often a window starts (default 5s)")
         group.add_argument("--key-field", default=None, metavar="FIELD",
                            help="one moving average per value of this event field (default: one global stream)")
         group.add_argument("--allowed-lateness", type=duration, default=0, metavar="DURATION")
 
     opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-    if opts.slide <= 0 or opts.size < opts.slide:
+    if opts.size < opts.slide:
         # A slide longer than the size leaves gaps between windows: events there would vanish.
-        raise OptionError(f"python -m jobs.{JOB}: error: --slide must be > 0 and at most --size")
+        raise option_error(JOB, "--slide must be at most --size")
     return opts
 
 

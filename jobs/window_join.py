@@ -17,7 +17,7 @@ from pyflink.table import StreamTableEnvironment
 
 from udfs import joins
 from udfs.events import CLICKS, PURCHASES
-from udfs.options import Input, OptionError, duration, parse_options, run_cli
+from udfs.options import Input, parse_options, positive_duration, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
 
@@ -48,13 +48,10 @@ accounting = joins.accounting
 
 def options(argv=None):
     def configure(group):
-        group.add_argument("--window", type=duration, default=parse_duration("5s"), metavar="DURATION",
+        group.add_argument("--window", type=positive_duration, default=parse_duration("5s"), metavar="DURATION",
                            help="size of the tumbling event-time window (default 5s)")
 
-    opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-    if opts.window <= 0:
-        raise OptionError(f"python -m jobs.{JOB}: error: --window must be longer than 0ms")
-    return opts
+    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
 
 
 def pipeline(opts):

@@ -1,10 +1,6 @@
 """Shared fixtures: one PyFlink gateway JVM serves every test in the session (each job still gets
 its own MiniCluster), so start-up is paid once."""
 
-import udfs.environment  # noqa: F401  (sets PYTHONPATH for thread mode before the gateway starts)
-import tests.harness  # noqa: F401  (snapshots the environment for child processes before any job runs)
-
-
 # --- Kafka -----------------------------------------------------------------------------------
 import os
 import shutil
@@ -12,6 +8,9 @@ import subprocess
 import time
 
 import pytest
+
+import tests.harness  # noqa: F401  (snapshots the environment for child processes before any job runs)
+import udfs.environment  # noqa: F401  (sets PYTHONPATH for thread mode before the gateway starts)
 
 
 def _docker_answers() -> bool:

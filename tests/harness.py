@@ -13,7 +13,6 @@ from udfs.environment import create_environment
 from udfs.runner import assemble
 from udfs.sinks import collect
 
-
 #: The environment before any job ran: PyFlink's process mode (loopback worker) later sets
 #: variables in this process, among them PYFLINK_GATEWAY_DISABLED, that stop a child job starting.
 #: conftest imports this module first, so the snapshot is taken at collection.

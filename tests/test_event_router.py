@@ -8,7 +8,7 @@ import pytest
 
 from jobs import event_router
 from samples.generate import BASE_MS
-from tests.harness import canonical, lines, run_job
+from tests.harness import lines, run_job
 from tests.reference import route
 from udfs.options import OptionError
 from udfs.timeutil import format_time

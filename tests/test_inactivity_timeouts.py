@@ -147,7 +147,7 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
 def test_timeout_must_be_positive():
     with pytest.raises(OptionError) as error:
         inactivity_timeouts.options(["--timeout", "0s"])
-    assert error.value.message.endswith("argument --timeout: must be longer than 0ms")
+    assert error.value.message.endswith("argument --timeout: must be longer than 0ms, got '0s'")
 
 
 def sample_events():

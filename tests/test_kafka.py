@@ -3,6 +3,7 @@ the load generator, and the fail-fast checks. A job reading and writing Kafka mu
 what the same job gives on the same records in memory (tests/harness.py, itself checked against
 brute-force references), with every input record accounted for."""
 
+import json
 import uuid
 from pathlib import Path
 
@@ -13,8 +14,6 @@ from tests.harness import canonical, run_job
 from tests.kafka_broker import free_port, produce, read_topic
 from tools import loadgen
 from udfs.options import OptionError
-
-import json
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "samples" / "activity.jsonl").read_text().splitlines()
 

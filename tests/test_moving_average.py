@@ -149,4 +149,4 @@ def test_invalid_records_go_to_errors_and_are_accounted_for():
 def test_a_slide_longer_than_the_size_is_refused():
     with pytest.raises(OptionError) as error:
         moving_average.options(["--size", "5s", "--slide", "10s"])
-    assert "--slide must be > 0 and at most --size" in error.value.message
+    assert error.value.message == "python -m jobs.moving_average: error: --slide must be at most --size"

@@ -9,6 +9,7 @@ from jobs import window_join
 from tests.harness import canonical, run_job
 from tests.join_inputs import at, lines, random_inputs, record
 from tests.reference import window_join as reference
+from udfs.options import OptionError
 from udfs.sinks import read_file_outputs
 from udfs.timeutil import format_time
 
@@ -84,8 +85,9 @@ def test_invalid_records_of_either_input_go_to_errors_named():
 
 
 def test_zero_window_is_an_option_error():
-    with pytest.raises(SystemExit):
+    with pytest.raises(OptionError) as error:
         window_join.options(["--window", "0s"])
+    assert error.value.message == "python -m jobs.window_join: error: argument --window: must be longer than 0ms, got '0s'"
 
 
 @pytest.mark.parametrize("seed, size", [(1, 5_000), (2, 3_000)])

@@ -39,8 +39,8 @@ from pyflink.common import Types
 from pyflink.datastream import DataStream
 from pyflink.table import Schema, StreamTableEnvironment
 
-from udfs.eventtime import BEHIND_WATERMARK, ROWTIME, interval_literal
 from udfs.events import EventSchema
+from udfs.eventtime import BEHIND_WATERMARK, ROWTIME, interval_literal
 from udfs.timeutil import format_time
 from udfs.windows import late_record
 

@@ -60,6 +60,19 @@ def duration(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def positive_duration(text: str) -> int:
+    """argparse type: a duration longer than zero, in milliseconds."""
+    ms = duration(text)
+    if ms <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0ms, got {text!r}")
+    return ms
+
+
+def option_error(job: str, message: str) -> OptionError:
+    """A check across several options, failed: the same one line as argparse's own errors."""
+    return OptionError(f"python -m jobs.{job}: error: {message}")
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -14,8 +14,8 @@ from typing import Iterator, Mapping
 
 from pyflink.common import Encoder, Types
 from pyflink.datastream import DataStream
-from pyflink.datastream.data_stream import CloseableIterator
 from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, OutputFileConfig
+from pyflink.datastream.data_stream import CloseableIterator
 
 from udfs.metrics import CountRecords
 

@@ -15,8 +15,8 @@ from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 from pyflink.datastream.functions import ProcessFunction, RuntimeContext
 from pyflink.table import StreamTableEnvironment
 
-from udfs.eventtime import with_event_time
 from udfs.events import EventSchema, InvalidRecord
+from udfs.eventtime import with_event_time
 from udfs.metrics import GROUP
 from udfs.options import Input
 
