@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|min|h|d)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -71,7 +72,13 @@ def parse_event_time(value) -> int:
 def format_time(ms: int) -> str:
     """Epoch milliseconds -> ``2026-11-24T10:00:02.000Z``."""
     seconds, millis = divmod(ms, 1_000)
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+    return f"{_format_second(seconds)}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=65_536)
+def _format_second(seconds: int) -> str:
+    # Output records repeat the same seconds (window bounds, nearby events): strftime is the cost.
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def seconds_between(start_ms: int, end_ms: int) -> float:
