@@ -17,6 +17,20 @@ def at(second: float) -> int:
     return BASE_MS + round(second * 1000)
 
 
+#: Seed section 3, as the bundled sample writes it (ISO with and without offset, epoch ms).
+SEED_CLICKS = [{"user_id": "Alice", "page": "/product/1", "timestamp": "2026-11-24T10:00:00.000Z"},
+               {"user_id": "Bob", "page": "/product/2", "timestamp": at(1)},
+               {"user_id": "Alice", "page": "/product/3", "timestamp": "2026-11-24T10:00:06.000Z"}]
+SEED_PURCHASES = [{"user_id": "Alice", "product_id": 1, "amount": 50, "timestamp": "2026-11-24T11:00:02.000+01:00"},
+                  {"user_id": "Charlie", "product_id": 4, "amount": 30, "timestamp": "2026-11-24T11:00:03.000+01:00"},
+                  {"user_id": "Alice", "product_id": 3, "amount": 75, "timestamp": "2026-11-24T10:00:07.000Z"}]
+
+
+def consumed_total(out: dict, name: str) -> int:
+    """How many records of input ``name`` a join's ``consumed`` output says reached the join."""
+    return sum(c["records"] for c in out["consumed"] if c["input"] == name)
+
+
 def record(event: dict) -> dict:
     """The record a producer writes: the event's fields with ``ts`` as ``timestamp``."""
     return {**{k: v for k, v in event.items() if k != "ts"}, "timestamp": event["ts"]}

@@ -8,7 +8,7 @@ import pytest
 
 from jobs import interval_join
 from tests.harness import canonical, run_job
-from tests.join_inputs import at, lines, random_inputs, record
+from tests.join_inputs import SEED_CLICKS, SEED_PURCHASES, at, consumed_total, lines, random_inputs, record
 from tests.reference import interval_join as reference
 from udfs.timeutil import format_time
 
@@ -20,17 +20,8 @@ def conversion(click, purchase):
             "product_id": purchase.get("product_id"), "amount": purchase["amount"]}
 
 
-def consumed_total(out, name):
-    return sum(c["records"] for c in out["consumed"] if c["input"] == name)
-
-
 def test_seed_example_default_interval():
-    clicks = [{"user_id": "Alice", "page": "/product/1", "timestamp": "2026-11-24T10:00:00.000Z"},
-              {"user_id": "Bob", "page": "/product/2", "timestamp": at(1)},
-              {"user_id": "Alice", "page": "/product/3", "timestamp": "2026-11-24T10:00:06.000Z"}]
-    purchases = [{"user_id": "Alice", "product_id": 1, "amount": 50, "timestamp": "2026-11-24T11:00:02.000+01:00"},
-                 {"user_id": "Charlie", "product_id": 4, "amount": 30, "timestamp": "2026-11-24T11:00:03.000+01:00"},
-                 {"user_id": "Alice", "product_id": 3, "amount": 75, "timestamp": "2026-11-24T10:00:07.000Z"}]
+    clicks, purchases = SEED_CLICKS, SEED_PURCHASES
     out = run_job(interval_join, [], clicks=[json.dumps(c) for c in clicks], purchases=[json.dumps(p) for p in purchases])
     c0, c6 = {"user_id": "Alice", "ts": at(0), "page": "/product/1"}, {"user_id": "Alice", "ts": at(6), "page": "/product/3"}
     p2, p7 = {"ts": at(2), "product_id": 1, "amount": 50}, {"ts": at(7), "product_id": 3, "amount": 75}

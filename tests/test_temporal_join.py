@@ -8,17 +8,13 @@ import pytest
 
 from jobs import temporal_join
 from tests.harness import canonical, run_job
-from tests.join_inputs import at, lines, random_inputs, record
+from tests.join_inputs import at, consumed_total, lines, random_inputs, record
 from tests.reference import temporal_join as reference
 
 
 def enriched(purchase, version):
     attributes = None if version is None else {k: v for k, v in version.items() if k not in ("user_id", "ts")}
     return {**record(purchase), "profile": attributes}
-
-
-def consumed_total(out, name):
-    return sum(c["records"] for c in out["consumed"] if c["input"] == name)
 
 
 def test_seed_example():

@@ -7,7 +7,7 @@ import pytest
 
 from jobs import window_join
 from tests.harness import canonical, run_job
-from tests.join_inputs import at, lines, random_inputs, record
+from tests.join_inputs import SEED_CLICKS, SEED_PURCHASES, at, consumed_total, lines, random_inputs, record
 from tests.reference import window_join as reference
 from udfs.options import OptionError
 from udfs.sinks import read_file_outputs
@@ -19,18 +19,8 @@ def match(click, purchase, window_start_s, size_s=5):
             "window_end": format_time(at(window_start_s + size_s)), "click": click, "purchase": purchase}
 
 
-def consumed_total(out, name):
-    return sum(c["records"] for c in out["consumed"] if c["input"] == name)
-
-
 def test_seed_example():
-    # Seed section 3, as the bundled sample writes it (ISO with and without offset, epoch ms).
-    clicks = [{"user_id": "Alice", "page": "/product/1", "timestamp": "2026-11-24T10:00:00.000Z"},
-              {"user_id": "Bob", "page": "/product/2", "timestamp": at(1)},
-              {"user_id": "Alice", "page": "/product/3", "timestamp": "2026-11-24T10:00:06.000Z"}]
-    purchases = [{"user_id": "Alice", "product_id": 1, "amount": 50, "timestamp": "2026-11-24T11:00:02.000+01:00"},
-                 {"user_id": "Charlie", "product_id": 4, "amount": 30, "timestamp": "2026-11-24T11:00:03.000+01:00"},
-                 {"user_id": "Alice", "product_id": 3, "amount": 75, "timestamp": "2026-11-24T10:00:07.000Z"}]
+    clicks, purchases = SEED_CLICKS, SEED_PURCHASES
     out = run_job(window_join, [], clicks=[json.dumps(c) for c in clicks], purchases=[json.dumps(p) for p in purchases])
     # Alice: click 0 s + purchase 2 s in [0, 5); click 6 s + purchase 7 s in [5, 10). Bob, Charlie: no partner.
     assert canonical(out["matches"]) == canonical([match(clicks[0], purchases[0], 0), match(clicks[2], purchases[2], 5)])
