@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     spec = {"path": "job", "case": args.job, "files": files, "out": str(work / "out"), "mode": args.mode}
     job = subprocess.Popen([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=open(work / "job.log", "w"), text=True)
-    spies, started = {}, time.monotonic()
+    spies = {}
     while job.poll() is None:  # attach to each Python-running process as it appears
         for pid in python_processes(job.pid):
             if pid not in spies:

@@ -28,9 +28,6 @@ Pipeline = Callable[[StreamTableEnvironment, Mapping[str, DataStream]], Mapping[
 #: How many input records a job's outputs account for (aggregates count the events they hold).
 Accounting = Callable[[Mapping[str, list]], int]
 
-log = logging.getLogger("pyflink-jobs")
-
-
 def assemble(t_env: StreamTableEnvironment, options: Namespace, sources: Mapping[str, DataStream],
              pipeline: Pipeline) -> dict[str, DataStream]:
     """Raw sources -> parsed, event-timed streams -> the job -> named outputs (errors included)."""
