@@ -11,8 +11,9 @@
   transaction timeout must not exceed the broker's ``transaction.max.timeout.ms``, which
   :func:`check_kafka` verifies before the job is submitted.
 
-Both fail fast with one line (:class:`udfs.options.OptionError`) when the broker does not
-answer or a source topic does not exist.
+The runner calls :func:`check_options` once before the job is built: it fails fast with one line
+(:class:`udfs.options.OptionError`) when the broker does not answer or a source topic does not
+exist.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ def transactional_id_prefix(options: Namespace, output: str) -> str:
 def kafka_records(env: StreamExecutionEnvironment, options: Namespace, topic: str, name: str) -> DataStream:
     """The raw string records of one topic, earliest first; bounded by the latest offsets at start
     with ``--bounded``. No watermarks here: event time is assigned after parsing."""
-    check_kafka(options.bootstrap_servers, source_topics=(topic,))
     builder = (
         KafkaSource.builder()
         .set_bootstrap_servers(options.bootstrap_servers)
@@ -79,10 +79,6 @@ def kafka_records(env: StreamExecutionEnvironment, options: Namespace, topic: st
 def kafka_sink(stream: DataStream, options: Namespace, output: str) -> None:
     """Write one output (JSON strings) to ``<prefix>.<output>`` with the chosen guarantee."""
     guarantee = options.delivery_guarantee
-    if guarantee == "exactly-once":
-        check_kafka(options.bootstrap_servers, transaction_timeout_ms=options.transaction_timeout)
-    else:
-        check_kafka(options.bootstrap_servers)
     topic = output_topic(options, output)
     serializer = (KafkaRecordSerializationSchema.builder()
                   .set_topic(topic)
@@ -97,6 +93,14 @@ def kafka_sink(stream: DataStream, options: Namespace, output: str) -> None:
         # The connector's own default (1 h) exceeds a default broker's 15 min maximum.
         builder.set_property("transaction.timeout.ms", str(options.transaction_timeout))
     counted(stream, output).sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
+
+
+def check_options(options: Namespace) -> None:
+    """What a job's Kafka source and sinks need from the broker, asked once before the job is built."""
+    sources = [getattr(options, spec.topic_dest) for spec in options.inputs] if options.source == "kafka" else []
+    exactly_once = options.sink == "kafka" and options.delivery_guarantee == "exactly-once"
+    check_kafka(options.bootstrap_servers, source_topics=sources,
+                transaction_timeout_ms=options.transaction_timeout if exactly_once else None)
 
 
 def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms: int | None = None) -> None:

@@ -49,6 +49,10 @@ def assemble(t_env: StreamTableEnvironment, options: Namespace, sources: Mapping
 def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = None) -> int:
     """Build the job on the sources and sinks the options name, run it, summarize. Exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    if "kafka" in (options.source, options.sink):
+        from udfs.kafka import check_options
+
+        check_options(options)  # one broker round trip, before the JVM starts
     env, t_env = create_environment(options)
     sources = {spec.name: raw_records(env, options, spec) for spec in options.inputs}
     outputs = assemble(t_env, options, sources, pipeline)
