@@ -14,10 +14,10 @@ import json
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
-from pyflink.datastream.functions import ProcessWindowFunction
 from pyflink.datastream.window import EventTimeSessionWindows
 
 from udfs.events import ACTIVITY
+from udfs.merging_windows import MergingWindowFunction
 from udfs.options import Input, duration, parse_options, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
@@ -28,7 +28,7 @@ INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
 LATE = late_tag()
 
 
-class SessionSummary(ProcessWindowFunction):
+class SessionSummary(MergingWindowFunction):
     """All events of one closed session -> SPEC's ``sessions`` record.
 
     The window buffers the session's events (list state) rather than aggregating incrementally:

@@ -6,6 +6,7 @@ import os
 import site
 import sys
 from argparse import Namespace
+from typing import Mapping
 
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
@@ -35,7 +36,11 @@ def _expose_project_to_embedded_python() -> None:
 _expose_project_to_embedded_python()
 
 
-def create_environment(options: Namespace) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
+def create_environment(
+    options: Namespace, overrides: Mapping[str, str] | None = None
+) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
+    """The job's environment; ``overrides`` (Flink configuration keys) are applied last, e.g. a
+    checkpoint folder in tests or benchmark settings."""
     conf = Configuration()
     conf.set_string("pipeline.name", options.job)
     conf.set_string("python.execution-mode", options.execution_mode)
@@ -57,6 +62,8 @@ def create_environment(options: Namespace) -> tuple[StreamExecutionEnvironment, 
         # Outside a project checkout (code shipped by `flink run --pyFiles`), the cluster provides
         # the connector: `flink run --jarfile` or its lib/ (docs/kafka-and-cluster.md).
         conf.set_string("pipeline.jars", jar_urls(connector_jars()))
+    for key, value in (overrides or {}).items():
+        conf.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(options.parallelism)
     if options.checkpoint_interval:
