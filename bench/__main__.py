@@ -36,7 +36,7 @@ RESULTS = ROOT / "bench" / "results"
 VARIANTS = {
     "default": {"mode": "thread"},
     "process": {"mode": "process"},  # deterministic watermarks: bundle size 1
-    "process-bundle-1000": {"mode": "process", "force": {"python.fn-execution.bundle.size": "1000"}},
+    "process-bundle-1000": {"mode": "process", "argv": ["--process-bundle-size", "1000"]},
     "pyflink-defaults": {"mode": "thread", "tuning": {}},
     "bundle-1": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "1"}},
     "bundle-100k": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "100000",
@@ -155,7 +155,8 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
             out = base / "job"
             runs["job"] = worker({**common, "path": "job", "out": str(out), "mode": settings["mode"],
                                   "tuning": settings.get("tuning"), "force": settings.get("force"),
-                                  "pipeline": settings.get("pipeline"), "no_count_map": settings.get("no_count_map")},
+                                  "pipeline": settings.get("pipeline"), "no_count_map": settings.get("no_count_map"),
+                                  "argv": settings.get("argv", [])},
                                  base.with_suffix(".job.log"), args.timeout)
             say(case.job, variant, n, "job", runs["job"])
         sql_out = None

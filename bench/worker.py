@@ -94,7 +94,8 @@ def run_job(spec) -> dict:
     case = CASES[spec["case"]]
     job = importlib.import_module(f"jobs.{case.job}")
     argv = list(case.argv) + ["--out-of-orderness", f"{BOUND_MS}ms", "--parallelism", str(spec.get("parallelism", 1)),
-                              "--execution-mode", spec.get("mode", "thread"), "--sink", "file", "--output", spec["out"]]
+                              "--execution-mode", spec.get("mode", "thread"), "--sink", "file", "--output", spec["out"],
+                              *spec.get("argv", [])]
     for option, name in case.inputs.items():
         argv += [option, spec["files"][name]]
     opts = job.options(argv)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -76,11 +78,22 @@ class FlinkCluster:
         (self.conf_dir / "workers").write_text("127.0.0.1\n")
         for sub in ("pid", "log", "tmp"):
             (self.home / sub).mkdir(exist_ok=True)
+        self._link_class_path()
+
+    def _link_class_path(self) -> None:
+        """The cluster's lib folder: PyFlink's lib/ plus flink-python from its opt/, so that the
+        one pemja of the TaskManager serves every thread-mode job (flink-conf/config.yaml says why)."""
+        lib = self.home / "lib"
+        shutil.rmtree(lib, ignore_errors=True)
+        lib.mkdir()
+        for jar in [*(PYFLINK / "lib").glob("*.jar"), *(PYFLINK / "opt").glob("flink-python-*.jar")]:
+            (lib / jar.name).symlink_to(jar)
 
     @property
     def env(self) -> dict:
         env = child_env()
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
+        env["FLINK_LIB_DIR"] = str(self.home / "lib")
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.pop("PYTHONPATH", None)  # the client's own PYTHONPATH must not leak into the cluster
         return env
@@ -98,27 +111,36 @@ class FlinkCluster:
         self._daemon("taskmanager.sh", "start")
 
     def stop(self) -> None:
-        for pid in self.pids("taskexecutor") + self.pids("standalonesession"):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        """Stop the daemons and everything they started (PyFlink's Python workers included): each
+        daemon runs in its own process group (see :meth:`_daemon`), so nothing outlives it."""
+        groups = self.process_groups()
+        _signal_groups(groups, signal.SIGTERM)
         deadline = time.monotonic() + 30
-        for pid in self.pids("taskexecutor") + self.pids("standalonesession"):
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        while any(_group_members(g) for g in groups) and time.monotonic() < deadline:
+            time.sleep(0.2)  # waiting for processes to exit
+        _signal_groups(groups, signal.SIGKILL)
+        while any(_group_members(g) for g in groups):
+            time.sleep(0.05)
 
     def kill_taskmanagers(self) -> list[int]:
-        """SIGKILL every TaskManager of this cluster (a machine failure, as far as Flink can tell)."""
+        """SIGKILL every TaskManager of this cluster with its Python workers (a machine failure,
+        as far as Flink can tell)."""
         pids = [p for p in self.pids("taskexecutor") if _alive(p)]
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
-        for pid in pids:
-            while _alive(pid):
-                time.sleep(0.05)
+        groups = [os.getpgid(p) for p in pids]
+        _signal_groups(groups, signal.SIGKILL)
+        while any(_group_members(g) for g in groups):
+            time.sleep(0.05)
         return pids
+
+    def process_groups(self) -> list[int]:
+        """The process groups of this cluster's live daemons."""
+        groups = []
+        for pid in self.pids("taskexecutor") + self.pids("standalonesession"):
+            try:
+                groups.append(os.getpgid(pid))
+            except ProcessLookupError:
+                pass
+        return sorted(set(groups))
 
     def pids(self, daemon: str) -> list[int]:
         """PIDs of this cluster's daemons, from the pid files flink-daemon.sh writes."""
@@ -128,7 +150,9 @@ class FlinkCluster:
         return result
 
     def _daemon(self, script: str, command: str) -> None:
-        subprocess.run([str(BIN / script), command], env=self.env, check=True,
+        # A session of its own: the daemon, and every process it starts, share one process group
+        # that stop() and kill_taskmanagers() signal as a whole.
+        subprocess.run([str(BIN / script), command], env=self.env, check=True, start_new_session=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     # -- REST --------------------------------------------------------------------------------
@@ -181,9 +205,93 @@ class FlinkCluster:
                    "-py", str(PROJECT_ROOT / script),
                    "--pyFiles", str(zipped),
                    "-pyexec", sys.executable, "-pyclientexec", sys.executable,
-                   *args]
+                   # "--": the job's options are the job's, even where one looks like flink run's
+                   # own (--parallelism, or --job, a prefix of --jobmanager)
+                   "--", *args]
         return subprocess.run(command, env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True,
                               timeout=timeout)
+
+
+    def submit(self, script: str, args, **kwargs) -> Submission:
+        """``flink run --detached``. A job that fails before it is submitted (a bad option, a
+        missing input) raises :class:`SubmissionError` with its one-line reason."""
+        result = self.flink_run(script, args, detached=True, **kwargs)
+        output = result.stdout + result.stderr
+        try:
+            job_id = job_id_of(result.stdout)
+        except ValueError:
+            raise SubmissionError(result) from None
+        mode = re.search(r"python\.execution-mode (\w+)", output)
+        return Submission(job_id, mode.group(1) if mode else "unknown")
+
+    def follow(self, job_id: str, out=sys.stderr, every_s: float = 5.0) -> str:
+        """Report a job's progress until it ends; its final state. A failed job's root cause is
+        printed on one line. Ctrl-C (KeyboardInterrupt) cancels the job."""
+        started = time.monotonic()
+        last_report, last_state = 0.0, None
+        try:
+            while True:
+                job = self.rest(f"/jobs/{job_id}")
+                state = job["state"]
+                now = time.monotonic()
+                if state != last_state or now - last_report >= every_s or state in TERMINAL:
+                    print(f"{state:<12} {now - started:6.0f}s  {_progress(job)}", file=out, flush=True)
+                    last_report, last_state = now, state
+                if state in TERMINAL:
+                    if state == "FAILED":
+                        print(f"job failed: {self.root_cause(job_id)}", file=out, flush=True)
+                    return state
+                time.sleep(0.5)  # polling the REST API
+        except KeyboardInterrupt:
+            print(f"cancelling job {job_id} ...", file=out, flush=True)
+            self.cancel(job_id)
+            print(f"job {job_id} cancelled", file=out, flush=True)
+            raise
+
+    def root_cause(self, job_id: str) -> str:
+        """The innermost cause of a job's latest failure, on one line."""
+        entries = self.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
+        return _reason(entries[0]["stacktrace"]) if entries else "no exception recorded"
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str
+    execution_mode: str  # the Python execution mode the job's client chose
+
+
+class SubmissionError(RuntimeError):
+    """``flink run`` did not submit: the job's client failed first. The message is its reason on
+    one line: what the job's Python client printed last (its one-line option or Kafka check
+    error), else the innermost cause of the client's exception."""
+
+    def __init__(self, result: subprocess.CompletedProcess):
+        client = [line for line in result.stdout.splitlines() if line.strip()]
+        super().__init__(client[-1].strip() if client else _reason(result.stderr))
+        code = re.search(r"Python process exits with code: (\d+)", result.stdout + result.stderr)
+        self.exit_code = int(code.group(1)) if code else 1
+
+
+TERMINAL = ("FINISHED", "FAILED", "CANCELED")
+
+
+def _progress(job: dict) -> str:
+    """Records that left the source stage and reached the last stage, from the REST job detail."""
+    vertices = job.get("vertices", [])
+    if not vertices:
+        return ""
+    read = vertices[0]["metrics"].get("write-records", 0)
+    written = sum(v["metrics"].get("read-records", 0) for v in vertices[1:])
+    return f"records out of the sources {read:,}, into later stages {written:,}"
+
+
+def _reason(text: str) -> str:
+    """The line of a Java stack trace that says why: the innermost ``Caused by``."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        return causes[-1].removeprefix("Caused by: ")
+    return lines[0] if lines else "(no output)"
 
 
 def _project_config() -> dict:
@@ -195,7 +303,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="scripts/flink-cluster",
                                      description="a local standalone Flink cluster from PyFlink's bin/")
-    parser.add_argument("command", choices=["start", "stop", "status", "run"])
+    parser.add_argument("command", choices=["start", "stop", "restart", "status", "run"])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".flink-cluster")
     parser.add_argument("job_args", nargs=argparse.REMAINDER,
                         help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...")
@@ -211,6 +319,11 @@ def main(argv=None) -> int:
     elif args.command == "stop":
         cluster.stop()
         print("flink: stopped")
+    elif args.command == "restart":
+        cluster.stop()
+        started = time.monotonic()
+        cluster.start()
+        print(f"flink: restarted at {cluster.rest_url} ({time.monotonic() - started:.1f}s)")
     elif args.command == "status":
         alive = [p for p in cluster.pids("standalonesession") + cluster.pids("taskexecutor") if _alive(p)]
         print(f"flink: {'running at ' + cluster.rest_url if alive else 'not running'} (pids {alive})")
@@ -218,11 +331,40 @@ def main(argv=None) -> int:
     else:
         if not args.job_args:
             parser.error("run needs a job script, e.g. jobs/sessions.py")
-        result = cluster.flink_run(args.job_args[0], args.job_args[1:])
-        sys.stdout.write(result.stdout)
-        sys.stderr.write(result.stderr)
-        return result.returncode
+        return _run(cluster, args.job_args[0], args.job_args[1:])
     return 0
+
+
+def _run(cluster: FlinkCluster, script: str, job_args) -> int:
+    """``scripts/flink-cluster run``: submit, report progress until the job ends; Ctrl-C cancels it."""
+    if not any(_alive(p) for p in cluster.pids("standalonesession")):
+        print(f"flink: no cluster running at {cluster.rest_url}; start one with scripts/flink-cluster start",
+              file=sys.stderr)
+        return 2
+    if _code_changed_since_taskmanager_start(cluster):
+        print("flink: warning: jobs/ or udfs/ changed since the TaskManager started; in thread mode it keeps the "
+              "modules it imported first (scripts/flink-cluster restart loads the new code)", file=sys.stderr)
+    try:
+        submitted = cluster.submit(script, job_args)
+    except SubmissionError as error:
+        print(error, file=sys.stderr)
+        return error.exit_code
+    job_id = submitted.job_id
+    print(f"flink: submitted {script} as job {job_id} (python.execution-mode {submitted.execution_mode}): "
+          f"{cluster.rest_url}/#/job/running/{job_id}/overview", file=sys.stderr, flush=True)
+    try:
+        state = cluster.follow(job_id)
+    except KeyboardInterrupt:
+        return 130
+    return 0 if state == "FINISHED" else 1
+
+
+def _code_changed_since_taskmanager_start(cluster: FlinkCluster) -> bool:
+    pid_files = list((cluster.home / "pid").glob("flink-*-taskexecutor.pid"))
+    if not pid_files:
+        return False
+    started = max(f.stat().st_mtime for f in pid_files)
+    return any(p.stat().st_mtime > started for package in ("jobs", "udfs") for p in (PROJECT_ROOT / package).rglob("*.py"))
 
 
 def job_id_of(output: str) -> str:
@@ -230,6 +372,27 @@ def job_id_of(output: str) -> str:
         if "JobID" in line:
             return line.split()[-1]
     raise ValueError(f"no JobID in flink run output:\n{output[-3000:]}")
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes of a process group (zombies excluded)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _signal_groups(groups, sig) -> None:
+    for pgid in groups:
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            pass
 
 
 def _alive(pid: int) -> bool:

@@ -1,17 +1,31 @@
-"""Cluster submission: a job submitted with ``flink run -py ... --pyFiles ...`` to a standalone
-cluster (the session's ``flink_cluster``) reads and writes Kafka and gives exactly what the same
-job gives on the same records in memory."""
+"""Cluster submission: jobs submitted with ``flink run -py ... --pyFiles ...`` to a standalone
+cluster (the session's ``flink_cluster``) run in the cluster's configured Python execution mode
+(thread), several at once on one TaskManager, read and write Kafka, and give exactly what the
+same job gives on the same records in memory. ``scripts/flink-cluster run`` follows a job to its
+end and cancels it on Ctrl-C; ``stop`` leaves no process behind."""
 
 import json
+import os
+import signal
+import subprocess
+import time
 import uuid
 from pathlib import Path
 
-from jobs import sessions
-from tests.flink_cluster import job_id_of
-from tests.harness import canonical, run_job
+from jobs import sessions, window_join
+from tests.flink_cluster import FlinkCluster, _group_members
+from tests.harness import canonical, child_env, run_job
 from tests.kafka_broker import produce, read_topic
 
-SAMPLE = (Path(__file__).resolve().parent.parent / "samples" / "activity.jsonl").read_text().splitlines()
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+SAMPLE = (SAMPLES / "activity.jsonl").read_text().splitlines()
+
+
+def file_outputs(directory: Path, outputs) -> dict[str, list[dict]]:
+    from udfs.sinks import read_file_outputs
+
+    return read_file_outputs(directory, outputs)
 
 
 def test_flink_run_on_a_standalone_cluster_reads_and_writes_kafka(flink_cluster, kafka_bootstrap):
@@ -19,15 +33,11 @@ def test_flink_run_on_a_standalone_cluster_reads_and_writes_kafka(flink_cluster,
     topic, prefix = f"cluster-activity-{suffix}", f"cluster-sessions-{suffix}"
     produce(kafka_bootstrap, topic, SAMPLE)
 
-    result = flink_cluster.flink_run("jobs/sessions.py", [
+    submitted = flink_cluster.submit("jobs/sessions.py", [
         "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--bounded",
-        "--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "3s",
-        # Thread mode cannot run a second job on the same TaskManager (FLINK-37727).
-        "--execution-mode", "process",
-    ])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    job_id = job_id_of(result.stdout)
-    assert flink_cluster.rest(f"/jobs/{job_id}")["state"] == "FINISHED"
+        "--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "3s"])
+    assert submitted.execution_mode == "thread"  # the cluster's python.execution-mode
+    assert flink_cluster.wait_for_job(submitted.job_id) == "FINISHED"
 
     out = {o: [json.loads(r) for r in read_topic(kafka_bootstrap, f"{prefix}.{o}")] for o in ("sessions", "late", "errors")}
     expected = run_job(sessions, ["--gap", "3s"], events=SAMPLE)
@@ -35,7 +45,38 @@ def test_flink_run_on_a_standalone_cluster_reads_and_writes_kafka(flink_cluster,
     assert sessions.accounting(out) == len(SAMPLE)
 
 
-def test_idleness_lets_windows_fire_while_a_partition_is_idle(flink_cluster, kafka_bootstrap):
+def test_two_thread_mode_jobs_run_at_once_on_one_taskmanager(flink_cluster, tmp_path):
+    # FLINK-37727: the second thread-mode job on a TaskManager used to fail loading pemja's native
+    # libraries (NoSuchFieldException: loadedLibraryNames); flink-conf/config.yaml says why not now.
+    clicks, purchases = SAMPLES / "clicks.jsonl", SAMPLES / "purchases.jsonl"
+    first = flink_cluster.submit("jobs/sessions.py", [
+        "--input", str(SAMPLES / "activity.jsonl"), "--gap", "3s", "--sink", "file", "--output", str(tmp_path / "sessions")])
+    second = flink_cluster.submit("jobs/window_join.py", [
+        "--clicks", str(clicks), "--purchases", str(purchases), "--sink", "file", "--output", str(tmp_path / "join")])
+    assert (first.execution_mode, second.execution_mode) == ("thread", "thread")
+    assert flink_cluster.wait_for_job(first.job_id) == "FINISHED", flink_cluster.root_cause(first.job_id)
+    assert flink_cluster.wait_for_job(second.job_id) == "FINISHED", flink_cluster.root_cause(second.job_id)
+
+    expected = run_job(sessions, ["--gap", "3s"], events=SAMPLE)
+    got = file_outputs(tmp_path / "sessions", expected)
+    assert {k: canonical(v) for k, v in got.items()} == {k: canonical(v) for k, v in expected.items()}
+    expected = run_job(window_join, [], clicks=clicks.read_text().splitlines(), purchases=purchases.read_text().splitlines())
+    got = file_outputs(tmp_path / "join", expected)
+    assert {k: canonical(v) for k, v in got.items()} == {k: canonical(v) for k, v in expected.items()}
+
+
+def test_the_cluster_default_execution_mode_is_kept_and_the_option_overrides_it(flink_cluster, tmp_path):
+    common = ["--input", str(SAMPLES / "activity.jsonl"), "--gap", "3s", "--sink", "file"]
+    cluster_process = flink_cluster.submit("jobs/sessions.py", [*common, "--output", str(tmp_path / "a")],
+                                           flink_options=["-D", "python.execution-mode=process"])
+    option_process = flink_cluster.submit("jobs/sessions.py", [*common, "--output", str(tmp_path / "b"),
+                                                               "--execution-mode", "process"])
+    assert (cluster_process.execution_mode, option_process.execution_mode) == ("process", "process")
+    for job in (cluster_process, option_process):
+        assert flink_cluster.wait_for_job(job.job_id) == "FINISHED"
+
+
+def test_the_idleness_option_lets_windows_fire_while_a_partition_is_idle(flink_cluster, kafka_bootstrap):
     # Two partitions, parallelism 2, every record in partition 0: the second source subtask never
     # sees a record, so its event-time bridge never emits a watermark and the session windows
     # (which take the minimum over their inputs) would wait forever (measured: no output in 60 s).
@@ -55,12 +96,10 @@ def test_idleness_lets_windows_fire_while_a_partition_is_idle(flink_cluster, kaf
     assert 0 < len(expected) < len(every)
     assert all(abs(parse_timestamp(s["window_end"]) - 1 - watermark) > 1 for s in every)  # no edge cases
 
-    result = flink_cluster.flink_run("jobs/sessions.py", [
+    job_id = flink_cluster.submit("jobs/sessions.py", [
         "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap,
         "--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "1s", "--idleness", "1s",
-        "--parallelism", "2", "--execution-mode", "process"], detached=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    job_id = job_id_of(result.stdout)
+        "--parallelism", "2"]).job_id
     try:
         out = wait_for_records(kafka_bootstrap, f"{prefix}.sessions", len(expected), timeout_s=180)
     finally:
@@ -68,10 +107,89 @@ def test_idleness_lets_windows_fire_while_a_partition_is_idle(flink_cluster, kaf
     assert canonical(out) == canonical(expected)
 
 
+def wrapper(cluster: FlinkCluster, *args, **popen):
+    command = [str(ROOT / "scripts" / "flink-cluster"), "--home", str(cluster.home), *args]
+    return subprocess.Popen(command, cwd=ROOT, env=child_env(), text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **popen)
+
+
+def test_the_wrapper_follows_a_job_to_its_end(flink_cluster, tmp_path):
+    run = wrapper(flink_cluster, "run", "jobs/sessions.py", "--input", str(SAMPLES / "activity.jsonl"),
+                  "--gap", "3s", "--sink", "file", "--output", str(tmp_path))
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    lines = err.splitlines()
+    assert any(line.startswith("flink: submitted jobs/sessions.py as job ") and "/#/job/running/" in line
+               for line in lines), err
+    assert lines[-1].startswith("FINISHED"), err
+    assert sessions.accounting(file_outputs(tmp_path, ("sessions", "late", "errors"))) == len(SAMPLE)
+
+    bad = wrapper(flink_cluster, "run", "jobs/sessions.py", "--gap", "0s", "--input", str(SAMPLES / "activity.jsonl"),
+                  "--sink", "file", "--output", str(tmp_path / "bad"))
+    _, err = bad.communicate(timeout=300)
+    assert bad.returncode == 2
+    assert err.splitlines()[-1] == "python -m jobs.sessions: error: argument --gap: must be longer than 0ms, got '0s'"
+
+
+def test_ctrl_c_on_the_wrapper_cancels_the_job(flink_cluster, kafka_bootstrap):
+    topic = f"ctrl-c-{uuid.uuid4().hex[:8]}"
+    produce(kafka_bootstrap, topic, SAMPLE[:10])
+    run = wrapper(flink_cluster, "run", "jobs/sessions.py", "--source", "kafka", "--topic", topic,
+                  "--bootstrap-servers", kafka_bootstrap, "--sink", "kafka", "--output-topic-prefix", topic)
+    job_id = None
+    for line in run.stderr:  # unbounded source: the job runs until cancelled
+        if line.startswith("flink: submitted"):
+            job_id = line.split(" as job ")[1].split()[0]
+        if job_id and line.startswith("RUNNING"):
+            break
+    assert job_id, "the wrapper never reported a running job"
+    run.send_signal(signal.SIGINT)
+    rest = run.stderr.read()
+    assert run.wait(timeout=120) == 130, rest
+    assert f"job {job_id} cancelled" in rest
+    assert flink_cluster.rest(f"/jobs/{job_id}")["state"] == "CANCELED"
+
+
+def test_stop_leaves_no_process_behind_python_workers_included(tmp_path, kafka_bootstrap):
+    cluster = FlinkCluster(tmp_path / "cluster")
+    cluster.start()
+    try:
+        groups = cluster.process_groups()
+        topic = f"workers-{uuid.uuid4().hex[:8]}"
+        produce(kafka_bootstrap, topic, SAMPLE[:10])
+        # Process mode: the job's Python operators run in worker processes the TaskManager starts.
+        job_id = cluster.submit("jobs/sessions.py", [
+            "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap,
+            "--sink", "kafka", "--output-topic-prefix", topic, "--execution-mode", "process"]).job_id
+        deadline = time.monotonic() + 180
+        while not _python_workers(groups):
+            assert time.monotonic() < deadline, "no Python worker started within 180 s"
+            assert cluster.rest(f"/jobs/{job_id}")["state"] in ("CREATED", "INITIALIZING", "RUNNING")
+            time.sleep(0.5)  # polling for the workers of a starting job
+    finally:
+        cluster.stop()
+    assert not [pid for g in groups for pid in _group_members(g)]
+    assert not _processes_mentioning(str(cluster.home))
+
+
+def _python_workers(groups) -> list[int]:
+    return [pid for g in groups for pid in _group_members(g) if "pyflink.fn_execution" in _cmdline(pid)]
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir()
+            if p.name.isdigit() and int(p.name) != os.getpid() and text in _cmdline(int(p.name))]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def wait_for_records(bootstrap, topic, count, timeout_s):
     """Poll an unbounded job's output topic until ``count`` records are there (or fail)."""
-    import time
-
     deadline = time.monotonic() + timeout_s
     while True:
         records = [json.loads(r) for r in read_topic(bootstrap, topic, "read_uncommitted")]

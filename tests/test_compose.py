@@ -59,7 +59,7 @@ def test_compose_structure():
         depends = service.get("depends_on", [])
         assert set(depends) <= set(SERVICES), name
         for port in service.get("ports", []):
-            assert re.fullmatch(r"\d+:\d+", port), port
+            assert re.fullmatch(r"127\.0\.0\.1:\d+:\d+", port), port  # loopback only: REST runs code
         for volume in service.get("volumes", []):
             assert volume.split(":")[0] in COMPOSE.get("volumes", {}), volume
     assert SERVICES["jobmanager"]["command"] == "jobmanager"
@@ -101,9 +101,11 @@ def test_submit_and_loadgen_commands_are_valid():
     script = command[command.index("-py") + 1]
     assert script.startswith("/opt/pyflink-jobs/") and (ROOT / script.removeprefix("/opt/pyflink-jobs/")).is_file()
     assert command[command.index("--pyFiles") + 1] in DOCKERFILE  # the zip the image builds
-    job_args = command[command.index("--pyFiles") + 2:]
+    assert command[command.index("--pyFiles") + 2] == "--"  # the rest is the job's, not flink run's
+    job_args = command[command.index("--pyFiles") + 3:]
     options = sessions.options(job_args)  # the job's own parser accepts them
     assert options.source == options.sink == "kafka" and options.delivery_guarantee == "exactly-once"
-    assert options.execution_mode == "process"
+    assert options.execution_mode is None  # the cluster's: thread, with flink-python in lib/
+    assert "cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/" in DOCKERFILE
     generator = loadgen.options(SERVICES["loadgen"]["command"])
     assert generator.streams == ["activity"] and generator.bootstrap_servers == options.bootstrap_servers

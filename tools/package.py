@@ -22,10 +22,7 @@ def package(out: Path = DEFAULT_OUT, packages=PACKAGES, root: Path = PROJECT_ROO
     tmp = out.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in packages:
-            if (root / name).is_file():  # a single module: its folder becomes a package in the zip
-                parent = Path(name).parent
-                if parent != Path(".") and not (root / parent / "__init__.py").exists():
-                    archive.writestr(f"{parent.as_posix()}/__init__.py", "")
+            if (root / name).is_file():  # a single module, in its (namespace) package's folder
                 archive.write(root / name, Path(name).as_posix())
                 continue
             for path in sorted((root / name).rglob("*.py")):

@@ -11,6 +11,7 @@ from typing import Mapping
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
+from pyflink.util.java_utils import get_j_env_configuration
 
 from udfs.jars import connector_jars, jar_urls
 from udfs.options import PROJECT_ROOT
@@ -36,14 +37,26 @@ def _expose_project_to_embedded_python() -> None:
 _expose_project_to_embedded_python()
 
 
+#: PyFlink's Python execution mode when neither ``--execution-mode`` nor the cluster's
+#: configuration names one (PyFlink's own default is ``process``).
+DEFAULT_EXECUTION_MODE = "thread"
+EXECUTION_MODE = "python.execution-mode"
+
+
 def create_environment(
     options: Namespace, overrides: Mapping[str, str] | None = None
 ) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
     """The job's environment; ``overrides`` (Flink configuration keys) are applied last, e.g. a
-    checkpoint folder in tests or benchmark settings."""
+    checkpoint folder in tests or benchmark settings.
+
+    The Python execution mode is ``--execution-mode`` if given; else, submitted with ``flink run``,
+    the cluster's own ``python.execution-mode`` (its config.yaml reaches the job's environment);
+    else thread.
+    """
     conf = Configuration()
     conf.set_string("pipeline.name", options.job)
-    conf.set_string("python.execution-mode", options.execution_mode)
+    if options.execution_mode:
+        conf.set_string(EXECUTION_MODE, options.execution_mode)
     conf.set_string("python.executable", sys.executable)
     # Event time comes from the table bridge (udfs/eventtime.py): with interval 0 it emits a
     # watermark after every record instead of every 200 ms of processing time, which makes
@@ -53,11 +66,6 @@ def create_environment(
         conf.set_string("table.exec.source.idle-timeout", f"{options.idleness} ms")
     for key, value in PYTHON_TUNING.items():
         conf.set_string(key, value)
-    if options.execution_mode == "process":
-        # Process mode holds a watermark back until the current bundle finishes, so elements of a
-        # bundle see an older watermark than in thread mode. One-element bundles keep lateness a
-        # function of the input alone (at a cost: see README, Performance).
-        conf.set_string("python.fn-execution.bundle.size", "1")
     if (options.source == "kafka" or options.sink == "kafka") and (PROJECT_ROOT / "pom.xml").exists():
         # Outside a project checkout (code shipped by `flink run --pyFiles`), the cluster provides
         # the connector: `flink run --jarfile` or its lib/ (docs/kafka-and-cluster.md).
@@ -65,7 +73,28 @@ def create_environment(
     for key, value in (overrides or {}).items():
         conf.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
+    effective = get_j_env_configuration(env._j_stream_execution_environment)
+    mode = effective.toMap().get(EXECUTION_MODE)
+    if mode is None:
+        mode = DEFAULT_EXECUTION_MODE
+        effective.setString(EXECUTION_MODE, mode)
+    if mode == "process":
+        # Process mode holds a watermark back until the current bundle finishes, so elements of a
+        # bundle see an older watermark than in thread mode. One-element bundles (the default)
+        # keep lateness a function of the input alone, at a cost: docs/performance.md.
+        effective.setString("python.fn-execution.bundle.size", str(options.process_bundle_size))
     env.set_parallelism(options.parallelism)
     if options.checkpoint_interval:
         env.enable_checkpointing(options.checkpoint_interval)
     return env, StreamTableEnvironment.create(env)
+
+
+def submitted_detached(env: StreamExecutionEnvironment) -> bool:
+    """Whether ``flink run --detached`` submitted this job: ``execute`` returns at submission and
+    the client sees none of its results."""
+    return get_j_env_configuration(env._j_stream_execution_environment).toMap().get("execution.attached") == "false"
+
+
+def execution_mode(env: StreamExecutionEnvironment) -> str:
+    """The Python execution mode the job runs in (see :func:`create_environment`)."""
+    return get_j_env_configuration(env._j_stream_execution_environment).toMap().get(EXECUTION_MODE)

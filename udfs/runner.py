@@ -18,9 +18,10 @@ from typing import Callable, Mapping
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
-from udfs.environment import create_environment
+from udfs.environment import create_environment, execution_mode, submitted_detached
 from udfs.eventtime import timed_row_type
 from udfs.metrics import track_event_time_lag
+from udfs.options import option_error
 from udfs.sinks import collect_tagged, file_sink, read_file_outputs
 from udfs.sources import raw_records, read_events
 
@@ -54,6 +55,10 @@ def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = 
 
         check_options(options)  # one broker round trip, before the JVM starts
     env, t_env = create_environment(options)
+    detached = submitted_detached(env)
+    if detached and options.sink == "print":
+        raise option_error(options.job, "--sink print needs an attached client: use --sink file or kafka with "
+                                        "flink run --detached")
     sources = {spec.name: raw_records(env, options, spec) for spec in options.inputs}
     outputs = assemble(t_env, options, sources, pipeline)
     started = time.monotonic()
@@ -67,6 +72,8 @@ def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = 
         for name, stream in outputs.items():
             file_sink(stream, options.output, name)
         env.execute(options.job)
+        if detached:
+            return _submitted(options, execution_mode(env))
         records = read_file_outputs(options.output, outputs)
     else:
         from udfs.kafka import kafka_sink
@@ -74,9 +81,17 @@ def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = 
         for name, stream in outputs.items():
             kafka_sink(stream, options, name)
         env.execute(options.job)
+        if detached:
+            return _submitted(options, execution_mode(env))
         records = None
     balanced = summarize(options, records, accounting, time.monotonic() - started)
     return 0 if balanced else 1
+
+
+def _submitted(options: Namespace, mode: str) -> int:
+    print(f"{options.job}: submitted (python.execution-mode {mode}); the outputs are complete when the job has "
+          "finished", file=sys.stderr, flush=True)
+    return 0
 
 
 def summarize(options: Namespace, records: Mapping[str, list] | None, accounting: Accounting | None,

@@ -1,6 +1,6 @@
-"""The sessions job with one injected failure, for the exactly-once test (tests/test_exactly_once.py).
+"""Any job with one injected failure, for the exactly-once test (tests/test_exactly_once.py).
 
-A filter in front of the session windows fails the job once: ``--records-after-checkpoint``
+A filter on the job's first input fails the job once: ``--records-after-checkpoint``
 records after it has seen the job's first completed checkpoint (a ``chk-*/_metadata`` file under
 ``--checkpoints``), so the failed attempt has written output that is not committed yet. Until then
 it paces the input a little, so the failure lands mid-stream however fast the machine is; after
@@ -11,23 +11,23 @@ that the test, which waits for the marker, kills the TaskManager process while t
 Flink then restarts the job from that checkpoint: Kafka offsets, window state and the sink's
 open transactions all roll back to it.
 
-    flink run ... -py tests/flaky_sessions.py --checkpoints DIR --failure-marker FILE <sessions options>
+    flink run ... -py tests/flaky_job.py --job sessions --checkpoints DIR --failure-marker FILE <sessions options>
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import importlib
 import os
 import time
 
 from pyflink.datastream.functions import FilterFunction
 
-from jobs import sessions
 from udfs.options import run_cli
 from udfs.runner import run
 
-MESSAGE = "injected failure after the first completed checkpoint (tests/flaky_sessions.py)"
+MESSAGE = "injected failure after the first completed checkpoint (tests/flaky_job.py)"
 
 
 class FailOnceAfterCheckpoint(FilterFunction):
@@ -59,21 +59,25 @@ class FailOnceAfterCheckpoint(FilterFunction):
 
 def main(argv=None) -> int:
     injected = argparse.ArgumentParser(add_help=False)
+    injected.add_argument("--job", required=True, help="the job module under jobs/, e.g. sessions")
     injected.add_argument("--checkpoints", required=True, help="the job's execution.checkpointing.dir (a path)")
     injected.add_argument("--failure-marker", required=True)
     injected.add_argument("--records-after-checkpoint", type=int, default=100)
     injected.add_argument("--failure-mode", choices=["raise", "kill"], default="raise")
     known, rest = injected.parse_known_args(argv)
-    opts = sessions.options(rest)
+    job = importlib.import_module(f"jobs.{known.job}")
+    opts = job.options(rest)
     fail = FailOnceAfterCheckpoint(known.checkpoints, known.failure_marker, known.records_after_checkpoint,
                                    known.failure_mode)
+    first = opts.inputs[0].name
+    build = job.pipeline(opts)
 
     def pipeline(t_env, streams):
-        events = streams["events"].filter(fail).name("inject-failure").uid("inject-failure")
-        return sessions.build(events, gap_ms=opts.gap, allowed_lateness_ms=opts.allowed_lateness)
+        failing = streams[first].filter(fail).name("inject-failure").uid("inject-failure")
+        return build(t_env, {**streams, first: failing})
 
-    return run(opts, pipeline, sessions.accounting)
+    return run(opts, pipeline, job.accounting)
 
 
 if __name__ == "__main__":
-    run_cli("tests.flaky_sessions")
+    run_cli("tests.flaky_job")
