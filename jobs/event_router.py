@@ -22,14 +22,17 @@ from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.functions import ProcessFunction
 
 from udfs.events import ACTIVITY, original_fields
+from udfs.eventtime import stamped, stamped_type
 from udfs.options import Input, parse_options, run_cli
 from udfs.runner import run
 from udfs.sources import error_record
 
 JOB = "event_router"
 INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
-LATE = OutputTag("late", Types.STRING())
-ERRORS = OutputTag("errors", Types.STRING())
+#: Side outputs leave as ``(json, event time)`` pairs that :func:`udfs.eventtime.stamped`
+#: timestamps: thread mode gives side outputs no timestamp (process mode the event's).
+LATE = OutputTag("late", stamped_type())
+ERRORS = OutputTag("errors", stamped_type())
 #: Tenant names become output names, folder names and Kafka topic suffixes.
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -38,22 +41,27 @@ def tenant_output(tenant: str) -> str:
     return f"tenant-{tenant}"
 
 
+def tenant_tag(tenant: str) -> OutputTag:
+    return OutputTag(tenant_output(tenant), stamped_type())
+
+
 class RouteEvents(ProcessFunction):
     """Event rows -> ``valid`` (main) or the side output of :func:`route`'s choice."""
 
     def __init__(self, tenants: list[str]):
-        self.tenants = {t: OutputTag(tenant_output(t), Types.STRING()) for t in tenants}
+        # Tags of its own, never converted for the JVM: the function travels pickled.
+        self.tenants = {t: tenant_tag(t) for t in tenants}
 
     def process_element(self, event, ctx):
         problem = value_problem(event)
         if problem:
-            yield ERRORS, error_record(JOB, problem, event.raw)
+            yield ERRORS, (error_record(JOB, problem, event.raw), event.ts)
             return
         record = json.dumps(original_fields(event), ensure_ascii=False)
         if event.behind_watermark:
-            yield LATE, record
+            yield LATE, (record, event.ts)
         elif event.tenant in self.tenants:
-            yield self.tenants[event.tenant], record
+            yield self.tenants[event.tenant], (record, event.ts)
         else:
             yield record
 
@@ -71,9 +79,11 @@ def value_problem(event) -> str | None:
 def build(events: DataStream, *, tenants: list[str] = ()) -> dict[str, DataStream]:
     router = RouteEvents(list(tenants))
     valid = events.process(router, output_type=Types.STRING()).name("route-events").uid("route-events")
-    outputs = {"valid": valid, "late": valid.get_side_output(LATE), "errors": valid.get_side_output(ERRORS)}
-    for tenant, tag in router.tenants.items():
-        outputs[tenant_output(tenant)] = valid.get_side_output(tag)
+    outputs = {"valid": valid, "late": stamped(valid.get_side_output(LATE), "late"),
+               "errors": stamped(valid.get_side_output(ERRORS), "errors")}
+    for tenant in router.tenants:
+        name = tenant_output(tenant)
+        outputs[name] = stamped(valid.get_side_output(tenant_tag(tenant)), name)
     return outputs
 
 

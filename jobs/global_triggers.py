@@ -24,6 +24,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import GlobalWindows, Trigger, TriggerResult
 
 from udfs.events import ACTIVITY
+from udfs.eventtime import stamped, stamped_type
 from udfs.options import Input, parse_options, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
@@ -173,21 +174,24 @@ class Totals(AggregateFunction):
 
 
 class Firing(ProcessWindowFunction):
-    """One firing -> SPEC's ``firings`` record; the trigger's note says why and when."""
+    """One firing -> SPEC's ``firings`` record; the trigger's note says why and when. Its time is
+    ``fired_at``: Flink would carry the element or timer that fired it, for ``end_of_input`` the
+    end of time, which a Kafka broker rejects by default."""
 
     def process(self, user_id, context, totals):
         count, total, first, last = next(iter(totals))
         note = firing_note(context)
         fired_at = note.get("fired_at")
+        fired_at = last if fired_at is None else fired_at
         yield json.dumps({
             "user_id": user_id,
             "trigger": note.get("trigger"),
-            "fired_at": format_time(last if fired_at is None else fired_at),
+            "fired_at": format_time(fired_at),
             "event_count": count,
             "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
             "first_event": format_time(first),
             "last_event": format_time(last),
-        })
+        }), fired_at
 
 
 def parse_trigger(text: str) -> tuple[str, object]:
@@ -217,10 +221,10 @@ def build(events: DataStream, *, trigger: tuple[str, object]) -> dict[str, DataS
         events.key_by(lambda e: e.user_id, Types.STRING())
         .window(GlobalWindows.create())
         .trigger(make_trigger(*trigger))
-        .aggregate(Totals(), Firing(), accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=Types.STRING())
+        .aggregate(Totals(), Firing(), accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=stamped_type())
         .name("global-windows").uid("global-windows")
     )
-    return {"firings": firings}
+    return {"firings": stamped(firings, "firings")}
 
 
 def accounting(outputs) -> int:

@@ -20,6 +20,7 @@ from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from udfs.events import ACTIVITY
+from udfs.eventtime import stamped, stamped_type
 from udfs.metrics import GROUP
 from udfs.options import Input, parse_options, positive_duration, run_cli
 from udfs.runner import run
@@ -28,7 +29,10 @@ from udfs.windows import late_record
 
 JOB = "inactivity_timeouts"
 INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
-LATE = OutputTag("late", Types.STRING())
+#: Late events and timeouts leave as ``(json, time)`` pairs that :func:`udfs.eventtime.stamped`
+#: timestamps: thread mode gives a side output no timestamp, and a timer's output carries the
+#: timer's time, not ``timeout_at``.
+LATE = OutputTag("late", stamped_type())
 #: Test-only side output: one record each time a user's state appears or is cleared.
 STATE = OutputTag("state", Types.STRING())
 
@@ -61,7 +65,7 @@ class InactivityTimeouts(KeyedProcessFunction):
 
     def process_element(self, event, ctx: KeyedProcessFunction.Context):
         if event.behind_watermark:
-            yield LATE, late_record(event)
+            yield LATE, (late_record(event), event.ts)
             return
         ts = event.ts
         self.pending.add(ts)
@@ -114,14 +118,15 @@ class InactivityTimeouts(KeyedProcessFunction):
         ctx.timer_service().register_event_time_timer(at)
         return at
 
-    def _timeout(self, user: str, last: int, count: int):
+    def _timeout(self, user: str, last: int, count: int) -> tuple[str, int]:
+        """A ``timeouts`` record and its time, ``timeout_at``."""
         return json.dumps({
             "user_id": user,
             "last_seen": format_time(last),
             "timeout_at": format_time(last + self.timeout),
             "inactive_s": self.timeout / 1000,
             "event_count": count,
-        }, ensure_ascii=False)
+        }, ensure_ascii=False), last + self.timeout
 
     @staticmethod
     def _trace(user: str, live: bool) -> str:
@@ -131,10 +136,10 @@ class InactivityTimeouts(KeyedProcessFunction):
 def build(events: DataStream, *, timeout_ms: int, trace_state: bool = False) -> dict[str, DataStream]:
     timeouts = (
         events.key_by(lambda e: e.user_id, Types.STRING())
-        .process(InactivityTimeouts(timeout_ms, trace_state), output_type=Types.STRING())
+        .process(InactivityTimeouts(timeout_ms, trace_state), output_type=stamped_type())
         .name("inactivity-timers").uid("inactivity-timers")
     )
-    outputs = {"timeouts": timeouts, "late": timeouts.get_side_output(LATE)}
+    outputs = {"timeouts": stamped(timeouts, "timeouts"), "late": stamped(timeouts.get_side_output(LATE), "late")}
     if trace_state:
         outputs["state"] = timeouts.get_side_output(STATE)
     return outputs

@@ -6,7 +6,7 @@ watermark passes its time + the interval), and emits a pair as soon as both rows
 results do not wait for a window to close. A record at or behind its input's watermark goes to
 ``late`` (see docs/joins.md); ``consumed`` counts the records each input contributed per minute.
 
-    python -m jobs.interval_join --lower 0s --upper 1h --clicks clicks.jsonl --purchases purchases.jsonl
+    python -m jobs.interval_join --lower -30s --upper 1h --clicks clicks.jsonl --purchases purchases.jsonl
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pyflink.table import StreamTableEnvironment
 
 from udfs import joins
 from udfs.events import CLICKS, PURCHASES
-from udfs.options import Input, duration, option_error, parse_options, run_cli
+from udfs.options import Input, option_error, parse_options, run_cli, signed_duration
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration, seconds_between
 
@@ -48,13 +48,6 @@ def build(t_env: StreamTableEnvironment, clicks: DataStream, purchases: DataStre
 
 
 accounting = joins.accounting
-
-
-def signed_duration(text: str) -> int:
-    """argparse type: a duration that may be negative (``-30s``: a purchase up to 30 s before the click)."""
-    negative = text.strip().startswith("-")
-    magnitude = duration(text.strip()[1:] if negative else text)
-    return -magnitude if negative else magnitude
 
 
 def options(argv=None):

@@ -21,6 +21,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import Trigger, TriggerResult, TumblingEventTimeWindows
 
 from udfs.events import ACTIVITY
+from udfs.eventtime import stamped, stamped_type
 from udfs.options import Input, duration, parse_options, positive_duration, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
@@ -95,7 +96,7 @@ class NumberedFiring(ProcessWindowFunction):
             "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
             "firing": firing,
             "late_update": firing_note(context).get("late", False),
-        }, ensure_ascii=False)
+        }, ensure_ascii=False), window.max_timestamp()  # a late update too: see udfs.eventtime.stamped
 
     def clear(self, context):
         context.window_state().get_state(self.FIRINGS).clear()
@@ -109,10 +110,11 @@ def build(events: DataStream, *, window_ms: int, allowed_lateness_ms: int = 0) -
         .allowed_lateness(allowed_lateness_ms)
         .side_output_late_data(LATE)
         .aggregate(CountSum(), NumberedFiring(),
-                   accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=Types.STRING())
+                   accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=stamped_type())
         .name("tumbling-windows").uid("tumbling-windows")
     )
-    return {"windows": windows, "late": late_records_missing(windows.get_side_output(LATE), window_ms)}
+    return {"windows": stamped(windows, "windows"),
+            "late": late_records_missing(windows.get_side_output(LATE), window_ms)}
 
 
 def accounting(outputs) -> int:

@@ -19,6 +19,7 @@ from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunctio
 from pyflink.datastream.window import SlidingEventTimeWindows
 
 from udfs.events import ACTIVITY
+from udfs.eventtime import stamped, stamped_type
 from udfs.options import Input, duration, option_error, parse_options, positive_duration, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
@@ -58,7 +59,8 @@ class CountSum(AggregateFunction):
 
 
 class WindowResult(ProcessWindowFunction):
-    """The aggregate plus the window's bounds -> SPEC's ``windows`` record."""
+    """The aggregate plus the window's bounds -> SPEC's ``windows`` record, with the window's
+    max timestamp as its time (see :func:`udfs.eventtime.stamped`)."""
 
     def process(self, key, context, results):
         count, total, slides = next(iter(results))
@@ -72,7 +74,7 @@ class WindowResult(ProcessWindowFunction):
             "avg": round(total / count, 9),
             # Events in the window's first slide: this is the last window they are part of.
             "leaving": slides.get(window.start, 0),
-        }, ensure_ascii=False)
+        }, ensure_ascii=False), window.max_timestamp()
 
 
 def build(events: DataStream, *, size_ms: int, slide_ms: int, key_field: str | None = None,
@@ -83,10 +85,10 @@ def build(events: DataStream, *, size_ms: int, slide_ms: int, key_field: str | N
         .allowed_lateness(allowed_lateness_ms)
         .side_output_late_data(LATE)
         .aggregate(CountSum(slide_ms), WindowResult(),
-                   accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=Types.STRING())
+                   accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=stamped_type())
         .name("sliding-windows").uid("sliding-windows")
     )
-    return {"windows": windows, "late": late_records(windows.get_side_output(LATE))}
+    return {"windows": stamped(windows, "windows"), "late": late_records(windows.get_side_output(LATE))}
 
 
 def accounting(outputs) -> int:

@@ -18,7 +18,7 @@ from pyflink.datastream.window import EventTimeSessionWindows
 
 from udfs.events import ACTIVITY
 from udfs.merging_windows import MergingWindowFunction
-from udfs.options import Input, duration, parse_options, run_cli
+from udfs.options import Input, duration, parse_options, positive_duration, run_cli
 from udfs.runner import run
 from udfs.timeutil import format_time, parse_duration
 from udfs.windows import late_records, late_tag
@@ -70,7 +70,7 @@ def accounting(outputs) -> int:
 
 def options(argv=None):
     def configure(group):
-        group.add_argument("--gap", type=duration, default=parse_duration("5min"), metavar="DURATION",
+        group.add_argument("--gap", type=positive_duration, default=parse_duration("5min"), metavar="DURATION",
                            help="inactivity gap that ends a session (default 5min)")
         group.add_argument("--allowed-lateness", type=duration, default=0, metavar="DURATION")
 

@@ -82,6 +82,16 @@ def server_properties(home: Path, port: int, controller_port: int) -> str:
     ])
 
 
+def random_cluster_id() -> str:
+    """A cluster id as ``kafka-storage random-uuid`` makes one (Kafka's ``Uuid.randomUuid``): 16
+    random bytes, URL-safe base64 without padding, drawn again while it starts with '-', which the
+    storage tool would read as an option (1 draw in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaBroker:
     """One broker process whose files live under ``home``."""
 
@@ -130,7 +140,7 @@ class KafkaBroker:
         controller_port = free_port()
         self.config.write_text(server_properties(self.home, port, controller_port))
         (self.home / "log4j2.properties").write_text(LOG4J2.format(log=self.log))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = random_cluster_id()
         subprocess.run(
             ["java", *JVM_OPTS, f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
              "-cp", kafka_broker_classpath(), "kafka.tools.StorageTool",
@@ -243,6 +253,12 @@ def produce(bootstrap_servers: str, topic: str, records, partitions: int = 1, pa
 def read_topic(bootstrap_servers: str, topic: str, isolation_level: str = "read_committed") -> list[str]:
     """Every record of ``topic`` visible at ``isolation_level`` (committed transactions only by
     default), read up to the end offsets as they are now."""
+    return [value for _, value in read_topic_timestamped(bootstrap_servers, topic, isolation_level)]
+
+
+def read_topic_timestamped(bootstrap_servers: str, topic: str,
+                           isolation_level: str = "read_committed") -> list[tuple[int, str]]:
+    """:func:`read_topic` with each record's Kafka timestamp: ``(epoch ms, value)``."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, isolation_level=isolation_level,
@@ -260,7 +276,7 @@ def read_topic(bootstrap_servers: str, topic: str, isolation_level: str = "read_
         while any(consumer.position(tp) < end[tp] for tp in assignment):
             batch = consumer.poll(timeout_ms=1000)
             for tp_records in batch.values():
-                records.extend(r.value.decode("utf-8") for r in tp_records)
+                records.extend((r.timestamp, r.value.decode("utf-8")) for r in tp_records)
         return records
     finally:
         consumer.close()

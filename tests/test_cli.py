@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from jobs import interval_join
 from samples.generate import BASE_MS
 from tests.harness import child_env
 from udfs.timeutil import format_time
@@ -32,6 +35,7 @@ def test_sessions_file_sink_writes_every_output_with_spec_fields(tmp_path):
     source = tmp_path / "events.jsonl"
     source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
+    out.mkdir()  # an existing empty folder is fine
 
     result = run_cli("jobs.sessions", "--input", str(source), "--gap", "3s", "--sink", "file", "--output", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -60,3 +64,58 @@ def test_missing_input_fails_fast_with_one_line(tmp_path):
     result = run_cli("jobs.sessions", "--input", str(tmp_path / "nope.jsonl"), timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"python -m jobs.sessions: error: input not found: {tmp_path / 'nope.jsonl'}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["jobs.sessions", "--gap", "0s"], "argument --gap: must be longer than 0ms, got '0s'"),
+    (["jobs.window_join", "--window", "0ms"], "argument --window: must be longer than 0ms, got '0ms'"),
+    (["jobs.moving_average", "--slide", "0s"], "argument --slide: must be longer than 0ms, got '0s'"),
+    (["jobs.global_triggers", "--trigger", "time:0s"],
+     "argument --trigger: invalid trigger 'time:0s': write count:N (N >= 1), time:DURATION (e.g. time:10s) "
+     "or condition:ACTION"),
+    (["jobs.late_data", "--checkpoint-interval", "5ms"],
+     "argument --checkpoint-interval: must be at least 10ms (Flink's minimum), got '5ms'"),
+    (["jobs.inactivity_timeouts", "--transaction-timeout", "0s"],
+     "argument --transaction-timeout: must be longer than 0ms, got '0s'"),
+])
+def test_a_duration_flink_refuses_fails_fast_with_one_line(argv, message):
+    result = run_cli(*argv, timeout=60)
+    assert (result.returncode, result.stderr.splitlines(), result.stdout) == (2, [f"python -m {argv[0]}: error: {message}"], "")
+
+
+def test_a_non_empty_output_folder_is_refused_before_anything_runs(tmp_path):
+    out = tmp_path / "out"
+    (out / "sessions").mkdir(parents=True)
+    (out / "sessions" / "part-0.jsonl").write_text("{}\n")
+    result = run_cli("jobs.sessions", "--sink", "file", "--output", str(out), timeout=60)
+    assert (result.returncode, result.stderr.splitlines()) == (2, [
+        f"python -m jobs.sessions: error: --output {out} is not empty: the outputs of two runs would mix; "
+        "choose a new folder or empty it"])
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["sessions", "sessions/part-0.jsonl"]
+
+
+def test_an_unreachable_broker_is_one_line_on_stderr():
+    result = run_cli("jobs.sessions", "--source", "kafka", "--bootstrap-servers", "127.0.0.1:1", timeout=60)
+    assert (result.returncode, result.stderr.splitlines()) == (2, [
+        "cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError: Unable to bootstrap from 127.0.0.1:1"])
+
+
+def test_a_negative_interval_bound_may_follow_its_option_as_a_separate_argument(tmp_path):
+    clicks, purchases, out = tmp_path / "clicks.jsonl", tmp_path / "purchases.jsonl", tmp_path / "out"
+    clicks.write_text(json.dumps({"user_id": "A", "page": "/p", "timestamp": format_time(BASE_MS + 10_000)}) + "\n")
+    purchases.write_text(json.dumps({"user_id": "A", "amount": 5, "timestamp": format_time(BASE_MS)}) + "\n")
+
+    result = run_cli("jobs.interval_join", "--clicks", str(clicks), "--purchases", str(purchases),
+                     "--lower", "-30s", "--upper", "-5s", "--sink", "file", "--output", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The purchase 10 s before the click is within [click - 30 s, click - 5 s].
+    assert [c["delay_s"] for c in read_output(out, "conversions")] == [-10.0]
+
+
+def test_signed_durations_in_both_spellings():
+    assert [(o.lower, o.upper) for o in (interval_join.options(["--lower", "-30s", "--upper", "-5s"]),
+                                         interval_join.options(["--lower=-30s", "--upper=-5s"]))] == [(-30_000, -5_000)] * 2
+    with pytest.raises(SystemExit) as raised:
+        interval_join.options(["--lower", "-30x"])
+    assert raised.value.message == ("python -m jobs.interval_join: error: argument --lower: invalid duration '-30x': "
+                                    "write a whole number and a unit, optionally signed, e.g. -30s, 500ms, 5min")

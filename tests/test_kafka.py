@@ -3,7 +3,10 @@ the load generator, and the fail-fast checks. A job reading and writing Kafka mu
 what the same job gives on the same records in memory (tests/harness.py, itself checked against
 brute-force references), with every input record accounted for."""
 
+import base64
+import importlib
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -11,9 +14,11 @@ import pytest
 
 from jobs import sessions
 from tests.harness import canonical, run_job
-from tests.kafka_broker import free_port, produce, read_topic
+from tests.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
 from tools import loadgen
+from udfs.events import ACTIVITY, InvalidRecord
 from udfs.options import OptionError
+from udfs.timeutil import parse_event_time
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "samples" / "activity.jsonl").read_text().splitlines()
 
@@ -118,3 +123,65 @@ def test_transaction_timeout_must_outlast_the_checkpoint_interval():
     message = fail_fast(["--sink", "kafka", "--delivery-guarantee", "exactly-once",
                          "--checkpoint-interval", "2min", "--transaction-timeout", "1min"])
     assert "--transaction-timeout must be longer than --checkpoint-interval" in message
+
+
+def rule_time(output: str, record: dict) -> int:
+    """The Kafka timestamp docs/kafka-and-cluster.md ("Record timestamps") promises for a record."""
+    if output in ("matches", "consumed", "windows", "sessions"):
+        return parse_event_time(record["window_end"]) - 1  # the window's max timestamp
+    if output == "conversions":
+        return max(parse_event_time(record["click_time"]), parse_event_time(record["purchase_time"]))
+    if output == "firings":
+        return parse_event_time(record["fired_at"])
+    if output == "timeouts":
+        return parse_event_time(record["timeout_at"])
+    return parse_event_time(record["timestamp"])  # an input event: late, valid, tenant-*, enriched
+
+
+def error_event_time(job: str, raw: str) -> int | None:
+    """The router's value checks reject valid events, which keep their event time; a record that
+    could not be parsed has none."""
+    if job != "event_router":
+        return None
+    try:
+        return ACTIVITY.parse(raw)[ACTIVITY.names.index("ts")]
+    except InvalidRecord:
+        return None
+
+
+@pytest.mark.parametrize("job, argv, outputs", [
+    ("sessions", ["--gap", "3s"], ["sessions", "late"]),
+    ("moving_average", [], ["windows", "late"]),
+    ("window_join", [], ["matches", "consumed", "late"]),
+    ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
+    ("temporal_join", [], ["enriched", "consumed", "late"]),
+    ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
+    ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included
+    ("inactivity_timeouts", [], ["timeouts", "late"]),
+    ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),
+    ("event_router", ["--tenants", "acme", "--execution-mode", "process"], ["valid", "tenant-acme", "late"]),
+])
+def test_kafka_record_timestamps_follow_the_rule(kafka_bootstrap, job, argv, outputs):
+    prefix = unique(job)
+    started_ms = int(time.time() * 1000)
+    assert importlib.import_module(f"jobs.{job}").main(
+        [*argv, "--sink", "kafka", "--bootstrap-servers", kafka_bootstrap, "--output-topic-prefix", prefix]) == 0
+    finished_ms = int(time.time() * 1000)
+
+    for output in outputs:
+        records = [(ts, json.loads(value)) for ts, value in read_topic_timestamped(kafka_bootstrap, f"{prefix}.{output}")]
+        assert records, output
+        assert [ts for ts, _ in records] == [rule_time(output, record) for _, record in records], output
+    errors = [(ts, json.loads(value)["raw"]) for ts, value in read_topic_timestamped(kafka_bootstrap, f"{prefix}.errors")]
+    assert errors
+    for ts, raw in errors:
+        event_time = error_event_time(job, raw)
+        # No time of the data: Flink gives Kafka no timestamp, and the producer stamps its clock.
+        assert ts == event_time if event_time is not None else started_ms <= ts <= finished_ms, raw
+
+
+def test_random_cluster_ids_are_kafka_uuids_that_do_not_start_with_a_dash():
+    ids = [random_cluster_id() for _ in range(20_000)]  # about 300 draws start with '-'
+    assert not [i for i in ids if i.startswith("-")]
+    assert {len(base64.urlsafe_b64decode(i + "==")) for i in ids} == {16} and len(set(ids)) == len(ids)
+    assert any("-" in i for i in ids)  # the alphabet is still URL-safe base64's

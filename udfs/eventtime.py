@@ -9,11 +9,18 @@ into the DataStream job. The same input therefore gives the same watermarks, and
 records, on every run and in every execution mode.
 
 The assigner runs in the JVM and costs no extra Python round trip.
+
+Every output leaves with a record timestamp by one rule (docs/kafka-and-cluster.md, "Record
+timestamps"); :func:`stamped` sets it where a Python function knows the time but Flink would carry
+another one, or none.
 """
 
 from __future__ import annotations
 
+from pyflink.common import Types, WatermarkStrategy
+from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment, Table
 
 from udfs.events import EventSchema
@@ -73,10 +80,31 @@ def with_event_time(t_env: StreamTableEnvironment, parsed: DataStream, schema: E
 
 def timed_row_type(schema: EventSchema):
     """The row type of :func:`with_event_time`'s stream."""
-    from pyflink.common import Types
-
     return Types.ROW_NAMED(schema.names + [BEHIND_WATERMARK],
                            list(schema.row_type.get_field_types()) + [Types.BOOLEAN()])
+
+
+def stamped_type() -> TypeInformation:
+    """The type of :func:`stamped`'s input, ``(json, epoch ms)``. A new object on every call: a
+    type once converted for the JVM no longer pickles, and side-output tags travel pickled."""
+    return Types.TUPLE([Types.STRING(), Types.LONG()])
+
+
+def stamped(pairs: DataStream, name: str) -> DataStream:
+    """``(json, epoch ms)`` pairs -> the JSON strings, each with the ms as its record timestamp.
+
+    A Python function can compute a record's time but not set it: PyFlink's thread mode emits side
+    outputs without a timestamp (the Kafka sink then writes wall-clock time), and its window
+    operator stamps a result with the element or timer that fired it (a late firing gets the late
+    event's time, not the window's). This runs in the JVM, with the pieces PyFlink's own Python
+    timestamp assigners end in. It forwards no watermark but the final one: only sinks follow.
+    """
+    functions = get_gateway().jvm.org.apache.flink.streaming.api.functions.python.eventtime
+    strategy = WatermarkStrategy.no_watermarks()._j_watermark_strategy.withTimestampAssigner(
+        functions.CustomTimestampAssigner())  # the tuple's second field
+    j_timed = pairs._j_data_stream.assignTimestampsAndWatermarks(strategy).name(f"timestamp-{name}").uid(f"timestamp-{name}")
+    j_json = j_timed.map(functions.RemoveTimestampMapFunction(), Types.STRING().get_java_type_info())
+    return DataStream(j_json.name(f"drop-timestamp-{name}").uid(f"drop-timestamp-{name}"))
 
 
 def _expr(sql: str):

@@ -28,6 +28,12 @@ and tests/test_*_join.py for the brute-force check). The records split off go to
 So the bridge also counts the records that reached the join, per input and event-time bucket, in
 :attr:`Joined.consumed` (a window aggregate in the JVM). Every valid input record is in exactly one
 of ``consumed`` (counted) and ``late``; invalid ones are in ``errors``.
+
+**Record timestamps.** Each result query ends with a ``rowtime`` column that becomes the stream
+record's timestamp (as in :mod:`udfs.eventtime`), by the rule of docs/kafka-and-cluster.md: a
+window result carries the window's max timestamp (``window_end - 1``), a late record its event
+time, a conversion the later of its two times, an enriched purchase the purchase's time. Without
+it the results would carry no timestamp, and a Kafka sink would write wall-clock time.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
-from pyflink.table import Schema, StreamTableEnvironment
+from pyflink.table import Schema, StreamTableEnvironment, Table
 
 from udfs.events import EventSchema
 from udfs.eventtime import BEHIND_WATERMARK, ROWTIME, interval_literal
@@ -46,6 +52,8 @@ from udfs.windows import late_record
 
 #: Bucket of the ``consumed`` counts for joins without a window of their own.
 COUNT_BUCKET_MS = 60_000
+#: The last column of every result query: the record timestamp (metadata key ``rowtime``).
+RECORD_TIME = "rowtime"
 
 
 @dataclass(frozen=True)
@@ -86,11 +94,12 @@ def window_join(t_env: StreamTableEnvironment, left: Side, right: Side, key: str
 
     pairs = t_env.sql_query(f"""
         SELECT l.`{key}` AS `key`, l.ts AS left_ts, l.`raw` AS left_raw, r.ts AS right_ts, r.`raw` AS right_raw,
-               l.ts - MOD(l.ts, {size_ms}) AS window_start, l.ts - MOD(l.ts, {size_ms}) + {size_ms} AS window_end
+               l.ts - MOD(l.ts, {size_ms}) AS window_start, l.ts - MOD(l.ts, {size_ms}) + {size_ms} AS window_end,
+               l.window_time AS {RECORD_TIME}
         FROM {windowed(l_view)} AS l JOIN {windowed(r_view)} AS r
           ON l.`{key}` = r.`{key}` AND l.window_start = r.window_start AND l.window_end = r.window_end
     """)
-    return Joined(t_env.to_data_stream(pairs), late_rows, consumed)
+    return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
 
 
 def interval_join(t_env: StreamTableEnvironment, left: Side, right: Side, key: str,
@@ -102,12 +111,13 @@ def interval_join(t_env: StreamTableEnvironment, left: Side, right: Side, key: s
     late = f"{ROWTIME} <= CURRENT_WATERMARK({ROWTIME})"
     l_view, r_view, consumed, late_rows = _prepare(t_env, [left, right], late, COUNT_BUCKET_MS)
     pairs = t_env.sql_query(f"""
-        SELECT l.`{key}` AS `key`, l.ts AS left_ts, l.`raw` AS left_raw, r.ts AS right_ts, r.`raw` AS right_raw
+        SELECT l.`{key}` AS `key`, l.ts AS left_ts, l.`raw` AS left_raw, r.ts AS right_ts, r.`raw` AS right_raw,
+               GREATEST(l.{ROWTIME}, r.{ROWTIME}) AS {RECORD_TIME}
         FROM {l_view} AS l JOIN {r_view} AS r
           ON l.`{key}` = r.`{key}`
          AND r.{ROWTIME} BETWEEN {_shifted(f"l.{ROWTIME}", lower_ms)} AND {_shifted(f"l.{ROWTIME}", upper_ms)}
     """)
-    return Joined(t_env.to_data_stream(pairs), late_rows, consumed)
+    return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
 
 
 def temporal_join(t_env: StreamTableEnvironment, probe: Side, versions: Side, key: str) -> Joined:
@@ -124,11 +134,12 @@ def temporal_join(t_env: StreamTableEnvironment, probe: Side, versions: Side, ke
     p_view, v_view, consumed, late_rows = _prepare(t_env, [probe, versions], late, COUNT_BUCKET_MS,
                                                    primary_keys={versions.name: key})
     pairs = t_env.sql_query(f"""
-        SELECT p.`{key}` AS `key`, p.ts AS left_ts, p.`raw` AS left_raw, v.ts AS right_ts, v.`raw` AS right_raw
+        SELECT p.`{key}` AS `key`, p.ts AS left_ts, p.`raw` AS left_raw, v.ts AS right_ts, v.`raw` AS right_raw,
+               p.{ROWTIME} AS {RECORD_TIME}
         FROM {p_view} AS p LEFT JOIN {v_view} FOR SYSTEM_TIME AS OF p.{ROWTIME} AS v
           ON p.`{key}` = v.`{key}`
     """)
-    return Joined(t_env.to_data_stream(pairs), late_rows, consumed)
+    return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
 
 
 def _prepare(t_env: StreamTableEnvironment, sides: list[Side], late_sql: str, bucket_ms: int,
@@ -147,14 +158,16 @@ def _prepare(t_env: StreamTableEnvironment, sides: list[Side], late_sql: str, bu
         view = f"join_{side.name}"
         t_env.create_temporary_view(view, t_env.sql_query(f"SELECT {columns}, {ROWTIME} FROM {source} WHERE NOT {flag}"))
         views.append(view)
-        late.append(f"SELECT '{side.name}' AS input, ts, `raw`, {window_end_sql} AS window_end FROM {source} WHERE {flag}")
+        late.append(f"SELECT '{side.name}' AS input, ts, `raw`, {window_end_sql} AS window_end, {ROWTIME} AS {RECORD_TIME} "
+                    f"FROM {source} WHERE {flag}")
         counts.append(f"""
             SELECT '{side.name}' AS input, MIN(ts - MOD(ts, {bucket_ms})) AS bucket_start,
-                   MIN(ts - MOD(ts, {bucket_ms})) + {bucket_ms} AS bucket_end, COUNT(*) AS records
+                   MIN(ts - MOD(ts, {bucket_ms})) + {bucket_ms} AS bucket_end, COUNT(*) AS records,
+                   window_time AS {RECORD_TIME}
             FROM TABLE(TUMBLE(TABLE {view}, DESCRIPTOR({ROWTIME}), {interval_literal(bucket_ms)}))
-            GROUP BY window_start, window_end""")
-    consumed = t_env.to_data_stream(t_env.sql_query(" UNION ALL ".join(counts)))
-    late_rows = t_env.to_data_stream(t_env.sql_query(" UNION ALL ".join(late)))
+            GROUP BY window_start, window_end, window_time""")
+    consumed = _timed_stream(t_env, t_env.sql_query(" UNION ALL ".join(counts)))
+    late_rows = _timed_stream(t_env, t_env.sql_query(" UNION ALL ".join(late)))
     return (*views, consumed, late_rows)
 
 
@@ -170,6 +183,18 @@ def _timed_table(t_env: StreamTableEnvironment, side: Side, primary_key: str | N
     if primary_key:
         builder.primary_key(primary_key)
     return t_env.from_data_stream(side.stream, builder.build())
+
+
+def _timed_stream(t_env: StreamTableEnvironment, table: Table) -> DataStream:
+    """A result table whose last column is ``rowtime`` -> a DataStream of the other columns, with
+    ``rowtime`` as the record timestamp (not a field: a TIMESTAMP_LTZ reaches Python as a Java
+    object)."""
+    schema = table.get_schema()
+    target = Schema.new_builder()
+    for name, data_type in list(zip(schema.get_field_names(), schema.get_field_data_types()))[:-1]:
+        target.column(name, data_type)
+    target.column_by_metadata(RECORD_TIME, "TIMESTAMP_LTZ(3)")
+    return t_env.to_changelog_stream(table, target.build())
 
 
 def _shifted(rowtime: str, ms: int) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 from argparse import Namespace
+from contextlib import contextmanager
+from typing import Iterator
 
 from pyflink.common import SimpleStringSchema, WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
@@ -106,7 +108,8 @@ def check_options(options: Namespace) -> None:
 def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms: int | None = None) -> None:
     """Fail before submission, with one line, if the broker does not answer, a source topic is
     missing, or the transaction timeout is more than the broker accepts."""
-    info = _broker_info(bootstrap_servers)
+    with _quiet_kafka_python():
+        info = _broker_info(bootstrap_servers)
     if isinstance(info, str):
         raise OptionError(f"cannot reach Kafka at {bootstrap_servers}: {info}")
     topics, max_timeout = info
@@ -119,6 +122,25 @@ def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms
             f"({max_timeout} ms) at {bootstrap_servers}: lower it (or raise the broker's limit)")
 
 
+@contextmanager
+def _quiet_kafka_python() -> Iterator[None]:
+    """kafka-python logs every failed connection attempt (about 17 ERROR and WARNING lines for a
+    broker that does not answer); the check reports the outcome itself, in one line."""
+    logger = logging.getLogger("kafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _reason(error: Exception) -> str:
+    """``KafkaTimeoutError: Unable to ...``: kafka-python's messages sometimes name their class already."""
+    name, text = type(error).__name__, str(error)
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
 def _broker_info(bootstrap_servers: str):
     """``(topics, transaction.max.timeout.ms)`` of a broker, or why it could not be asked."""
     from kafka import KafkaAdminClient
@@ -129,7 +151,7 @@ def _broker_info(bootstrap_servers: str):
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, bootstrap_timeout_ms=5_000,
                                  client_id="pyflink-jobs-check")
     except (KafkaError, OSError, ValueError) as error:
-        return f"{type(error).__name__}: {error}"
+        return _reason(error)
     try:
         topics = set(admin.list_topics())
         max_timeout = BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT_MS
@@ -142,7 +164,7 @@ def _broker_info(bootstrap_servers: str):
             pass  # a broker that hides its config: assume Kafka's default
         return topics, max_timeout
     except (KafkaError, OSError) as error:
-        return f"{type(error).__name__}: {error}"
+        return _reason(error)
     finally:
         admin.close()
 

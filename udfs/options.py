@@ -68,6 +68,34 @@ def positive_duration(text: str) -> int:
     return ms
 
 
+def signed_duration(text: str) -> int:
+    """argparse type: a duration that may be negative (``-30s``), in milliseconds.
+
+    :func:`parse_options` attaches a value starting with ``-`` to its option (``--lower -30s``
+    becomes ``--lower=-30s``): argparse would otherwise read it as an option of its own.
+    """
+    stripped = text.strip()
+    negative = stripped.startswith("-")
+    try:
+        magnitude = parse_duration(stripped[1:] if negative else stripped)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: write a whole number and a unit, optionally "
+                                         "signed, e.g. -30s, 500ms, 5min") from None
+    return -magnitude if negative else magnitude
+
+
+#: Flink refuses checkpoints more often than this (``CheckpointConfig``'s minimum interval).
+MIN_CHECKPOINT_INTERVAL_MS = 10
+
+
+def checkpoint_interval(text: str) -> int:
+    """argparse type: a checkpoint interval Flink accepts (at least 10ms)."""
+    ms = duration(text)
+    if ms < MIN_CHECKPOINT_INTERVAL_MS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_CHECKPOINT_INTERVAL_MS}ms (Flink's minimum), got {text!r}")
+    return ms
+
+
 def option_error(job: str, message: str) -> OptionError:
     """A check across several options, failed: the same one line as argparse's own errors."""
     return OptionError(f"python -m jobs.{job}: error: {message}")
@@ -118,21 +146,34 @@ def parse_options(
     runtime.add_argument("--parallelism", type=positive_int, default=1, metavar="N")
     runtime.add_argument("--execution-mode", choices=["thread", "process"], default="thread",
                          help="PyFlink Python execution mode (default thread: see README, Performance)")
-    runtime.add_argument("--checkpoint-interval", type=duration, default=None, metavar="DURATION")
+    runtime.add_argument("--checkpoint-interval", type=checkpoint_interval, default=None, metavar="DURATION")
     runtime.add_argument("--delivery-guarantee", choices=["none", "at-least-once", "exactly-once"],
                          default="at-least-once")
-    runtime.add_argument("--transaction-timeout", type=duration, default=parse_duration("10min"), metavar="DURATION",
+    runtime.add_argument("--transaction-timeout", type=positive_duration, default=parse_duration("10min"), metavar="DURATION",
                          help="exactly-once Kafka sink: transaction timeout, at most the broker's "
                               "transaction.max.timeout.ms (default 10min)")
 
     if configure:
         configure(parser.add_argument_group(f"{job} options"))
 
-    options = parser.parse_args(argv)
+    options = parser.parse_args(_attach_signed_values(parser, sys.argv[1:] if argv is None else list(argv)))
     options.job = job
     options.inputs = list(inputs)
     _validate(parser, options)
     return options
+
+
+def _attach_signed_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--lower -30s`` -> ``--lower=-30s`` for every option of type :func:`signed_duration`:
+    argparse takes a value that starts with ``-`` (and is not a plain number) for an option."""
+    signed = {flag for action in parser._actions if action.type is signed_duration for flag in action.option_strings}
+    attached: list[str] = []
+    for arg in argv:
+        if attached and attached[-1] in signed and arg[:1] == "-" and arg[1:2].isdigit():
+            attached[-1] = f"{attached[-1]}={arg}"
+        else:
+            attached.append(arg)
+    return attached
 
 
 def _validate(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
@@ -145,6 +186,14 @@ def _validate(parser: argparse.ArgumentParser, options: argparse.Namespace) -> N
                 parser.error(f"input folder is empty: {path}")
     if options.sink == "file" and not options.output:
         parser.error("--sink file needs --output DIR")
+    if options.sink == "file":
+        # The file sink adds part files beside whatever is there: the outputs of two runs would mix.
+        output = Path(options.output)
+        if output.exists() and not output.is_dir():
+            parser.error(f"--output {output} is not a folder")
+        if output.is_dir() and any(output.iterdir()):
+            parser.error(f"--output {output} is not empty: the outputs of two runs would mix; "
+                         "choose a new folder or empty it")
     if options.delivery_guarantee == "exactly-once" and options.sink == "kafka" and not options.checkpoint_interval:
         parser.error("--delivery-guarantee exactly-once commits on checkpoints: set --checkpoint-interval")
     if (options.delivery_guarantee == "exactly-once" and options.checkpoint_interval

@@ -10,6 +10,7 @@ from pyflink.datastream.functions import KeySelector
 from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.events import original_fields
+from udfs.eventtime import stamped, stamped_type
 from udfs.timeutil import format_time
 
 
@@ -29,8 +30,10 @@ def late_record(event, **extra) -> str:
 
 
 def late_records(late_events: DataStream, name: str = "late") -> DataStream:
-    """Late event rows (a window's late side output) -> ``late`` records."""
-    return late_events.map(late_record, Types.STRING()).name(f"format-{name}").uid(f"format-{name}")
+    """Late event rows (a window's late side output) -> ``late`` records, timestamped with their
+    event time (the side output carries none)."""
+    pairs = late_events.map(lambda event: (late_record(event), event.ts), stamped_type())
+    return stamped(pairs.name(f"format-{name}").uid(f"format-{name}"), name)
 
 
 def window_start(ts: int, size_ms: int) -> int:
@@ -83,8 +86,9 @@ def firing_note(context) -> dict:
 
 def late_records_missing(late_events: DataStream, size_ms: int, name: str = "late") -> DataStream:
     """Late event rows of a tumbling window of ``size_ms`` -> ``late`` records with the
-    ``window_end`` each one missed."""
-    return late_events.map(
-        lambda event: late_record(event, window_end=format_time(window_start(event.ts, size_ms) + size_ms)),
-        Types.STRING(),
-    ).name(f"format-{name}").uid(f"format-{name}")
+    ``window_end`` each one missed, timestamped with their event time."""
+    pairs = late_events.map(
+        lambda event: (late_record(event, window_end=format_time(window_start(event.ts, size_ms) + size_ms)), event.ts),
+        stamped_type(),
+    )
+    return stamped(pairs.name(f"format-{name}").uid(f"format-{name}"), name)
