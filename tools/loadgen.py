@@ -32,6 +32,22 @@ from udfs.timeutil import parse_duration
 STREAMS = ["activity", "clicks", "purchases", "profiles"]
 
 
+def invalid_for(stream: str) -> list[str]:
+    """The kinds of invalid record (samples.generate.invalid_records) that ``stream``'s schema
+    rejects: some are valid for another stream (a click needs no ``action``), and a valid record
+    at their fixed time would be an unintended late event."""
+    from udfs.events import ACTIVITY, CLICKS, PROFILES, PURCHASES, InvalidRecord
+
+    schema = {"activity": ACTIVITY, "clicks": CLICKS, "purchases": PURCHASES, "profiles": PROFILES}[stream]
+    rejected = []
+    for record in invalid_records():
+        try:
+            schema.parse(record)
+        except InvalidRecord:
+            rejected.append(record)
+    return rejected
+
+
 def _events_in_time_order(rng: random.Random, stream: str, users: int, start_ms: int) -> Iterator[tuple[int, dict]]:
     """An endless stream of ``(event_time_ms, record)`` in event-time order: users take turns at
     random intervals, about ``users`` events per second of event time."""
@@ -65,7 +81,7 @@ def generate(stream: str, count: int | None, *, seed: int = 5, users: int = 50, 
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}: expected one of {', '.join(STREAMS)}")
     rng = random.Random(f"{seed}-{stream}")
-    bad = invalid_records()
+    bad = invalid_for(stream)
     pending: list[tuple[float, int, str]] = []  # (arrival time, sequence, line): a delay buffer
     sequence = 0
     for ms, record in _events_in_time_order(rng, stream, users, start_ms):
