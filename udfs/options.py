@@ -144,8 +144,13 @@ def parse_options(
 
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--parallelism", type=positive_int, default=1, metavar="N")
-    runtime.add_argument("--execution-mode", choices=["thread", "process"], default="thread",
-                         help="PyFlink Python execution mode (default thread: see README, Performance)")
+    runtime.add_argument("--execution-mode", choices=["thread", "process"], default=None,
+                         help="PyFlink Python execution mode (default: the cluster's python.execution-mode "
+                              "when submitted with flink run, else thread; see README, Performance)")
+    runtime.add_argument("--process-bundle-size", type=positive_int, default=1, metavar="N",
+                         help="process mode: records per bundle of the Python workers (default 1: every record "
+                              "sees the watermark thread mode gives it; larger is faster, but a record may then "
+                              "see an older watermark, so fewer records may be late)")
     runtime.add_argument("--checkpoint-interval", type=checkpoint_interval, default=None, metavar="DURATION")
     runtime.add_argument("--delivery-guarantee", choices=["none", "at-least-once", "exactly-once"],
                          default="at-least-once")
