@@ -26,6 +26,7 @@ from pyflink.table import Schema, StreamTableEnvironment, Table
 from udfs.events import EventSchema
 
 ROWTIME = "rt"
+TABLE_PARALLELISM = "table.exec.resource.default-parallelism"
 #: The column the bridge adds to every event row.
 BEHIND_WATERMARK = "behind_watermark"
 
@@ -57,7 +58,7 @@ def event_table(t_env: StreamTableEnvironment, parsed: DataStream, schema: Event
 
 
 def with_event_time(t_env: StreamTableEnvironment, parsed: DataStream, schema: EventSchema,
-                    out_of_orderness_ms: int) -> DataStream:
+                    out_of_orderness_ms: int, parallelism: int | None = None) -> DataStream:
     """Parsed rows -> the same rows with timestamps and per-record watermarks, plus one column,
     ``behind_watermark``: the record's event time was already behind the watermark when it arrived
     (it is late for any event-time operator downstream)."""
@@ -75,7 +76,17 @@ def with_event_time(t_env: StreamTableEnvironment, parsed: DataStream, schema: E
     target.column_by_metadata("rowtime", "TIMESTAMP_LTZ(3)")
     columns = [name for name, _ in schema.sql_columns] + [BEHIND_WATERMARK]
     projected = flagged.select(*[_expr(f"`{name}`") for name in columns], _expr(ROWTIME).alias("rowtime"))
-    return t_env.to_changelog_stream(projected, target.build())
+    # The planner translates the conversion right here, so the default parallelism set for it
+    # applies to the bridge's operators alone: they stay with ``parsed``'s readers (forward). The
+    # planner also copies it into the execution environment, which gets its own back.
+    config, env = t_env.get_config(), parsed.get_execution_environment()
+    previous, env_parallelism = config.get(TABLE_PARALLELISM, "-1"), env.get_parallelism()
+    config.set(TABLE_PARALLELISM, str(parallelism or -1))
+    try:
+        return t_env.to_changelog_stream(projected, target.build())
+    finally:
+        config.set(TABLE_PARALLELISM, previous)
+        env.set_parallelism(env_parallelism)
 
 
 def timed_row_type(schema: EventSchema):

@@ -97,29 +97,32 @@ def kafka_sink(stream: DataStream, options: Namespace, output: str) -> None:
     counted(stream, output).sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
 
 
-def check_options(options: Namespace) -> None:
-    """What a job's Kafka source and sinks need from the broker, asked once before the job is built."""
+def check_options(options: Namespace) -> dict[str, int]:
+    """What a job's Kafka source and sinks need from the broker, asked once before the job is
+    built: the number of partitions of each source topic."""
     sources = [getattr(options, spec.topic_dest) for spec in options.inputs] if options.source == "kafka" else []
     exactly_once = options.sink == "kafka" and options.delivery_guarantee == "exactly-once"
-    check_kafka(options.bootstrap_servers, source_topics=sources,
-                transaction_timeout_ms=options.transaction_timeout if exactly_once else None)
+    return check_kafka(options.bootstrap_servers, source_topics=sources,
+                       transaction_timeout_ms=options.transaction_timeout if exactly_once else None)
 
 
-def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms: int | None = None) -> None:
+def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms: int | None = None) -> dict[str, int]:
     """Fail before submission, with one line, if the broker does not answer, a source topic is
-    missing, or the transaction timeout is more than the broker accepts."""
+    missing, or the transaction timeout is more than the broker accepts. Returns the number of
+    partitions of each source topic."""
     with _quiet_kafka_python():
-        info = _broker_info(bootstrap_servers)
+        info = _broker_info(bootstrap_servers, list(source_topics))
     if isinstance(info, str):
         raise OptionError(f"cannot reach Kafka at {bootstrap_servers}: {info}")
-    topics, max_timeout = info
+    partitions, max_timeout = info
     for topic in source_topics:
-        if topic not in topics:
+        if topic not in partitions:
             raise OptionError(f"Kafka topic {topic!r} does not exist at {bootstrap_servers}")
     if transaction_timeout_ms is not None and transaction_timeout_ms > max_timeout:
         raise OptionError(
             f"--transaction-timeout {transaction_timeout_ms} ms exceeds the broker's transaction.max.timeout.ms "
             f"({max_timeout} ms) at {bootstrap_servers}: lower it (or raise the broker's limit)")
+    return partitions
 
 
 @contextmanager
@@ -141,8 +144,9 @@ def _reason(error: Exception) -> str:
     return text if text.startswith(name) else f"{name}: {text}"
 
 
-def _broker_info(bootstrap_servers: str):
-    """``(topics, transaction.max.timeout.ms)`` of a broker, or why it could not be asked."""
+def _broker_info(bootstrap_servers: str, source_topics: list[str]):
+    """``({source topic: partitions}, transaction.max.timeout.ms)`` of a broker (a missing topic
+    is left out), or why it could not be asked."""
     from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType
     from kafka.errors import KafkaError
@@ -153,7 +157,8 @@ def _broker_info(bootstrap_servers: str):
     except (KafkaError, OSError, ValueError) as error:
         return _reason(error)
     try:
-        topics = set(admin.list_topics())
+        existing = [topic for topic in source_topics if topic in set(admin.list_topics())]
+        partitions = {d["name"]: len(d["partitions"]) for d in admin.describe_topics(existing)} if existing else {}
         max_timeout = BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT_MS
         try:
             broker = str(admin.describe_cluster()["brokers"][0]["broker_id"])
@@ -162,7 +167,7 @@ def _broker_info(bootstrap_servers: str):
             max_timeout = int(configs["broker"][broker]["transaction.max.timeout.ms"]["value"])
         except (KafkaError, KeyError, IndexError, TypeError, ValueError):
             pass  # a broker that hides its config: assume Kafka's default
-        return topics, max_timeout
+        return partitions, max_timeout
     except (KafkaError, OSError) as error:
         return _reason(error)
     finally:

@@ -23,23 +23,30 @@ from udfs.eventtime import timed_row_type
 from udfs.metrics import track_event_time_lag
 from udfs.options import option_error
 from udfs.sinks import collect_tagged, file_sink, read_file_outputs
-from udfs.sources import raw_records, read_events
+from udfs.sources import raw_records, read_events, readers
 
 Pipeline = Callable[[StreamTableEnvironment, Mapping[str, DataStream]], Mapping[str, DataStream]]
 #: How many input records a job's outputs account for (aggregates count the events they hold).
 Accounting = Callable[[Mapping[str, list]], int]
 
-def assemble(t_env: StreamTableEnvironment, options: Namespace, sources: Mapping[str, DataStream],
+def assemble(t_env: StreamTableEnvironment, options: Namespace, sources: Mapping[str, DataStream | list[DataStream]],
              pipeline: Pipeline) -> dict[str, DataStream]:
     """Raw sources -> parsed, event-timed streams -> the job -> named outputs (errors included)."""
     several = len(options.inputs) > 1
     streams, errors = {}, []
     for spec in options.inputs:
-        events, invalid = read_events(t_env, sources[spec.name], options.job, spec, options.out_of_orderness,
-                                      label=spec.name if several else None)
-        # Every job gets the event-time lag gauges of each input (udfs/metrics.py).
-        streams[spec.name] = track_event_time_lag(events, timed_row_type(spec.schema), spec.name)
-        errors.append(invalid)
+        source = sources[spec.name]
+        # One event-time stage per source (each file of a folder has its own): parsing,
+        # watermarks and the lag gauges (udfs/metrics.py) run with its readers; the job's keyed
+        # exchange is the first place where the records of different sources meet.
+        timed = []
+        for i, raw in enumerate(source if isinstance(source, list) else [source]):
+            name = f"{spec.name}-{i}" if i else spec.name
+            events, invalid = read_events(t_env, raw, options.job, spec, options.out_of_orderness,
+                                          label=spec.name if several else None, split=i)
+            timed.append(track_event_time_lag(events, timed_row_type(spec.schema), name).set_parallelism(readers(events)))
+            errors.append(invalid)
+        streams[spec.name] = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
     outputs = dict(pipeline(t_env, streams))
     if "errors" in outputs:
         errors.append(outputs.pop("errors"))
@@ -50,16 +57,17 @@ def assemble(t_env: StreamTableEnvironment, options: Namespace, sources: Mapping
 def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = None) -> int:
     """Build the job on the sources and sinks the options name, run it, summarize. Exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    partitions: dict[str, int] = {}
     if "kafka" in (options.source, options.sink):
         from udfs.kafka import check_options
 
-        check_options(options)  # one broker round trip, before the JVM starts
+        partitions = check_options(options)  # one broker round trip, before the JVM starts
     env, t_env = create_environment(options)
     detached = submitted_detached(env)
     if detached and options.sink == "print":
         raise option_error(options.job, "--sink print needs an attached client: use --sink file or kafka with "
                                         "flink run --detached")
-    sources = {spec.name: raw_records(env, options, spec) for spec in options.inputs}
+    sources = {spec.name: raw_records(env, options, spec, partitions) for spec in options.inputs}
     outputs = assemble(t_env, options, sources, pipeline)
     started = time.monotonic()
     if options.sink == "print":
