@@ -17,6 +17,7 @@ from pyflink.datastream import DataStream
 from pyflink.datastream.window import EventTimeSessionWindows
 
 from udfs.events import ACTIVITY
+from udfs.eventtime import stamped, stamped_type
 from udfs.merging_windows import MergingWindowFunction
 from udfs.options import Input, duration, parse_options, positive_duration, run_cli
 from udfs.runner import run
@@ -40,15 +41,16 @@ class SessionSummary(MergingWindowFunction):
         # sorted() is stable: events with equal times keep their arrival order.
         ordered = sorted(((e.ts, e.action) for e in events), key=lambda pair: pair[0])
         first, last = ordered[0][0], ordered[-1][0]
+        window = context.window()
         yield json.dumps({
             "user_id": user_id,
             "session_start": format_time(first),
             "session_end": format_time(last),
-            "window_end": format_time(context.window().end),
+            "window_end": format_time(window.end),
             "duration_s": (last - first) / 1000,
             "event_count": len(ordered),
             "actions": [action for _, action in ordered],
-        })
+        }), window.max_timestamp()  # a late re-firing too: see udfs.eventtime.stamped
 
 
 def build(events: DataStream, *, gap_ms: int, allowed_lateness_ms: int = 0) -> dict[str, DataStream]:
@@ -57,10 +59,10 @@ def build(events: DataStream, *, gap_ms: int, allowed_lateness_ms: int = 0) -> d
         .window(EventTimeSessionWindows(gap_ms))
         .allowed_lateness(allowed_lateness_ms)
         .side_output_late_data(LATE)
-        .process(SessionSummary(), output_type=Types.STRING())
+        .process(SessionSummary(), output_type=stamped_type())
         .name("session-windows").uid("session-windows")
     )
-    return {"sessions": sessions, "late": late_records(sessions.get_side_output(LATE))}
+    return {"sessions": stamped(sessions, "sessions"), "late": late_records(sessions.get_side_output(LATE))}
 
 
 def accounting(outputs) -> int:
