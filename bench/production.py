@@ -34,8 +34,8 @@ from pathlib import Path
 from bench import data
 from bench.__main__ import RESULTS, machine, rate, versions
 from bench.cases import BOUND_MS, CASES
-from bench.worker import _tree
-from tests.flink_cluster import FlinkCluster
+from bench.worker import process_tree
+from tests.flink_cluster import FlinkCluster, group_members
 from tests.harness import canonical, child_env
 from tests.kafka_broker import KafkaBroker, produce, read_topic
 from udfs.sinks import read_file_outputs
@@ -84,7 +84,7 @@ def run_local(case, files, out: Path) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", f"jobs.{case.job}", *job_argv(case, files), "--sink", "file",
                              "--output", str(out)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    meter = CpuMeter(lambda: _tree(proc.pid))
+    meter = CpuMeter(lambda: process_tree(proc.pid))
     while proc.poll() is None:
         meter.sample()
         time.sleep(0.2)  # sampling the process tree's CPU
@@ -96,9 +96,7 @@ def run_local(case, files, out: Path) -> dict:
 
 def run_submitted(cluster: FlinkCluster, case, argv: list[str]) -> dict:
     groups = cluster.process_groups()
-    from tests.flink_cluster import _group_members
-
-    meter = CpuMeter(lambda: [pid for g in groups for pid in _group_members(g)])
+    meter = CpuMeter(lambda: [pid for g in groups for pid in group_members(g)])
     started = time.monotonic()
     job_id = cluster.submit(f"jobs/{case.job}.py", argv).job_id
     while (state := cluster.rest(f"/jobs/{job_id}")["state"]) not in ("FINISHED", "FAILED", "CANCELED"):

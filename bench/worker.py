@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 
-def _tree(root: int) -> list[int]:
+def process_tree(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -37,7 +37,7 @@ def process_tree_cpu_s() -> float:
     (with the finished children they waited for):
     a measure that, unlike wall time, other load on the machine does not inflate much."""
     total = 0
-    for pid in _tree(os.getpid()):
+    for pid in process_tree(os.getpid()):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()
@@ -52,7 +52,7 @@ def process_tree_peak_kb(root: int | None = None) -> int:
     """Sum of VmHWM (peak resident memory) of this process and all its descendants (the gateway
     JVM, and in process mode its Python workers)."""
     total = 0
-    for pid in _tree(root or os.getpid()):
+    for pid in process_tree(root or os.getpid()):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):

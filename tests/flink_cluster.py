@@ -116,10 +116,10 @@ class FlinkCluster:
         groups = self.process_groups()
         _signal_groups(groups, signal.SIGTERM)
         deadline = time.monotonic() + 30
-        while any(_group_members(g) for g in groups) and time.monotonic() < deadline:
+        while any(group_members(g) for g in groups) and time.monotonic() < deadline:
             time.sleep(0.2)  # waiting for processes to exit
         _signal_groups(groups, signal.SIGKILL)
-        while any(_group_members(g) for g in groups):
+        while any(group_members(g) for g in groups):
             time.sleep(0.05)
 
     def kill_taskmanagers(self) -> list[int]:
@@ -128,7 +128,7 @@ class FlinkCluster:
         pids = [p for p in self.pids("taskexecutor") if _alive(p)]
         groups = [os.getpgid(p) for p in pids]
         _signal_groups(groups, signal.SIGKILL)
-        while any(_group_members(g) for g in groups):
+        while any(group_members(g) for g in groups):
             time.sleep(0.05)
         return pids
 
@@ -374,7 +374,7 @@ def job_id_of(output: str) -> str:
     raise ValueError(f"no JobID in flink run output:\n{output[-3000:]}")
 
 
-def _group_members(pgid: int) -> list[int]:
+def group_members(pgid: int) -> list[int]:
     """Live processes of a process group (zombies excluded)."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from jobs import sessions, window_join
-from tests.flink_cluster import FlinkCluster, _group_members
+from tests.flink_cluster import FlinkCluster, group_members
 from tests.harness import canonical, child_env, run_job
 from tests.kafka_broker import produce, read_topic
 
@@ -168,12 +168,12 @@ def test_stop_leaves_no_process_behind_python_workers_included(tmp_path, kafka_b
             time.sleep(0.5)  # polling for the workers of a starting job
     finally:
         cluster.stop()
-    assert not [pid for g in groups for pid in _group_members(g)]
+    assert not [pid for g in groups for pid in group_members(g)]
     assert not _processes_mentioning(str(cluster.home))
 
 
 def _python_workers(groups) -> list[int]:
-    return [pid for g in groups for pid in _group_members(g) if "pyflink.fn_execution" in _cmdline(pid)]
+    return [pid for g in groups for pid in group_members(g) if "pyflink.fn_execution" in _cmdline(pid)]
 
 
 def _processes_mentioning(text: str) -> list[int]:
