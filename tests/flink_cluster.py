@@ -81,12 +81,14 @@ class FlinkCluster:
         self._link_class_path()
 
     def _link_class_path(self) -> None:
-        """The cluster's lib folder: PyFlink's lib/ plus flink-python from its opt/, so that the
-        one pemja of the TaskManager serves every thread-mode job (flink-conf/config.yaml says why)."""
+        """The cluster's lib folder: PyFlink's lib/, flink-python from its opt/ (so that the one pemja
+        of the TaskManager serves every thread-mode job: flink-conf/config.yaml says why) and the
+        Kafka connector (loaded once per TaskManager rather than once per job: thread mode keeps
+        every job's classes alive, and a connector per job filled the metaspace after 17 jobs)."""
         lib = self.home / "lib"
         shutil.rmtree(lib, ignore_errors=True)
         lib.mkdir()
-        for jar in [*(PYFLINK / "lib").glob("*.jar"), *(PYFLINK / "opt").glob("flink-python-*.jar")]:
+        for jar in [*(PYFLINK / "lib").glob("*.jar"), *(PYFLINK / "opt").glob("flink-python-*.jar"), *connector_jars()]:
             (lib / jar.name).symlink_to(jar)
 
     @property
@@ -201,7 +203,6 @@ class FlinkCluster:
         zipped = package(self.home / f"{script.replace('/', '-')}.zip", packages)
         command = [str(BIN / "flink"), "run", "-m", f"127.0.0.1:{self.rest_port}",
                    *(["--detached"] if detached else []), *flink_options,
-                   "--jarfile", str(connector_jars()[0]),
                    "-py", str(PROJECT_ROOT / script),
                    "--pyFiles", str(zipped),
                    "-pyexec", sys.executable, "-pyclientexec", sys.executable,

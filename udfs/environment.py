@@ -66,14 +66,15 @@ def create_environment(
         conf.set_string("table.exec.source.idle-timeout", f"{options.idleness} ms")
     for key, value in PYTHON_TUNING.items():
         conf.set_string(key, value)
-    if (options.source == "kafka" or options.sink == "kafka") and (PROJECT_ROOT / "pom.xml").exists():
-        # Outside a project checkout (code shipped by `flink run --pyFiles`), the cluster provides
-        # the connector: `flink run --jarfile` or its lib/ (docs/kafka-and-cluster.md).
-        conf.set_string("pipeline.jars", jar_urls(connector_jars()))
     for key, value in (overrides or {}).items():
         conf.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     effective = get_j_env_configuration(env._j_stream_execution_environment)
+    if "kafka" in (options.source, options.sink) and effective.toMap().get("execution.target") in (None, "local"):
+        # A local run ships the connector from the checkout's jars/. A cluster has it in its lib/
+        # (docs/kafka-and-cluster.md): loaded once per TaskManager, not once per job, which in
+        # thread mode would never be unloaded (the embedded interpreter keeps the job's classes).
+        effective.setString("pipeline.jars", jar_urls(connector_jars()))
     mode = effective.toMap().get(EXECUTION_MODE)
     if mode is None:
         mode = DEFAULT_EXECUTION_MODE
