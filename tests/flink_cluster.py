@@ -212,7 +212,6 @@ class FlinkCluster:
         return subprocess.run(command, env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True,
                               timeout=timeout)
 
-
     def submit(self, script: str, args, **kwargs) -> Submission:
         """``flink run --detached``. A job that fails before it is submitted (a bad option, a
         missing input) raises :class:`SubmissionError` with its one-line reason."""
@@ -277,13 +276,16 @@ TERMINAL = ("FINISHED", "FAILED", "CANCELED")
 
 
 def _progress(job: dict) -> str:
-    """Records that left the source stage and reached the last stage, from the REST job detail."""
+    """Records that left the source stages and that reached the downstream stages, from the REST
+    job detail (a stage is a chain of operators; its counts are what crosses its edges)."""
+    nodes = job.get("plan", {}).get("nodes", [])
+    sources = {node["id"] for node in nodes if not node.get("inputs")}
     vertices = job.get("vertices", [])
     if not vertices:
         return ""
-    read = vertices[0]["metrics"].get("write-records", 0)
-    written = sum(v["metrics"].get("read-records", 0) for v in vertices[1:])
-    return f"records out of the sources {read:,}, into later stages {written:,}"
+    out = sum(v["metrics"].get("write-records", 0) for v in vertices if v["id"] in sources)
+    downstream = sum(v["metrics"].get("read-records", 0) for v in vertices if v["id"] not in sources)
+    return f"records out of the source stages {out:,}, into the downstream stages {downstream:,}"
 
 
 def _reason(text: str) -> str:
