@@ -13,7 +13,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 from pyflink.util.java_utils import get_j_env_configuration
 
-from udfs.jars import connector_jars, jar_urls
+from udfs.jars import connector_jars
 from udfs.options import PROJECT_ROOT
 
 #: Python-operator settings measured in bench/ (see README, Performance).
@@ -74,7 +74,7 @@ def create_environment(
         # A local run ships the connector from the checkout's jars/. A cluster has it in its lib/
         # (docs/kafka-and-cluster.md): loaded once per TaskManager, not once per job, which in
         # thread mode would never be unloaded (the embedded interpreter keeps the job's classes).
-        effective.setString("pipeline.jars", jar_urls(connector_jars()))
+        env.add_jars(*(jar.resolve().as_uri() for jar in connector_jars()))  # also on the client's class path
     mode = effective.toMap().get(EXECUTION_MODE)
     if mode is None:
         mode = DEFAULT_EXECUTION_MODE

@@ -14,7 +14,8 @@ def _fetch() -> None:
 
 
 def connector_jars() -> list[Path]:
-    """The Flink connector jars for ``pipeline.jars`` (fetched by Maven on first use)."""
+    """The Flink connector jars: a local run's ``pipeline.jars``, a cluster's lib/ (fetched by
+    Maven on first use)."""
     found = sorted((JARS / "flink").glob("*.jar"))
     if not found:
         _fetch()
@@ -29,8 +30,3 @@ def kafka_broker_classpath() -> str:
     if not (JARS / "kafka").is_dir():
         _fetch()
     return ":".join(str(p) for p in sorted((JARS / "kafka").glob("*.jar")))
-
-
-def jar_urls(paths) -> str:
-    """``pipeline.jars`` value: ``;``-separated ``file://`` URLs."""
-    return ";".join(p.resolve().as_uri() for p in paths)
