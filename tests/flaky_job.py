@@ -6,6 +6,7 @@ records after it has seen the job's first completed checkpoint (a ``chk-*/_metad
 it paces the input a little, so the failure lands mid-stream however fast the machine is; after
 it, a marker file makes every later attempt pass records through untouched.
 
+``--failure-mode always`` throws on every record of every attempt: a failure no restart can fix.
 ``--failure-mode kill`` does not throw: it writes the marker and slows down to 50 ms a record, so
 that the test, which waits for the marker, kills the TaskManager process while the job runs.
 Flink then restarts the job from that checkpoint: Kafka offsets, window state and the sink's
@@ -28,6 +29,7 @@ from udfs.options import run_cli
 from udfs.runner import run
 
 MESSAGE = "injected failure after the first completed checkpoint (tests/flaky_job.py)"
+ALWAYS = "injected failure on every record (tests/flaky_job.py)"
 
 
 class FailOnceAfterCheckpoint(FilterFunction):
@@ -41,6 +43,8 @@ class FailOnceAfterCheckpoint(FilterFunction):
         self.after_checkpoint = 0
 
     def filter(self, value) -> bool:
+        if self.mode == "always":  # a deterministic failure: every attempt fails the same way
+            raise RuntimeError(ALWAYS)
         if self.after_checkpoint > self.records_after_checkpoint:  # kill mode: waiting to be killed
             time.sleep(0.05)
             return True
@@ -63,7 +67,7 @@ def main(argv=None) -> int:
     injected.add_argument("--checkpoints", required=True, help="the job's execution.checkpointing.dir (a path)")
     injected.add_argument("--failure-marker", required=True)
     injected.add_argument("--records-after-checkpoint", type=int, default=100)
-    injected.add_argument("--failure-mode", choices=["raise", "kill"], default="raise")
+    injected.add_argument("--failure-mode", choices=["raise", "kill", "always"], default="raise")
     known, rest = injected.parse_known_args(argv)
     job = importlib.import_module(f"jobs.{known.job}")
     opts = job.options(rest)

@@ -26,6 +26,7 @@ from tests.harness import child_env
 from tests.kafka_broker import free_port
 from tools.package import package
 from udfs.jars import connector_jars
+from udfs.runner import root_cause
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PYFLINK = Path(__import__("pyflink").__file__).resolve().parent
@@ -236,6 +237,8 @@ class FlinkCluster:
                 now = time.monotonic()
                 if state != last_state or now - last_report >= every_s or state in TERMINAL:
                     print(f"{state:<12} {now - started:6.0f}s  {_progress(job)}", file=out, flush=True)
+                    if state == "RESTARTING" and state != last_state:  # why, while Flink retries
+                        print(f"  after: {self.root_cause(job_id)}", file=out, flush=True)
                     last_report, last_state = now, state
                 if state in TERMINAL:
                     if state == "FAILED":
@@ -251,7 +254,7 @@ class FlinkCluster:
     def root_cause(self, job_id: str) -> str:
         """The innermost cause of a job's latest failure, on one line."""
         entries = self.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
-        return _reason(entries[0]["stacktrace"]) if entries else "no exception recorded"
+        return root_cause(entries[0]["stacktrace"]) if entries else "no exception recorded"
 
 
 @dataclass(frozen=True)
@@ -267,7 +270,7 @@ class SubmissionError(RuntimeError):
 
     def __init__(self, result: subprocess.CompletedProcess):
         client = [line for line in result.stdout.splitlines() if line.strip()]
-        super().__init__(client[-1].strip() if client else _reason(result.stderr))
+        super().__init__(client[-1].strip() if client else root_cause(result.stderr))
         code = re.search(r"Python process exits with code: (\d+)", result.stdout + result.stderr)
         self.exit_code = int(code.group(1)) if code else 1
 
@@ -286,15 +289,6 @@ def _progress(job: dict) -> str:
     out = sum(v["metrics"].get("write-records", 0) for v in vertices if v["id"] in sources)
     downstream = sum(v["metrics"].get("read-records", 0) for v in vertices if v["id"] not in sources)
     return f"records out of the source stages {out:,}, into the downstream stages {downstream:,}"
-
-
-def _reason(text: str) -> str:
-    """The line of a Java stack trace that says why: the innermost ``Caused by``."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    causes = [line for line in lines if line.startswith("Caused by: ")]
-    if causes:
-        return causes[-1].removeprefix("Caused by: ")
-    return lines[0] if lines else "(no output)"
 
 
 def _project_config() -> dict:

@@ -40,6 +40,7 @@ def test_sessions_file_sink_writes_every_output_with_spec_fields(tmp_path):
     result = run_cli("jobs.sessions", "--input", str(source), "--gap", "3s", "--sink", "file", "--output", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "accounted for   6 of 6 input records: nothing lost" in result.stderr
+    assert " INFO " not in result.stderr  # no third-party INFO noise (Beam, kafka-python, py4j)
 
     sessions = read_output(out, "sessions")
     assert sorted(s["event_count"] for s in sessions) == [2, 2]
@@ -119,3 +120,17 @@ def test_signed_durations_in_both_spellings():
         interval_join.options(["--lower", "-30x"])
     assert raised.value.message == ("python -m jobs.interval_join: error: argument --lower: invalid duration '-30x': "
                                     "write a whole number and a unit, optionally signed, e.g. -30s, 500ms, 5min")
+
+
+def test_a_job_that_always_fails_ends_with_its_root_cause_on_one_line(tmp_path):
+    # With checkpoints Flink would restart it forever; a local run gives up after its bounded
+    # restarts (udfs/environment.py: LOCAL_RESTARTS) and says why in one line, exit 1.
+    from tests.flaky_job import ALWAYS
+
+    result = run_cli("tests.flaky_job", "--job", "sessions", "--checkpoints", str(tmp_path / "ck"),
+                     "--failure-marker", str(tmp_path / "marker"), "--failure-mode", "always",
+                     "--checkpoint-interval", "1s", "--sink", "file", "--output", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == f"python -m jobs.sessions: job failed: pemja.core.PythonException: <class 'RuntimeError'>: {ALWAYS}", last
+    assert "Traceback" not in result.stderr and "at org.apache" not in result.stderr

@@ -37,6 +37,16 @@ def _expose_project_to_embedded_python() -> None:
 _expose_project_to_embedded_python()
 
 
+#: A local run's restart strategy: 5 attempts, 1 s doubling to 8 s apart (about 15 s of waiting),
+#: enough for a broker that blinks, short enough that a deterministic failure ends the run.
+LOCAL_RESTARTS = {
+    "restart-strategy.type": "exponential-delay",
+    "restart-strategy.exponential-delay.initial-backoff": "1 s",
+    "restart-strategy.exponential-delay.max-backoff": "8 s",
+    "restart-strategy.exponential-delay.backoff-multiplier": "2.0",
+    "restart-strategy.exponential-delay.attempts-before-reset-backoff": "5",
+}
+
 #: PyFlink's Python execution mode when neither ``--execution-mode`` nor the cluster's
 #: configuration names one (PyFlink's own default is ``process``).
 DEFAULT_EXECUTION_MODE = "thread"
@@ -70,12 +80,19 @@ def create_environment(
         conf.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     effective = get_j_env_configuration(env._j_stream_execution_environment)
-    if "kafka" in (options.source, options.sink) and effective.toMap().get("execution.target") in (None, "local"):
+    configured = effective.toMap()
+    local = configured.get("execution.target") in (None, "local")
+    if local and "kafka" in (options.source, options.sink):
         # A local run ships the connector from the checkout's jars/. A cluster has it in its lib/
         # (docs/kafka-and-cluster.md): loaded once per TaskManager, not once per job, which in
         # thread mode would never be unloaded (the embedded interpreter keeps the job's classes).
         env.add_jars(*(jar.resolve().as_uri() for jar in connector_jars()))  # also on the client's class path
-    mode = effective.toMap().get(EXECUTION_MODE)
+    if local and "restart-strategy.type" not in configured:
+        # With checkpoints, Flink's default restarts a failing job forever; a local run gives up
+        # after LOCAL_RESTARTS and reports the root cause (a cluster follows its config.yaml).
+        for key, value in LOCAL_RESTARTS.items():
+            effective.setString(key, value)
+    mode = configured.get(EXECUTION_MODE)
     if mode is None:
         mode = DEFAULT_EXECUTION_MODE
         effective.setString(EXECUTION_MODE, mode)

@@ -15,6 +15,7 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Callable, Mapping
 
+from py4j.protocol import Py4JJavaError
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
@@ -56,7 +57,8 @@ def assemble(t_env: StreamTableEnvironment, options: Namespace, sources: Mapping
 
 def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = None) -> int:
     """Build the job on the sources and sinks the options name, run it, summarize. Exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    # Warnings and errors only: third-party INFO lines (Beam at import) say nothing about the run.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     partitions: dict[str, int] = {}
     if "kafka" in (options.source, options.sink):
         from udfs.kafka import check_options
@@ -70,30 +72,47 @@ def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = 
     sources = {spec.name: raw_records(env, options, spec, partitions) for spec in options.inputs}
     outputs = assemble(t_env, options, sources, pipeline)
     started = time.monotonic()
+    try:
+        records = _execute(env, options, outputs)
+    except Py4JJavaError as error:
+        # The job failed for good (restarts exhausted): its root cause, not a JVM stack trace.
+        print(f"python -m jobs.{options.job}: job failed: {root_cause(str(error))}", file=sys.stderr, flush=True)
+        return 1
+    if detached:
+        return _submitted(options, execution_mode(env))
+    balanced = summarize(options, records, accounting, time.monotonic() - started)
+    return 0 if balanced else 1
+
+
+def _execute(env, options: Namespace, outputs: Mapping[str, DataStream]) -> Mapping[str, list] | None:
+    """Run the job into the sink the options name; what the outputs hold where the client can
+    read it back (None for Kafka, or when submitted detached)."""
     if options.sink == "print":
         records = {name: [] for name in outputs}
         width = max(map(len, outputs))
         for output, record in collect_tagged(outputs, options.job):
             print(f"{output:<{width}} | {record}", flush=True)
             records[output].append(json.loads(record))
-    elif options.sink == "file":
+        return records
+    if options.sink == "file":
         for name, stream in outputs.items():
             file_sink(stream, options.output, name)
         env.execute(options.job)
-        if detached:
-            return _submitted(options, execution_mode(env))
-        records = read_file_outputs(options.output, outputs)
-    else:
-        from udfs.kafka import kafka_sink
+        return None if submitted_detached(env) else read_file_outputs(options.output, outputs)
+    from udfs.kafka import kafka_sink
 
-        for name, stream in outputs.items():
-            kafka_sink(stream, options, name)
-        env.execute(options.job)
-        if detached:
-            return _submitted(options, execution_mode(env))
-        records = None
-    balanced = summarize(options, records, accounting, time.monotonic() - started)
-    return 0 if balanced else 1
+    for name, stream in outputs.items():
+        kafka_sink(stream, options, name)
+    env.execute(options.job)
+    return None
+
+
+def root_cause(text: str) -> str:
+    """The line of a Java stack trace that says why a job failed: the innermost ``Caused by``
+    (for a Python function, pemja's ``PythonException`` with the Python error)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    return causes[-1] if causes else (lines[0] if lines else "(no message)")
 
 
 def _submitted(options: Namespace, mode: str) -> int:
