@@ -20,6 +20,7 @@ Writes ``bench/results/<name>.md`` and ``<name>.json`` (default name ``productio
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -34,7 +35,7 @@ from pathlib import Path
 from bench import data
 from bench.__main__ import RESULTS, machine, rate, versions
 from bench.cases import BOUND_MS, CASES
-from bench.worker import process_tree
+from bench.worker import cpu_ticks, process_tree
 from tests.flink_cluster import FlinkCluster, group_members
 from tests.harness import canonical, child_env
 from tests.kafka_broker import KafkaBroker, produce, read_topic
@@ -45,27 +46,18 @@ PATHS = ("local", "cluster", "kafka")
 CHECKPOINT_INTERVAL = "1s"
 
 
-def _cpu_ticks(pid: int) -> int:
-    """utime + stime of a process, and of the children it has waited for."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return sum(int(x) for x in stat[stat.rindex(")") + 2:].split()[11:15])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 class CpuMeter:
     """CPU seconds of a changing set of processes: each process's last reading counts, so processes
     that end during the measurement (Python workers) keep what they used up to the last sample."""
 
     def __init__(self, pids):
         self.pids = pids  # () -> iterable of pids
-        self.start = {pid: _cpu_ticks(pid) for pid in pids()}
+        self.start = {pid: cpu_ticks(pid) for pid in pids()}
         self.last = dict(self.start)
 
     def sample(self) -> None:
         for pid in self.pids():
-            self.last[pid] = _cpu_ticks(pid)
+            self.last[pid] = cpu_ticks(pid)
 
     def seconds(self) -> float:
         self.sample()
@@ -112,7 +104,7 @@ def kafka_argv(case, bootstrap: str, topics: dict[str, str], prefix: str) -> lis
     argv = [*case.argv, "--out-of-orderness", f"{BOUND_MS}ms", "--source", "kafka", "--bootstrap-servers", bootstrap,
             "--bounded", "--sink", "kafka", "--output-topic-prefix", prefix,
             "--checkpoint-interval", CHECKPOINT_INTERVAL, "--delivery-guarantee", "exactly-once"]
-    job = __import__(f"jobs.{case.job}", fromlist=["options"])
+    job = importlib.import_module(f"jobs.{case.job}")
     for spec in job.options([]).inputs:
         argv += [spec.topic_option, topics[spec.name]]
     return argv
@@ -124,7 +116,7 @@ def same(a: dict[str, list], b: dict[str, list]) -> bool:
 
 def bench_case(case, args, cluster, bootstrap, work: Path) -> dict:
     entry = {"job": case.job, "sizes": args.sizes, "runs": {}, "checks": {}}
-    job = __import__(f"jobs.{case.job}", fromlist=["options"])
+    job = importlib.import_module(f"jobs.{case.job}")
     input_names = [spec.name for spec in job.options([]).inputs]
     for n in args.sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}

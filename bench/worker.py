@@ -36,16 +36,17 @@ def process_tree_cpu_s() -> float:
     """CPU seconds (user + system, all threads) used so far by this process and its descendants
     (with the finished children they waited for):
     a measure that, unlike wall time, other load on the machine does not inflate much."""
-    total = 0
-    for pid in process_tree(os.getpid()):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            # utime, stime, and cutime, cstime: Python workers (process mode) that exited already
-            total += sum(int(x) for x in fields[11:15])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_ticks(pid) for pid in process_tree(os.getpid())) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process, and cutime + cstime: the children it waited for (Python
+    workers of process mode that exited already); 0 for a process that is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return sum(int(x) for x in stat[stat.rindex(")") + 2:].split()[11:15])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def process_tree_peak_kb(root: int | None = None) -> int:

@@ -12,7 +12,6 @@ import logging
 import sys
 import time
 from argparse import Namespace
-from pathlib import Path
 from typing import Callable, Mapping
 
 from py4j.protocol import Py4JJavaError
@@ -24,7 +23,7 @@ from udfs.eventtime import timed_row_type
 from udfs.metrics import track_event_time_lag
 from udfs.options import option_error
 from udfs.sinks import collect_tagged, file_sink, read_file_outputs
-from udfs.sources import raw_records, read_events, readers
+from udfs.sources import files_of, raw_records, read_events, readers
 
 Pipeline = Callable[[StreamTableEnvironment, Mapping[str, DataStream]], Mapping[str, DataStream]]
 #: How many input records a job's outputs account for (aggregates count the events they hold).
@@ -73,7 +72,7 @@ def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = 
     outputs = assemble(t_env, options, sources, pipeline)
     started = time.monotonic()
     try:
-        records = _execute(env, options, outputs)
+        records = _execute(env, options, outputs, detached)
     except Py4JJavaError as error:
         # The job failed for good (restarts exhausted): its root cause, not a JVM stack trace.
         print(f"python -m jobs.{options.job}: job failed: {root_cause(str(error))}", file=sys.stderr, flush=True)
@@ -84,7 +83,7 @@ def run(options: Namespace, pipeline: Pipeline, accounting: Accounting | None = 
     return 0 if balanced else 1
 
 
-def _execute(env, options: Namespace, outputs: Mapping[str, DataStream]) -> Mapping[str, list] | None:
+def _execute(env, options: Namespace, outputs: Mapping[str, DataStream], detached: bool) -> Mapping[str, list] | None:
     """Run the job into the sink the options name; what the outputs hold where the client can
     read it back (None for Kafka, or when submitted detached)."""
     if options.sink == "print":
@@ -98,7 +97,7 @@ def _execute(env, options: Namespace, outputs: Mapping[str, DataStream]) -> Mapp
         for name, stream in outputs.items():
             file_sink(stream, options.output, name)
         env.execute(options.job)
-        return None if submitted_detached(env) else read_file_outputs(options.output, outputs)
+        return None if detached else read_file_outputs(options.output, outputs)
     from udfs.kafka import kafka_sink
 
     for name, stream in outputs.items():
@@ -149,8 +148,6 @@ def _count_input_records(options: Namespace) -> int | None:
         return None
     total = 0
     for spec in options.inputs:
-        path = Path(getattr(options, spec.dest))
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        for f in files:
+        for f in files_of(getattr(options, spec.dest)):  # the files the source reads
             total += sum(1 for _ in f.open("rb"))
     return total
