@@ -27,32 +27,34 @@ from pathlib import Path
 
 from bench import data
 from bench.cases import CASES
+from bench.report import RESULTS, ROOT, header, machine, rate, versions
+from runner.outputs import read_file_outputs, read_records
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 
-#: Execution settings compared by ``--variants``. ``tuning`` replaces udfs.environment.PYTHON_TUNING
-#: (None: keep the project's), ``force`` overrides any key the environment sets.
+#: Execution settings compared by ``--variants``: the Python execution mode, Flink configuration
+#: ``overrides`` (applied after the project's own, runner/environment.py), more job options
+#: (``argv``), another ``build`` of the job, and whether outputs pass their counting map.
 VARIANTS = {
     "default": {"mode": "thread"},
     "process": {"mode": "process"},  # deterministic watermarks: bundle size 1
     "process-bundle-1000": {"mode": "process", "argv": ["--process-bundle-size", "1000"]},
-    "pyflink-defaults": {"mode": "thread", "tuning": {}},
-    "bundle-1": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "1"}},
-    "bundle-100k": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "100000",
-                                                 "python.fn-execution.bundle.time": "5000"}},
-    "state-caches": {"mode": "thread", "tuning": {"python.fn-execution.bundle.size": "1000",
-                                                  "python.fn-execution.bundle.time": "1000",
-                                                  "python.state.cache-size": "200000",
-                                                  "python.map-state.read-cache-size": "200000",
-                                                  "python.map-state.write-cache-size": "200000"}},
-    "object-reuse": {"mode": "thread", "force": {"pipeline.object-reuse": "true"}},
-    "no-python-chaining": {"mode": "thread", "force": {"python.operator-chaining.enabled": "false"}},
+    "pyflink-defaults": {"mode": "thread", "overrides": {"python.fn-execution.bundle.size": "100000",
+                                                         "python.fn-execution.bundle.time": "1000"}},
+    "bundle-1": {"mode": "thread", "overrides": {"python.fn-execution.bundle.size": "1"}},
+    "bundle-100k": {"mode": "thread", "overrides": {"python.fn-execution.bundle.size": "100000",
+                                                    "python.fn-execution.bundle.time": "5000"}},
+    "state-caches": {"mode": "thread", "overrides": {"python.state.cache-size": "200000",
+                                                     "python.map-state.read-cache-size": "200000",
+                                                     "python.map-state.write-cache-size": "200000"}},
+    "object-reuse": {"mode": "thread", "overrides": {"pipeline.object-reuse": "true"}},
+    "no-python-chaining": {"mode": "thread", "overrides": {"python.operator-chaining.enabled": "false"}},
     # moving_average only: the window in the JVM (bench/prototypes.py), a suggestion to its owner
-    "jvm-window": {"mode": "thread", "pipeline": "bench.prototypes:moving_average_jvm_window"},
-    "no-count-map": {"mode": "thread", "no_count_map": True},
-    "jvm-window-no-count-map": {"mode": "thread", "pipeline": "bench.prototypes:moving_average_jvm_window",
-                                "no_count_map": True},
+    "jvm-window": {"mode": "thread", "build": "bench.prototypes:moving_average_jvm_window"},
+    # What the per-output counting map (a Python operator on every output record) costs; Flink's
+    # own numRecordsIn of each named sink counts the same records in the JVM.
+    "no-count-map": {"mode": "thread", "count_outputs": False},
+    "jvm-window-no-count-map": {"mode": "thread", "build": "bench.prototypes:moving_average_jvm_window",
+                                "count_outputs": False},
 }
 
 
@@ -73,26 +75,20 @@ def worker(spec: dict, log: Path, timeout: float) -> dict:
     return result
 
 
-def read_dir(directory: Path) -> list[dict]:
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return [json.loads(line) for f in files for line in f.open(encoding="utf-8") if line.strip()]
-
-
 def compare(case, job_out: Path, outputs: list[str], sql_out: Path | None, records_in: int) -> dict:
     """(a) vs (b) record for record, and the job's accounting identity."""
-    job_outputs = {name: read_dir(job_out / name) for name in outputs}
-    module = importlib.import_module(f"jobs.{case.job}")
+    job_outputs = read_file_outputs(job_out, outputs)
+    job = importlib.import_module(f"jobs.{case.job}").JOB
     check = {"outputs": {name: len(records) for name, records in job_outputs.items()}}
-    if hasattr(module, "accounting"):
-        try:
-            check["accounted"] = module.accounting(job_outputs)
-            check["accounting_ok"] = check["accounted"] == records_in
-        except Exception as error:  # a changed output contract shows up here, not as a crash
-            check["accounting_error"] = f"{type(error).__name__}: {error}"
+    try:
+        check["accounted"] = job.accounted(job_outputs)
+        check["accounting_ok"] = check["accounted"] == records_in
+    except Exception as error:  # a changed output contract shows up here, not as a crash
+        check["accounting_error"] = f"{type(error).__name__}: {error}"
     if sql_out is None or case.job_rows is None:
         return check
     try:
-        mine, theirs = Counter(case.job_rows(job_outputs)), Counter(case.sql_rows(read_dir(sql_out)))
+        mine, theirs = Counter(case.job_rows(job_outputs)), Counter(case.sql_rows(read_records(sql_out)))
     except Exception as error:
         check.update(same_as_sql=False, compare_error=f"{type(error).__name__}: {error}")
         return check
@@ -102,37 +98,6 @@ def compare(case, job_out: Path, outputs: list[str], sql_out: Path | None, recor
                  only_in_sql=sum(only_sql.values()),
                  examples={"job": [list(r) for r in list(only_job)[:3]], "sql": [list(r) for r in list(only_sql)[:3]]})
     return check
-
-
-def rate(points: list[tuple[int, dict]], clock: str = "execute_s") -> dict | None:
-    """Events/s excluding start-up: the slope between the two largest sizes (execution time, or
-    with ``clock="cpu_s"`` CPU time of the process tree); with one size, events / time."""
-    ok = [(n, r[clock]) for n, r in points if r.get("ok") and r.get(clock)]
-    if not ok:
-        return None
-    if len(ok) >= 2:
-        (n1, t1), (n2, t2) = ok[-2], ok[-1]
-        if t2 > t1:
-            return {"events_per_s": round((n2 - n1) / (t2 - t1)), "method": f"slope {n1}->{n2}"}
-        # The larger run was not slower: noise (other load) swamped the difference.
-        return {"events_per_s": round(n2 / t2), "method": f"{n2} / time (slope invalid)", "noisy": True}
-    n, t_ = ok[-1]
-    return {"events_per_s": round(n / t_), "method": f"{n} / time"}
-
-
-def versions() -> dict:
-    from importlib.metadata import version
-
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
-    return {"python": platform.python_version(), "apache-flink": version("apache-flink"),
-            "java": java[0] if java else "?"}
-
-
-def machine() -> dict:
-    mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 ** 2, 1), "cpu": cpu,
-            "os": platform.platform()}
 
 
 def available(job: str) -> bool:
@@ -153,10 +118,7 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
         common = {"case": case.job, "files": files, "parallelism": args.parallelism}
         if "job" in paths:
             out = base / "job"
-            runs["job"] = worker({**common, "path": "job", "out": str(out), "mode": settings["mode"],
-                                  "tuning": settings.get("tuning"), "force": settings.get("force"),
-                                  "pipeline": settings.get("pipeline"), "no_count_map": settings.get("no_count_map"),
-                                  "argv": settings.get("argv", [])},
+            runs["job"] = worker({**common, **settings, "path": "job", "out": str(out)},
                                  base.with_suffix(".job.log"), args.timeout)
             say(case.job, variant, n, "job", runs["job"])
         sql_out = None
@@ -216,7 +178,8 @@ def bench_stages(case, args, variant: str, work: Path) -> dict:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
         for stage in STAGES:
             result = worker({"path": "stage", "case": case.job, "stage": stage, "files": files,
-                             "parallelism": args.parallelism, "mode": settings["mode"]},
+                             "parallelism": args.parallelism, "mode": settings["mode"],
+                             "overrides": settings.get("overrides")},
                             work / f"{case.job}-{stage}-{n}.log", args.timeout)
             say(case.job, variant, n, f"stage {stage}", result)
             entry["stages"].setdefault(stage, []).append((n, result))
@@ -276,12 +239,6 @@ def fmt_ratio(x) -> str:
     if x is None:
         return "n/a"
     return f"{x:.2f}x" if x >= 0.1 else f"{x:.3f}x"
-
-
-def header(report: dict) -> str:
-    m, v = report["machine"], report["versions"]
-    return (f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
-            f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}. Command: `{report['command']}`.")
 
 
 def markdown(report: dict) -> str:

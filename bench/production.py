@@ -33,13 +33,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import data
-from bench.__main__ import RESULTS, machine, rate, versions
+from bench.report import RESULTS, machine, rate, versions
 from bench.cases import BOUND_MS, CASES
 from bench.worker import cpu_ticks, process_tree
-from tests.flink_cluster import FlinkCluster, group_members
-from tests.harness import canonical, child_env
-from tests.kafka_broker import KafkaBroker, produce, read_topic
-from udfs.sinks import read_file_outputs
+from tools.flink_cluster import FlinkCluster, group_members
+from runner.outputs import canonical, read_file_outputs
+from tools.kafka_broker import KafkaBroker, produce, read_topic
+from tools.processes import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PATHS = ("local", "cluster", "kafka")
@@ -104,8 +104,8 @@ def kafka_argv(case, bootstrap: str, topics: dict[str, str], prefix: str) -> lis
     argv = [*case.argv, "--out-of-orderness", f"{BOUND_MS}ms", "--source", "kafka", "--bootstrap-servers", bootstrap,
             "--bounded", "--sink", "kafka", "--output-topic-prefix", prefix,
             "--checkpoint-interval", CHECKPOINT_INTERVAL, "--delivery-guarantee", "exactly-once"]
-    job = importlib.import_module(f"jobs.{case.job}")
-    for spec in job.options([]).inputs:
+    job = importlib.import_module(f"jobs.{case.job}").JOB
+    for spec in job.inputs:
         argv += [spec.topic_option, topics[spec.name]]
     return argv
 
@@ -116,8 +116,8 @@ def same(a: dict[str, list], b: dict[str, list]) -> bool:
 
 def bench_case(case, args, cluster, bootstrap, work: Path) -> dict:
     entry = {"job": case.job, "sizes": args.sizes, "runs": {}, "checks": {}}
-    job = importlib.import_module(f"jobs.{case.job}")
-    input_names = [spec.name for spec in job.options([]).inputs]
+    job = importlib.import_module(f"jobs.{case.job}").JOB
+    input_names = [spec.name for spec in job.inputs]
     for n in args.sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
         records_in = sum(sum(1 for _ in open(f, "rb")) for f in files.values())

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import data
-from bench.__main__ import RESULTS, ROOT, header, machine, versions
+from bench.report import RESULTS, ROOT, header, machine, versions
 from bench.cases import CASES
 
 

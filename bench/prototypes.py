@@ -16,7 +16,7 @@ from pyflink.common import Types
 
 from udfs.eventtime import ROWTIME, interval_literal
 from udfs.events import ACTIVITY
-from udfs.joins import Side, _timed_table
+from udfs.joins import Side, timed_table
 from udfs.windows import late_record
 
 
@@ -32,27 +32,24 @@ def _window_record(row) -> str:
     }, ensure_ascii=False)
 
 
-def moving_average_jvm_window(opts):
+def moving_average_jvm_window(t_env, streams, opts):
+    """A ``build`` of jobs/moving_average.py (see the module docstring)."""
     if opts.key_field not in [f.name for f in ACTIVITY.fields]:
         raise ValueError("the prototype keys by a schema field only")
-
-    def pipeline(t_env, streams):
-        t_env.get_config().set_local_timezone("UTC")
-        t_env.create_temporary_view("ma_in", _timed_table(t_env, Side("events", streams["events"], ACTIVITY), None))
-        size, slide = opts.size, opts.slide
-        late = (f"COALESCE(TO_TIMESTAMP_LTZ(ts - MOD(ts, {slide}) + {size} - 1, 3) <= CURRENT_WATERMARK({ROWTIME}), "
-                "FALSE)")
-        t_env.create_temporary_view("ma_on_time", t_env.sql_query(f"SELECT * FROM ma_in WHERE NOT {late}"))
-        windows = t_env.sql_query(f"""
-            SELECT `{opts.key_field}` AS k, CAST(window_start AS STRING) AS ws, CAST(window_end AS STRING) AS we,
-                   COUNT(*) AS c, SUM(COALESCE(`value`, 0)) AS s,
-                   SUM(CASE WHEN {ROWTIME} <= window_time - {interval_literal(size - slide)} THEN 1 ELSE 0 END) AS leaving
-            FROM TABLE(HOP(TABLE ma_on_time, DESCRIPTOR({ROWTIME}), {interval_literal(slide)}, {interval_literal(size)}))
-            GROUP BY `{opts.key_field}`, window_start, window_end""")
-        late_rows = t_env.sql_query(f"SELECT `raw` FROM ma_in WHERE {late}")
-        return {
-            "windows": t_env.to_data_stream(windows).map(_window_record, Types.STRING()).name("format-windows"),
-            "late": t_env.to_data_stream(late_rows).map(late_record, Types.STRING()).name("format-late"),
-        }
-
-    return pipeline
+    t_env.get_config().set_local_timezone("UTC")
+    t_env.create_temporary_view("ma_in", timed_table(t_env, Side("events", streams["events"], ACTIVITY), None))
+    size, slide = opts.size_ms, opts.slide_ms
+    late = (f"COALESCE(TO_TIMESTAMP_LTZ(ts - MOD(ts, {slide}) + {size} - 1, 3) <= CURRENT_WATERMARK({ROWTIME}), "
+            "FALSE)")
+    t_env.create_temporary_view("ma_on_time", t_env.sql_query(f"SELECT * FROM ma_in WHERE NOT {late}"))
+    windows = t_env.sql_query(f"""
+        SELECT `{opts.key_field}` AS k, CAST(window_start AS STRING) AS ws, CAST(window_end AS STRING) AS we,
+               COUNT(*) AS c, SUM(COALESCE(`value`, 0)) AS s,
+               SUM(CASE WHEN {ROWTIME} <= window_time - {interval_literal(size - slide)} THEN 1 ELSE 0 END) AS leaving
+        FROM TABLE(HOP(TABLE ma_on_time, DESCRIPTOR({ROWTIME}), {interval_literal(slide)}, {interval_literal(size)}))
+        GROUP BY `{opts.key_field}`, window_start, window_end""")
+    late_rows = t_env.sql_query(f"SELECT `raw` FROM ma_in WHERE {late}")
+    return {
+        "windows": t_env.to_data_stream(windows).map(_window_record, Types.STRING()).name("format-windows"),
+        "late": t_env.to_data_stream(late_rows).map(late_record, Types.STRING()).name("format-late"),
+    }

@@ -1,9 +1,10 @@
 """One measured run in a fresh process (so JVMs share no warm-up or state):
 ``python -m bench.worker '<json spec>'``. Prints one line ``BENCH-RESULT {json}``.
 
-spec: ``{"path": "job"|"sql"|"seed", "case", "files": {name: path}, "out": dir or null,
-"parallelism", "mode": "thread"|"process", "tuning": {key: value} or null (replaces
-udfs.environment.PYTHON_TUNING), "force": {key: value} (overrides any key the environment sets)}``.
+spec: ``{"path": "job"|"sql"|"seed"|"stage", "case", "files": {name: path}, "out": dir or null,
+"parallelism", "mode": "thread"|"process", "overrides": {Flink key: value} (after the project's
+own settings), "argv": [more job options], "build": "module:function" (another design of the job),
+"count_outputs": bool}``. Jobs run through the runner's seams (:func:`runner.run.prepare`).
 """
 
 from __future__ import annotations
@@ -63,62 +64,39 @@ def process_tree_peak_kb(root: int | None = None) -> int:
     return total
 
 
-def run_job(spec) -> dict:
+def _prepared(spec, sink_args=()):
+    """The case's job, built by the runner as ``python -m jobs.<name>`` would build it."""
     import importlib
 
-    import udfs.environment as environment  # sets PYTHONPATH before the gateway JVM starts
-
-    if spec.get("tuning") is not None:
-        environment.PYTHON_TUNING.clear()
-        environment.PYTHON_TUNING.update(spec["tuning"])
-    forced = spec.get("force") or {}
-    if forced:
-        base = environment.Configuration
-
-        class Forced(base):
-            def set_string(self, key, value):
-                return super().set_string(key, forced.get(key, value))
-
-        environment.Configuration = Forced
-
-    from bench.cases import CASES, BOUND_MS
-    from udfs import sinks
-    from udfs.runner import assemble
-    from udfs.sinks import file_sink
-    from udfs.sources import raw_records
-
-    if spec.get("no_count_map"):
-        # What the per-output counting map (a Python operator on every output record) costs; Flink's
-        # own numRecordsIn of each named sink counts the same records in the JVM.
-        sinks.counted = lambda stream, output, tag=False: stream
+    import runner.environment  # noqa: F401  (sets PYTHONPATH before the gateway JVM starts)
+    from bench.cases import BOUND_MS, CASES
+    from runner.cli import parse
+    from runner.run import prepare
 
     case = CASES[spec["case"]]
-    job = importlib.import_module(f"jobs.{case.job}")
-    argv = list(case.argv) + ["--out-of-orderness", f"{BOUND_MS}ms", "--parallelism", str(spec.get("parallelism", 1)),
-                              "--execution-mode", spec.get("mode", "thread"), "--sink", "file", "--output", spec["out"],
-                              *spec.get("argv", [])]
+    job = importlib.import_module(f"jobs.{case.job}").JOB
+    argv = [*case.argv, "--out-of-orderness", f"{BOUND_MS}ms", "--parallelism", str(spec.get("parallelism", 1)),
+            "--execution-mode", spec.get("mode", "thread"), *sink_args, *spec.get("argv", [])]
     for option, name in case.inputs.items():
         argv += [option, spec["files"][name]]
-    opts = job.options(argv)
-    for key in forced:  # keys the environment never sets
-        environment.PYTHON_TUNING.setdefault(key, forced[key])
+    config = parse(job, argv)
+    build = None
+    if spec.get("build"):  # a design from bench/prototypes.py instead of the job's own
+        module, _, name = spec["build"].partition(":")
+        build = getattr(importlib.import_module(module), name)
+    return job, config, build, prepare
+
+
+def run_job(spec) -> dict:
     started = time.monotonic()
-    # udfs.runner.run's file-sink path, with the execution timed on its own.
-    env, t_env = environment.create_environment(opts)
-    sources = {spec_.name: raw_records(env, opts, spec_) for spec_ in opts.inputs}
-    if spec.get("pipeline"):  # a design from bench/prototypes.py instead of the job's own
-        module, _, factory = spec["pipeline"].partition(":")
-        pipeline = getattr(importlib.import_module(module), factory)(opts)
-    else:
-        pipeline = job.pipeline(opts)
-    outputs = assemble(t_env, opts, sources, pipeline)
-    for name, stream in outputs.items():
-        file_sink(stream, opts.output, name)
+    job, config, build, prepare = _prepared(spec, ["--sink", "file", "--output", spec["out"]])
+    prepared = prepare(job, config, build=build, overrides=spec.get("overrides"))
+    prepared.add_file_sinks(count=spec.get("count_outputs", True))
     cpu, built = process_tree_cpu_s(), time.monotonic()
-    env.execute(opts.job)
+    prepared.execute()
     done = time.monotonic()
     return {"setup_s": built - started, "execute_s": done - built, "cpu_s": process_tree_cpu_s() - cpu,
-            "peak_rss_kb": process_tree_peak_kb(), "outputs": sorted(outputs)}
+            "peak_rss_kb": process_tree_peak_kb(), "outputs": sorted(prepared.outputs)}
 
 
 #: Where a single-input job's time goes: each stage runs the pipeline up to a point and discards.
@@ -127,42 +105,35 @@ STAGES = ["source", "parse", "eventtime", "keyby", "job-blackhole"]
 
 def run_stage(spec) -> dict:
     """The job's pipeline cut after ``spec["stage"]``, into a blackhole table sink (JVM)."""
-    import importlib
-
-    import udfs.environment as environment
     from pyflink.common import Types
     from pyflink.table.expressions import lit
 
-    from bench.cases import CASES, BOUND_MS
+    from runner.environment import create_environment
+    from runner.run import assemble
+    from runner.sources import raw_records
     from udfs.events import ACTIVITY
-    from udfs.runner import assemble
-    from udfs.sources import parse_events, raw_records, read_events
+    from udfs.parsing import parse_events, read_events
     from udfs.windows import FieldKey
 
-    case = CASES[spec["case"]]
-    job = importlib.import_module(f"jobs.{case.job}")
-    argv = list(case.argv) + ["--out-of-orderness", f"{BOUND_MS}ms", "--execution-mode", spec.get("mode", "thread"),
-                              "--parallelism", str(spec.get("parallelism", 1))]
-    for option, name in case.inputs.items():
-        argv += [option, spec["files"][name]]
-    opts = job.options(argv)
     started = time.monotonic()
-    env, t_env = environment.create_environment(opts)
-    input_spec = opts.inputs[0]
-    raw = raw_records(env, opts, input_spec)
+    job, config, _, _ = _prepared(spec)
+    env, t_env = create_environment(config.job, config.execution, config.event_time, overrides=spec.get("overrides"))
+    spec_ = job.inputs[0]
+    raw = raw_records(env, config.source, [spec_], config.execution.parallelism)[spec_.name][0]
+    bound = config.event_time.out_of_orderness_ms
     stage = spec["stage"]
     if stage == "source":
         stream = raw
     elif stage == "parse":
-        stream, _ = parse_events(raw, opts.job, input_spec.schema)
+        stream, _ = parse_events(raw, job.name, spec_.schema)
     elif stage == "eventtime":
-        stream, _ = read_events(t_env, raw, opts.job, input_spec, opts.out_of_orderness)
+        stream, _ = read_events(t_env, raw, job.name, spec_.schema, bound)
     elif stage == "keyby":
-        events, _ = read_events(t_env, raw, opts.job, input_spec, opts.out_of_orderness)
+        events, _ = read_events(t_env, raw, job.name, spec_.schema, bound)
         stream = (events.key_by(FieldKey("user_id", [f.name for f in ACTIVITY.fields]), Types.STRING())
                   .map(lambda e: e.user_id, Types.STRING()))
     else:  # the whole job, its outputs discarded
-        outputs = list(assemble(t_env, opts, {input_spec.name: raw}, job.pipeline(opts)).values())
+        outputs = list(assemble(t_env, job, config.event_time, {spec_.name: [raw]}, config.options).values())
         stream = outputs[0].union(*outputs[1:]) if len(outputs) > 1 else outputs[0]
     t_env.execute_sql("CREATE TEMPORARY TABLE discard (x INT) WITH ('connector' = 'blackhole')")
     table = t_env.from_data_stream(stream).select(lit(1).alias("x"))

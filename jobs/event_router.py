@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
@@ -23,12 +24,9 @@ from pyflink.datastream.functions import ProcessFunction
 
 from udfs.events import ACTIVITY, original_fields
 from udfs.eventtime import stamped, stamped_type
-from udfs.options import Input, parse_options, run_cli
-from udfs.runner import run
-from udfs.sources import error_record
+from udfs.job import EVERY_OUTPUT, Count, Input, Job, option
+from udfs.parsing import error_record
 
-JOB = "event_router"
-INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
 #: Side outputs leave as ``(json, event time)`` pairs that :func:`udfs.eventtime.stamped`
 #: timestamps: thread mode gives side outputs no timestamp (process mode the event's).
 LATE = OutputTag("late", stamped_type())
@@ -55,7 +53,7 @@ class RouteEvents(ProcessFunction):
     def process_element(self, event, ctx):
         problem = value_problem(event)
         if problem:
-            yield ERRORS, (error_record(JOB, problem, event.raw), event.ts)
+            yield ERRORS, (error_record(JOB.name, problem, event.raw), event.ts)
             return
         record = json.dumps(original_fields(event), ensure_ascii=False)
         if event.behind_watermark:
@@ -76,23 +74,7 @@ def value_problem(event) -> str | None:
     return None
 
 
-def build(events: DataStream, *, tenants: list[str] = ()) -> dict[str, DataStream]:
-    router = RouteEvents(list(tenants))
-    valid = events.process(router, output_type=Types.STRING()).name("route-events").uid("route-events")
-    outputs = {"valid": valid, "late": stamped(valid.get_side_output(LATE), "late"),
-               "errors": stamped(valid.get_side_output(ERRORS), "errors")}
-    for tenant in router.tenants:
-        name = tenant_output(tenant)
-        outputs[name] = stamped(valid.get_side_output(tenant_tag(tenant)), name)
-    return outputs
-
-
-def accounting(outputs) -> int:
-    """Every input record is exactly one record of one output."""
-    return sum(len(records) for records in outputs.values())
-
-
-def tenant_list(text: str) -> list[str]:
+def tenant_list(text: str) -> tuple[str, ...]:
     """argparse type: ``a,b,...`` -> distinct tenant names, in the order given."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     bad = [name for name in names if not _TENANT.match(name)]
@@ -101,25 +83,44 @@ def tenant_list(text: str) -> list[str]:
             f"invalid tenant name {bad[0]!r}: use letters, digits, '.', '_' and '-' (it names an output)")
     if not names:
         raise argparse.ArgumentTypeError("expected tenant names separated by commas, e.g. acme,globex")
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--tenants", type=tenant_list, default=[], metavar="A,B,...",
-                           help="tenants whose on-time valid events go to their own output tenant-<name> (default none)")
+@dataclass(frozen=True)
+class RouterOptions:
+    tenants: tuple[str, ...] = option(
+        "--tenants",
+        tenant_list,
+        (),
+        "tenants whose on-time valid events go to their own output tenant-<name> (default none)",
+        metavar="A,B,...",
+    )
 
-    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
+
+def build(t_env, streams, options: RouterOptions) -> dict[str, DataStream]:
+    router = RouteEvents(list(options.tenants))
+    valid = streams["events"].process(router, output_type=Types.STRING()).name("route-events").uid("route-events")
+    outputs = {
+        "valid": valid,
+        "late": stamped(valid.get_side_output(LATE), "late"),
+        "errors": stamped(valid.get_side_output(ERRORS), "errors"),
+    }
+    for tenant in router.tenants:
+        name = tenant_output(tenant)
+        outputs[name] = stamped(valid.get_side_output(tenant_tag(tenant)), name)
+    return outputs
 
 
-def pipeline(opts):
-    return lambda t_env, streams: build(streams["events"], tenants=opts.tenants)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "event_router",
+    __doc__,
+    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
+    options=RouterOptions,
+    build=build,
+    accounting=(Count(EVERY_OUTPUT),),  # every input record is exactly one record of one output
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.common.constants import MAX_LONG_VALUE
@@ -25,13 +26,9 @@ from pyflink.datastream.window import GlobalWindows, Trigger, TriggerResult
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type
-from udfs.options import Input, parse_options, run_cli
-from udfs.runner import run
+from udfs.job import Count, Input, Job, option
 from udfs.timeutil import format_time, parse_duration
 from udfs.windows import firing_note, note_firing
-
-JOB = "global_triggers"
-INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
 
 #: The final watermark of a bounded input (Long.MAX_VALUE) fires timers set here, and nothing else
 #: does: the end-of-input firing.
@@ -170,7 +167,12 @@ class Totals(AggregateFunction):
         return acc
 
     def merge(self, a, b):
-        return (a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3]))
+        count, total, first, last = a
+        for ts in (b[2], b[3]):  # an empty accumulator has no times
+            if ts is not None:
+                first = ts if first is None or ts < first else first
+                last = ts if last is None or ts > last else last
+        return count + b[0], total + b[1], first, last
 
 
 class Firing(ProcessWindowFunction):
@@ -216,38 +218,41 @@ def make_trigger(kind: str, arg) -> Trigger:
     return {"count": EveryCount, "time": EveryEventTime, "condition": OnAction}[kind](arg)
 
 
-def build(events: DataStream, *, trigger: tuple[str, object]) -> dict[str, DataStream]:
+@dataclass(frozen=True)
+class GlobalTriggerOptions:
+    trigger: tuple[str, object] = option(
+        "--trigger",
+        parse_trigger,
+        "count:100",
+        "count:N | time:DURATION | condition:ACTION (default count:100)",
+        metavar="KIND:ARG",
+    )
+
+
+def build(t_env, streams, options: GlobalTriggerOptions) -> dict[str, DataStream]:
     firings = (
-        events.key_by(lambda e: e.user_id, Types.STRING())
+        streams["events"]
+        .key_by(lambda e: e.user_id, Types.STRING())
         .window(GlobalWindows.create())
-        .trigger(make_trigger(*trigger))
+        .trigger(make_trigger(*options.trigger))
         .aggregate(Totals(), Firing(), accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=stamped_type())
-        .name("global-windows").uid("global-windows")
+        .name("global-windows")
+        .uid("global-windows")
     )
     return {"firings": stamped(firings, "firings")}
 
 
-def accounting(outputs) -> int:
-    """Each firing purges what it emitted: every valid event is in one firing's ``event_count``."""
-    return sum(f["event_count"] for f in outputs["firings"]) + len(outputs["errors"])
-
-
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--trigger", type=parse_trigger, default=("count", 100), metavar="KIND:ARG",
-                           help="count:N | time:DURATION | condition:ACTION (default count:100)")
-
-    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-
-
-def pipeline(opts):
-    return lambda t_env, streams: build(streams["events"], trigger=opts.trigger)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "global_triggers",
+    __doc__,
+    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
+    options=GlobalTriggerOptions,
+    build=build,
+    # Each firing purges what it emitted: every valid event is in one firing's event_count.
+    accounting=(Count("firings", "event_count"), Count("errors")),
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

@@ -13,6 +13,7 @@ be ordered and go to ``late``.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
@@ -21,20 +22,44 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type
+from udfs.job import Count, Input, Job, option, positive_duration
 from udfs.metrics import GROUP
-from udfs.options import Input, parse_options, positive_duration, run_cli
-from udfs.runner import run
-from udfs.timeutil import format_time, parse_duration
+from udfs.timeutil import format_time
 from udfs.windows import late_record
 
-JOB = "inactivity_timeouts"
-INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
 #: Late events and timeouts leave as ``(json, time)`` pairs that :func:`udfs.eventtime.stamped`
 #: timestamps: thread mode gives a side output no timestamp, and a timer's output carries the
 #: timer's time, not ``timeout_at``.
 LATE = OutputTag("late", stamped_type())
-#: Test-only side output: one record each time a user's state appears or is cleared.
-STATE = OutputTag("state", Types.STRING())
+
+
+@dataclass(frozen=True)
+class Folded:
+    """What :func:`fold` decided: the timeouts that are final, as ``(last event, events since the
+    previous timeout)``, and the user's activity after them."""
+
+    timeouts: list[tuple[int, int]]
+    last: int | None  # the last event folded, or None after a timeout
+    count: int  # events folded since the previous timeout
+    waiting: list[int]  # pending event times at or after the frontier, in arrival order
+
+
+def fold(last: int | None, count: int, pending: list[int], frontier: int, timeout_ms: int) -> Folded:
+    """Fold a user's pending event times that are before ``frontier`` (every event before it has
+    arrived) in time order: a gap longer than ``timeout_ms`` ends an activity with a timeout, and
+    so does the frontier passing the last event + ``timeout_ms``."""
+    timeouts = []
+    ready = sorted(t for t in pending if t < frontier)
+    for t in ready:
+        if last is not None and t - last > timeout_ms:
+            timeouts.append((last, count))
+            count = 0
+        last, count = t, count + 1
+    if last is not None and last + timeout_ms < frontier:
+        timeouts.append((last, count))
+        last, count = None, 0
+    waiting = [t for t in pending if t >= frontier]
+    return Folded(timeouts, last, count, waiting)
 
 
 class InactivityTimeouts(KeyedProcessFunction):
@@ -52,9 +77,8 @@ class InactivityTimeouts(KeyedProcessFunction):
     status, append its time); the sorting happens once per timer, on the few pending times.
     """
 
-    def __init__(self, timeout_ms: int, trace: bool = False):
+    def __init__(self, timeout_ms: int):
         self.timeout = timeout_ms
-        self.trace = trace
         self.pending = self.status = self.live_users = None
 
     def open(self, runtime_context: RuntimeContext):
@@ -72,8 +96,6 @@ class InactivityTimeouts(KeyedProcessFunction):
         status = self.status.value()
         if status is None:
             self.live_users.inc()
-            if self.trace:
-                yield STATE, self._trace(ctx.get_current_key(), True)
             self.status.update((None, 0, self._arm(ctx, ts + self.timeout + 1)))
         elif status[0] is None and ts + self.timeout + 1 < status[2]:
             # Nothing folded yet: the earliest pending event decides when to look again.
@@ -90,28 +112,19 @@ class InactivityTimeouts(KeyedProcessFunction):
             return
         last, count, _ = status
         pending = list(self.pending.get())
-        ready = sorted(t for t in pending if t < frontier)
-        for t in ready:
-            if last is not None and t - last > self.timeout:
-                yield self._timeout(user, last, count)
-                count = 0
-            last, count = t, count + 1
-        if last is not None and last + self.timeout < frontier:
-            yield self._timeout(user, last, count)
-            last, count = None, 0
-        waiting = [t for t in pending if t >= frontier] if ready else pending
-        if ready:
-            self.pending.update(waiting)
-        if last is not None:
-            self.status.update((last, count, self._arm(ctx, last + self.timeout + 1)))
-        elif waiting:
-            self.status.update((None, 0, self._arm(ctx, min(waiting) + self.timeout + 1)))
+        folded = fold(last, count, pending, frontier, self.timeout)
+        for last_seen, events in folded.timeouts:
+            yield self._timeout(user, last_seen, events)
+        if len(folded.waiting) < len(pending):
+            self.pending.update(folded.waiting)
+        if folded.last is not None:
+            self.status.update((folded.last, folded.count, self._arm(ctx, folded.last + self.timeout + 1)))
+        elif folded.waiting:
+            self.status.update((None, 0, self._arm(ctx, min(folded.waiting) + self.timeout + 1)))
         else:
             self.status.clear()
             self.pending.clear()
             self.live_users.dec()
-            if self.trace:
-                yield STATE, self._trace(user, False)
 
     @staticmethod
     def _arm(ctx, at: int) -> int:
@@ -128,45 +141,39 @@ class InactivityTimeouts(KeyedProcessFunction):
             "event_count": count,
         }, ensure_ascii=False), last + self.timeout
 
-    @staticmethod
-    def _trace(user: str, live: bool) -> str:
-        return json.dumps({"user_id": user, "live": live}, ensure_ascii=False)
 
-
-def build(events: DataStream, *, timeout_ms: int, trace_state: bool = False) -> dict[str, DataStream]:
-    timeouts = (
+def keyed_timeouts(events: DataStream, function: InactivityTimeouts) -> DataStream:
+    """The keyed process stream of ``function`` (:class:`InactivityTimeouts` or a subclass)."""
+    return (
         events.key_by(lambda e: e.user_id, Types.STRING())
-        .process(InactivityTimeouts(timeout_ms, trace_state), output_type=stamped_type())
-        .name("inactivity-timers").uid("inactivity-timers")
+        .process(function, output_type=stamped_type())
+        .name("inactivity-timers")
+        .uid("inactivity-timers")
     )
-    outputs = {"timeouts": stamped(timeouts, "timeouts"), "late": stamped(timeouts.get_side_output(LATE), "late")}
-    if trace_state:
-        outputs["state"] = timeouts.get_side_output(STATE)
-    return outputs
 
 
-def accounting(outputs) -> int:
-    """Each input record is in one timeout's ``event_count`` (the activity that timeout ends), in
-    ``late`` or in ``errors``."""
-    return sum(t["event_count"] for t in outputs["timeouts"]) + len(outputs["late"]) + len(outputs["errors"])
+@dataclass(frozen=True)
+class TimeoutOptions:
+    timeout_ms: int = option("--timeout", positive_duration, "3s", "inactivity after which a user times out (default 3s)")
 
 
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--timeout", type=positive_duration, default=parse_duration("3s"), metavar="DURATION",
-                           help="inactivity after which a user times out (default 3s)")
-
-    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
+def build(t_env, streams, options: TimeoutOptions) -> dict[str, DataStream]:
+    timeouts = keyed_timeouts(streams["events"], InactivityTimeouts(options.timeout_ms))
+    return {"timeouts": stamped(timeouts, "timeouts"), "late": stamped(timeouts.get_side_output(LATE), "late")}
 
 
-def pipeline(opts, trace_state: bool = False):
-    return lambda t_env, streams: build(streams["events"], timeout_ms=opts.timeout, trace_state=trace_state)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "inactivity_timeouts",
+    __doc__,
+    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
+    options=TimeoutOptions,
+    build=build,
+    # Each input record is in one timeout's event_count (the activity that timeout ends), in late
+    # or in errors.
+    accounting=(Count("timeouts", "event_count"), Count("late"), Count("errors")),
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

@@ -12,19 +12,27 @@ results do not wait for a window to close. A record at or behind its input's wat
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
 from udfs import joins
 from udfs.events import CLICKS, PURCHASES
-from udfs.options import Input, option_error, parse_options, run_cli, signed_duration
-from udfs.runner import run
-from udfs.timeutil import format_time, parse_duration, seconds_between
+from udfs.job import Input, Job, option, signed_duration
+from udfs.timeutil import format_time, seconds_between
 
-JOB = "interval_join"
-INPUTS = [Input("clicks", CLICKS, "clicks.jsonl", "--clicks", "--clicks-topic"),
-          Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic")]
+
+@dataclass(frozen=True)
+class IntervalJoinOptions:
+    lower_ms: int = option(
+        "--lower", signed_duration, "0s", "purchase_time >= click_time + LOWER; may be negative, e.g. -30s (default 0s)"
+    )
+    upper_ms: int = option("--upper", signed_duration, "1h", "purchase_time <= click_time + UPPER (default 1h)")
+
+    def __post_init__(self):
+        if self.lower_ms > self.upper_ms:
+            raise ValueError("--lower must not be after --upper")
 
 
 def conversion_record(pair) -> str:
@@ -40,38 +48,31 @@ def conversion_record(pair) -> str:
     }, ensure_ascii=False)
 
 
-def build(t_env: StreamTableEnvironment, clicks: DataStream, purchases: DataStream, *,
-          lower_ms: int, upper_ms: int) -> dict[str, DataStream]:
-    joined = joins.interval_join(t_env, joins.Side("clicks", clicks, CLICKS), joins.Side("purchases", purchases, PURCHASES),
-                                 key="user_id", lower_ms=lower_ms, upper_ms=upper_ms)
+def build(t_env: StreamTableEnvironment, streams, options: IntervalJoinOptions) -> dict[str, DataStream]:
+    joined = joins.interval_join(
+        t_env,
+        joins.Side("clicks", streams["clicks"], CLICKS),
+        joins.Side("purchases", streams["purchases"], PURCHASES),
+        key="user_id",
+        lower_ms=options.lower_ms,
+        upper_ms=options.upper_ms,
+    )
     return joins.outputs(joined, "conversions", conversion_record)
 
 
-accounting = joins.accounting
-
-
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--lower", type=signed_duration, default=0, metavar="DURATION",
-                           help="purchase_time >= click_time + LOWER; may be negative, e.g. -30s (default 0s)")
-        group.add_argument("--upper", type=signed_duration, default=parse_duration("1h"), metavar="DURATION",
-                           help="purchase_time <= click_time + UPPER (default 1h)")
-
-    opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-    if opts.lower > opts.upper:
-        raise option_error(JOB, "--lower must not be after --upper")
-    return opts
-
-
-def pipeline(opts):
-    return lambda t_env, streams: build(t_env, streams["clicks"], streams["purchases"],
-                                        lower_ms=opts.lower, upper_ms=opts.upper)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "interval_join",
+    __doc__,
+    inputs=(
+        Input("clicks", CLICKS, "clicks.jsonl", "--clicks", "--clicks-topic"),
+        Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic"),
+    ),
+    options=IntervalJoinOptions,
+    build=build,
+    accounting=joins.ACCOUNTING,
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

@@ -13,6 +13,7 @@ behind the watermark whose window has not fired yet still counts on time. See do
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
@@ -22,14 +23,19 @@ from pyflink.datastream.window import Trigger, TriggerResult, TumblingEventTimeW
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type
-from udfs.options import Input, duration, parse_options, positive_duration, run_cli
-from udfs.runner import run
-from udfs.timeutil import format_time, parse_duration
+from udfs.job import Count, Input, Job, duration, option, positive_duration
+from udfs.timeutil import format_time
 from udfs.windows import FIRING_NOTE, firing_note, late_records_missing, late_tag, note_firing
 
-JOB = "late_data"
-INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
 LATE = late_tag()
+
+
+@dataclass(frozen=True)
+class LateDataOptions:
+    window_ms: int = option("--window", positive_duration, "10s", "tumbling window size (default 10s)")
+    allowed_lateness_ms: int = option(
+        "--allowed-lateness", duration, "0ms", "how long after its end a window still takes late events (default 0)"
+    )
 
 
 class NotingEventTimeTrigger(Trigger):
@@ -102,51 +108,38 @@ class NumberedFiring(ProcessWindowFunction):
         context.window_state().get_state(self.FIRINGS).clear()
 
 
-def build(events: DataStream, *, window_ms: int, allowed_lateness_ms: int = 0) -> dict[str, DataStream]:
+def build(t_env, streams, options: LateDataOptions) -> dict[str, DataStream]:
     windows = (
-        events.key_by(lambda e: e.user_id, Types.STRING())
-        .window(TumblingEventTimeWindows(window_ms, 0))
+        streams["events"]
+        .key_by(lambda e: e.user_id, Types.STRING())
+        .window(TumblingEventTimeWindows(options.window_ms, 0))
         .trigger(NotingEventTimeTrigger())
-        .allowed_lateness(allowed_lateness_ms)
+        .allowed_lateness(options.allowed_lateness_ms)
         .side_output_late_data(LATE)
-        .aggregate(CountSum(), NumberedFiring(),
-                   accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=stamped_type())
-        .name("tumbling-windows").uid("tumbling-windows")
+        .aggregate(
+            CountSum(), NumberedFiring(), accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=stamped_type()
+        )
+        .name("tumbling-windows")
+        .uid("tumbling-windows")
     )
-    return {"windows": stamped(windows, "windows"),
-            "late": late_records_missing(windows.get_side_output(LATE), window_ms)}
+    return {
+        "windows": stamped(windows, "windows"),
+        "late": late_records_missing(windows.get_side_output(LATE), options.window_ms),
+    }
 
 
-def accounting(outputs) -> int:
-    """A window's last firing counts every event it took (on time or within the allowed lateness);
-    later events are in ``late``."""
-    final = {}
-    for w in outputs["windows"]:
-        slot = (w["user_id"], w["window_start"])
-        if w["firing"] > final.get(slot, (0, 0))[0]:
-            final[slot] = (w["firing"], w["count"])
-    return sum(count for _, count in final.values()) + len(outputs["late"]) + len(outputs["errors"])
-
-
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--window", type=positive_duration, default=parse_duration("10s"), metavar="DURATION",
-                           help="tumbling window size (default 10s)")
-        group.add_argument("--allowed-lateness", type=duration, default=0, metavar="DURATION",
-                           help="how long after its end a window still takes late events (default 0)")
-
-    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-
-
-def pipeline(opts):
-    return lambda t_env, streams: build(streams["events"], window_ms=opts.window,
-                                        allowed_lateness_ms=opts.allowed_lateness)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "late_data",
+    __doc__,
+    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
+    options=LateDataOptions,
+    build=build,
+    # A window's last firing counts every event it took (on time or within the allowed
+    # lateness); later events are in late.
+    accounting=(Count("windows", "count", per=("user_id", "window_start")), Count("late"), Count("errors")),
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

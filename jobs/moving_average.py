@@ -12,6 +12,7 @@ window keeps counters, never its events. An event late for all of its windows go
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
@@ -20,14 +21,32 @@ from pyflink.datastream.window import SlidingEventTimeWindows
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type
-from udfs.options import Input, duration, option_error, parse_options, positive_duration, run_cli
-from udfs.runner import run
-from udfs.timeutil import format_time, parse_duration
+from udfs.job import Count, Input, Job, duration, option, positive_duration
+from udfs.timeutil import format_time
 from udfs.windows import FieldKey, key_value, late_records, late_tag, window_start
 
-JOB = "moving_average"
-INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
 LATE = late_tag()
+
+
+@dataclass(frozen=True)
+class MovingAverageOptions:
+    size_ms: int = option("--size", positive_duration, "10s", "window size (default 10s)")
+    slide_ms: int = option("--slide", positive_duration, "5s", "how often a window starts (default 5s)")
+    key_field: str | None = option(
+        "--key-field",
+        None,
+        None,
+        "one moving average per value of this event field (default: one global stream)",
+        metavar="FIELD",
+    )
+    allowed_lateness_ms: int = option(
+        "--allowed-lateness", duration, "0ms", "how long after its end a window still takes late events (default 0)"
+    )
+
+    def __post_init__(self):
+        if self.size_ms < self.slide_ms:
+            # A slide longer than the size leaves gaps between windows: events there would vanish.
+            raise ValueError("--slide must be at most --size")
 
 
 class CountSum(AggregateFunction):
@@ -77,59 +96,42 @@ class WindowResult(ProcessWindowFunction):
         }, ensure_ascii=False), window.max_timestamp()
 
 
-def build(events: DataStream, *, size_ms: int, slide_ms: int, key_field: str | None = None,
-          allowed_lateness_ms: int = 0) -> dict[str, DataStream]:
+def build(t_env, streams, options: MovingAverageOptions) -> dict[str, DataStream]:
     windows = (
-        events.key_by(FieldKey(key_field, [f.name for f in ACTIVITY.fields]), Types.STRING())
-        .window(SlidingEventTimeWindows(size_ms, slide_ms, 0))
-        .allowed_lateness(allowed_lateness_ms)
+        streams["events"]
+        .key_by(FieldKey(options.key_field, [f.name for f in ACTIVITY.fields]), Types.STRING())
+        .window(SlidingEventTimeWindows(options.size_ms, options.slide_ms, 0))
+        .allowed_lateness(options.allowed_lateness_ms)
         .side_output_late_data(LATE)
-        .aggregate(CountSum(slide_ms), WindowResult(),
-                   accumulator_type=Types.PICKLED_BYTE_ARRAY(), output_type=stamped_type())
-        .name("sliding-windows").uid("sliding-windows")
+        .aggregate(
+            CountSum(options.slide_ms),
+            WindowResult(),
+            accumulator_type=Types.PICKLED_BYTE_ARRAY(),
+            output_type=stamped_type(),
+        )
+        .name("sliding-windows")
+        .uid("sliding-windows")
     )
     return {"windows": stamped(windows, "windows"), "late": late_records(windows.get_side_output(LATE))}
 
 
-def accounting(outputs) -> int:
-    """Every on-time event is counted in ``leaving`` of exactly one window (its last one, which
-    closes last: an event that missed it missed all its windows and is in ``late``).
-
-    A window re-fired by allowed lateness repeats its counts, updated: the last firing counts.
-    """
-    leaving = {}
-    for w in outputs["windows"]:
-        slot = (json.dumps(w["key"]), w["window_start"], w["window_end"])
-        leaving[slot] = max(leaving.get(slot, 0), w["leaving"])
-    return sum(leaving.values()) + len(outputs["late"]) + len(outputs["errors"])
-
-
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--size", type=positive_duration, default=parse_duration("10s"), metavar="DURATION",
-                           help="window size (default 10s)")
-        group.add_argument("--slide", type=positive_duration, default=parse_duration("5s"), metavar="DURATION",
-                           help="how often a window starts (default 5s)")
-        group.add_argument("--key-field", default=None, metavar="FIELD",
-                           help="one moving average per value of this event field (default: one global stream)")
-        group.add_argument("--allowed-lateness", type=duration, default=0, metavar="DURATION")
-
-    opts = parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-    if opts.size < opts.slide:
-        # A slide longer than the size leaves gaps between windows: events there would vanish.
-        raise option_error(JOB, "--slide must be at most --size")
-    return opts
-
-
-def pipeline(opts):
-    return lambda t_env, streams: build(streams["events"], size_ms=opts.size, slide_ms=opts.slide,
-                                        key_field=opts.key_field, allowed_lateness_ms=opts.allowed_lateness)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "moving_average",
+    __doc__,
+    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
+    options=MovingAverageOptions,
+    build=build,
+    # Every on-time event is in the leaving count of exactly one window, its last (which closes
+    # last: an event that missed it missed all its windows and is in late). A window re-fired by
+    # allowed lateness repeats its counts, updated: its largest leaving counts.
+    accounting=(
+        Count("windows", "leaving", per=("key", "window_start", "window_end")),
+        Count("late"),
+        Count("errors"),
+    ),
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

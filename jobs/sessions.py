@@ -11,6 +11,7 @@ on arrival order within the watermark bound. Events behind a closed session go t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
@@ -18,15 +19,20 @@ from pyflink.datastream.window import EventTimeSessionWindows
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type
+from udfs.job import Count, Input, Job, duration, option, positive_duration
 from udfs.merging_windows import MergingWindowFunction
-from udfs.options import Input, duration, parse_options, positive_duration, run_cli
-from udfs.runner import run
-from udfs.timeutil import format_time, parse_duration
+from udfs.timeutil import format_time
 from udfs.windows import late_records, late_tag
 
-JOB = "sessions"
-INPUTS = [Input("events", ACTIVITY, "activity.jsonl")]
 LATE = late_tag()
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    gap_ms: int = option("--gap", positive_duration, "5min", "inactivity gap that ends a session (default 5min)")
+    allowed_lateness_ms: int = option(
+        "--allowed-lateness", duration, "0ms", "how long after its end a session still takes late events (default 0)"
+    )
 
 
 class SessionSummary(MergingWindowFunction):
@@ -53,40 +59,31 @@ class SessionSummary(MergingWindowFunction):
         }), window.max_timestamp()  # a late re-firing too: see udfs.eventtime.stamped
 
 
-def build(events: DataStream, *, gap_ms: int, allowed_lateness_ms: int = 0) -> dict[str, DataStream]:
+def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]:
     sessions = (
-        events.key_by(lambda e: e.user_id, Types.STRING())
-        .window(EventTimeSessionWindows(gap_ms))
-        .allowed_lateness(allowed_lateness_ms)
+        streams["events"]
+        .key_by(lambda e: e.user_id, Types.STRING())
+        .window(EventTimeSessionWindows(options.gap_ms))
+        .allowed_lateness(options.allowed_lateness_ms)
         .side_output_late_data(LATE)
         .process(SessionSummary(), output_type=stamped_type())
-        .name("session-windows").uid("session-windows")
+        .name("session-windows")
+        .uid("session-windows")
     )
     return {"sessions": stamped(sessions, "sessions"), "late": late_records(sessions.get_side_output(LATE))}
 
 
-def accounting(outputs) -> int:
-    """Each input record is in one session's ``event_count``, in ``late`` or in ``errors``."""
-    return sum(s["event_count"] for s in outputs["sessions"]) + len(outputs["late"]) + len(outputs["errors"])
-
-
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--gap", type=positive_duration, default=parse_duration("5min"), metavar="DURATION",
-                           help="inactivity gap that ends a session (default 5min)")
-        group.add_argument("--allowed-lateness", type=duration, default=0, metavar="DURATION")
-
-    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-
-
-def pipeline(opts):
-    return lambda t_env, streams: build(streams["events"], gap_ms=opts.gap, allowed_lateness_ms=opts.allowed_lateness)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "sessions",
+    __doc__,
+    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
+    options=SessionOptions,
+    build=build,
+    # Each input record is in one session's event_count, in late or in errors.
+    accounting=(Count("sessions", "event_count"), Count("late"), Count("errors")),
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

@@ -19,12 +19,7 @@ from pyflink.table import StreamTableEnvironment
 
 from udfs import joins
 from udfs.events import PROFILES, PURCHASES
-from udfs.options import Input, parse_options, run_cli
-from udfs.runner import run
-
-JOB = "temporal_join"
-INPUTS = [Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic"),
-          Input("profiles", PROFILES, "profiles.jsonl", "--profiles", "--profiles-topic")]
+from udfs.job import Input, Job, NoOptions
 #: Fields of a profile version that identify it rather than describe the user.
 NOT_ATTRIBUTES = ("user_id", "timestamp")
 
@@ -36,27 +31,28 @@ def enriched_record(pair) -> str:
     return json.dumps({**json.loads(pair.left_raw), "profile": profile}, ensure_ascii=False)
 
 
-def build(t_env: StreamTableEnvironment, purchases: DataStream, profiles: DataStream) -> dict[str, DataStream]:
-    joined = joins.temporal_join(t_env, joins.Side("purchases", purchases, PURCHASES),
-                                 joins.Side("profiles", profiles, PROFILES), key="user_id")
+def build(t_env: StreamTableEnvironment, streams, options: NoOptions) -> dict[str, DataStream]:
+    joined = joins.temporal_join(
+        t_env,
+        joins.Side("purchases", streams["purchases"], PURCHASES),
+        joins.Side("profiles", streams["profiles"], PROFILES),
+        key="user_id",
+    )
     return joins.outputs(joined, "enriched", enriched_record)
 
 
-accounting = joins.accounting
-
-
-def options(argv=None):
-    return parse_options(JOB, INPUTS, argv, description=__doc__.splitlines()[0])
-
-
-def pipeline(opts):
-    return lambda t_env, streams: build(t_env, streams["purchases"], streams["profiles"])
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "temporal_join",
+    __doc__,
+    inputs=(
+        Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic"),
+        Input("profiles", PROFILES, "profiles.jsonl", "--profiles", "--profiles-topic"),
+    ),
+    build=build,
+    accounting=joins.ACCOUNTING,
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

@@ -11,19 +11,20 @@ at 0 s and a purchase at 2 s match in [0 s, 5 s); a record whose window has alre
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
 from udfs import joins
 from udfs.events import CLICKS, PURCHASES
-from udfs.options import Input, parse_options, positive_duration, run_cli
-from udfs.runner import run
-from udfs.timeutil import format_time, parse_duration
+from udfs.job import Input, Job, option, positive_duration
+from udfs.timeutil import format_time
 
-JOB = "window_join"
-INPUTS = [Input("clicks", CLICKS, "clicks.jsonl", "--clicks", "--clicks-topic"),
-          Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic")]
+
+@dataclass(frozen=True)
+class WindowJoinOptions:
+    window_ms: int = option("--window", positive_duration, "5s", "size of the tumbling event-time window (default 5s)")
 
 
 def match_record(pair) -> str:
@@ -36,32 +37,30 @@ def match_record(pair) -> str:
     }, ensure_ascii=False)
 
 
-def build(t_env: StreamTableEnvironment, clicks: DataStream, purchases: DataStream, *,
-          window_ms: int) -> dict[str, DataStream]:
-    joined = joins.window_join(t_env, joins.Side("clicks", clicks, CLICKS), joins.Side("purchases", purchases, PURCHASES),
-                               key="user_id", size_ms=window_ms)
+def build(t_env: StreamTableEnvironment, streams, options: WindowJoinOptions) -> dict[str, DataStream]:
+    joined = joins.window_join(
+        t_env,
+        joins.Side("clicks", streams["clicks"], CLICKS),
+        joins.Side("purchases", streams["purchases"], PURCHASES),
+        key="user_id",
+        size_ms=options.window_ms,
+    )
     return joins.outputs(joined, "matches", match_record)
 
 
-accounting = joins.accounting
-
-
-def options(argv=None):
-    def configure(group):
-        group.add_argument("--window", type=positive_duration, default=parse_duration("5s"), metavar="DURATION",
-                           help="size of the tumbling event-time window (default 5s)")
-
-    return parse_options(JOB, INPUTS, argv, configure, description=__doc__.splitlines()[0])
-
-
-def pipeline(opts):
-    return lambda t_env, streams: build(t_env, streams["clicks"], streams["purchases"], window_ms=opts.window)
-
-
-def main(argv=None) -> int:
-    opts = options(argv)
-    return run(opts, pipeline(opts), accounting)
-
+JOB = Job(
+    "window_join",
+    __doc__,
+    inputs=(
+        Input("clicks", CLICKS, "clicks.jsonl", "--clicks", "--clicks-topic"),
+        Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic"),
+    ),
+    options=WindowJoinOptions,
+    build=build,
+    accounting=joins.ACCOUNTING,
+)
 
 if __name__ == "__main__":
-    run_cli(f"jobs.{JOB}")
+    from runner.cli import main
+
+    main(JOB)

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-import tests.harness  # noqa: F401  (snapshots the environment for child processes before any job runs)
-import udfs.environment  # noqa: F401  (sets PYTHONPATH for thread mode before the gateway starts)
+import runner.environment  # noqa: F401  (sets PYTHONPATH for thread mode before the gateway starts)
+import tools.processes  # noqa: F401  (snapshots the environment for child processes before any job runs)
 
 
 def _docker_answers() -> bool:
@@ -23,7 +23,7 @@ def _docker_answers() -> bool:
 def kafka_bootstrap(tmp_path_factory):
     """Bootstrap servers of a Kafka broker for the whole session: ``KAFKA_BOOTSTRAP_SERVERS`` if
     set; else testcontainers' Kafka when a Docker engine answers; else a local KRaft broker from
-    jars/kafka (tests/kafka_broker.py), stopped by its PID at the end."""
+    jars/kafka (tools/kafka_broker.py), stopped by its PID at the end."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
         return
@@ -40,7 +40,7 @@ def kafka_bootstrap(tmp_path_factory):
             print(f"\nKafka (testcontainers) ready in {time.monotonic() - started:.1f}s")
             yield container.get_bootstrap_server()
         return
-    from tests.kafka_broker import KafkaBroker
+    from tools.kafka_broker import KafkaBroker
 
     broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), port=None)
     try:
@@ -56,7 +56,7 @@ def kafka_bootstrap(tmp_path_factory):
 def flink_cluster(tmp_path_factory):
     """A standalone cluster (JobManager + TaskManager from PyFlink's bin/, flink-conf/config.yaml
     with free ports on 127.0.0.1) for the whole session; stopped by its PIDs at the end."""
-    from tests.flink_cluster import FlinkCluster
+    from tools.flink_cluster import FlinkCluster
 
     cluster = FlinkCluster(tmp_path_factory.mktemp("flink-cluster"))
     started = time.monotonic()

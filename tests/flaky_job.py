@@ -25,8 +25,7 @@ import time
 
 from pyflink.datastream.functions import FilterFunction
 
-from udfs.options import run_cli
-from udfs.runner import run
+from runner.cli import run_command
 
 MESSAGE = "injected failure after the first completed checkpoint (tests/flaky_job.py)"
 ALWAYS = "injected failure on every record (tests/flaky_job.py)"
@@ -69,19 +68,22 @@ def main(argv=None) -> int:
     injected.add_argument("--records-after-checkpoint", type=int, default=100)
     injected.add_argument("--failure-mode", choices=["raise", "kill", "always"], default="raise")
     known, rest = injected.parse_known_args(argv)
-    job = importlib.import_module(f"jobs.{known.job}")
-    opts = job.options(rest)
-    fail = FailOnceAfterCheckpoint(known.checkpoints, known.failure_marker, known.records_after_checkpoint,
-                                   known.failure_mode)
-    first = opts.inputs[0].name
-    build = job.pipeline(opts)
+    job = importlib.import_module(f"jobs.{known.job}").JOB
+    fail = FailOnceAfterCheckpoint(
+        known.checkpoints, known.failure_marker, known.records_after_checkpoint, known.failure_mode
+    )
+    first = job.inputs[0].name
 
-    def pipeline(t_env, streams):
+    def failing_build(t_env, streams, options):
         failing = streams[first].filter(fail).name("inject-failure").uid("inject-failure")
-        return build(t_env, {**streams, first: failing})
+        return job.build(t_env, {**streams, first: failing}, options)
 
-    return run(opts, pipeline, job.accounting)
+    return run_command(job, rest, build=failing_build)
 
 
 if __name__ == "__main__":
-    run_cli("tests.flaky_job")
+    import sys
+
+    from tests import flaky_job  # by reference: see runner.cli.main
+
+    sys.exit(flaky_job.main())

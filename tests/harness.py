@@ -9,36 +9,36 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from pyflink.common import Types
 from pyflink.datastream.functions import MapFunction, RuntimeContext
 
-from udfs.environment import create_environment
-from udfs.runner import assemble
-from udfs.sinks import collect
+from runner.cli import parse
+from runner.outputs import canonical
+from runner.run import Build, prepare
+from udfs.job import Job
 
-#: The environment before any job ran: PyFlink's process mode (loopback worker) later sets
-#: variables in this process, among them PYFLINK_GATEWAY_DISABLED, that stop a child job starting.
-#: conftest imports this module first, so the snapshot is taken at collection.
-_ENV_AT_START = dict(os.environ)
+__all__ = ["canonical", "lines", "run_job"]
 
 
-def child_env(**overrides: str) -> dict[str, str]:
-    """The environment for a subprocess that starts PyFlink (a CLI run, `flink run`)."""
-    return {**_ENV_AT_START, **overrides}
-
-
-def run_job(job, argv: Sequence[str] = (), checkpoints: Path | None = None,
-            **inputs: Sequence[str]) -> dict[str, list[dict]]:
-    """``run_job(jobs.sessions, ["--gap", "3s"], events=[...lines])`` -> ``{output: [records]}``.
+def run_job(
+    job: Job,
+    argv: Sequence[str] = (),
+    checkpoints: Path | None = None,
+    build: Build | None = None,
+    **inputs: Sequence[str],
+) -> dict[str, list[dict]]:
+    """``run_job(sessions.JOB, ["--gap", "3s"], events=[...lines])`` -> ``{output: [records]}``,
+    after checking the job's accounting identity: the outputs account for every input record.
 
     With ``checkpoints`` (a folder; the job needs ``--checkpoint-interval``), checkpoints are
     written there, any failed checkpoint fails the job (no restart hides it), and every input
     passes an :class:`AwaitCheckpoints` gate, so checkpoints complete while the job holds state.
+    ``build`` replaces the job's own (e.g. to observe it).
     """
-    options = job.options(list(argv))
+    config = parse(job, list(argv))
     overrides = None
     if checkpoints is not None:
         overrides = {
@@ -46,22 +46,25 @@ def run_job(job, argv: Sequence[str] = (), checkpoints: Path | None = None,
             "execution.checkpointing.tolerable-failed-checkpoints": "0",
             "restart-strategy.type": "none",
         }
-    env, t_env = create_environment(options, overrides)
-    sources = {spec.name: env.from_collection(list(inputs[spec.name]), Types.STRING()) for spec in options.inputs}
-    if checkpoints is not None:
-        sources = {name: source.map(AwaitCheckpoints(str(checkpoints), name), Types.STRING()).name(f"await-{name}")
-                   for name, source in sources.items()}
-    outputs = assemble(t_env, options, sources, job.pipeline(options))
-    return collect(outputs, options.job)
+
+    def in_memory(env):
+        sources = {}
+        for spec in job.inputs:
+            stream = env.from_collection(list(inputs[spec.name]), Types.STRING())
+            if checkpoints is not None:
+                gate = AwaitCheckpoints(str(checkpoints), spec.name)
+                stream = stream.map(gate, Types.STRING()).name(f"await-{spec.name}")
+            sources[spec.name] = [stream]
+        return sources
+
+    outputs = prepare(job, config, sources=in_memory, build=build, overrides=overrides).collect()
+    records_in = sum(len(inputs[spec.name]) for spec in job.inputs)
+    assert job.accounted(outputs) == records_in, f"{job.name}: outputs account for {job.accounted(outputs)} of {records_in} input records"
+    return outputs
 
 
 def lines(records) -> list[str]:
     return [r if isinstance(r, str) else json.dumps(r) for r in records]
-
-
-def canonical(records) -> list[str]:
-    """Order-free comparison form of a list of output records."""
-    return sorted(json.dumps(r, sort_keys=True) for r in records)
 
 
 class AwaitCheckpoints(MapFunction):

@@ -9,21 +9,22 @@ from typing import Sequence
 
 from pyflink.common import Types
 
-from udfs.environment import create_environment
+from runner.cli import parse
+from runner.environment import create_environment
 from udfs.events import ACTIVITY
 from udfs.eventtime import event_table, interval_literal
-from udfs.sources import parse_events
+from udfs.parsing import parse_events
 
 
 def window_totals(job, argv: Sequence[str], lines: Sequence[str], tvf: str, size_ms: int, slide_ms: int | None = None,
                   key: str | None = None) -> list[dict]:
     """``{"key", "window_start", "window_end" (epoch ms), "count", "sum"}`` per window (and key) from
     ``HOP`` (``slide_ms`` given) or ``TUMBLE`` over the records, with the job's options for event time."""
-    options = job.options(list(argv))
-    env, t_env = create_environment(options)
+    config = parse(job, list(argv))
+    env, t_env = create_environment(config.job, config.execution, config.event_time)
     t_env.get_config().set("table.local-time-zone", "UTC")
-    parsed, _ = parse_events(env.from_collection(list(lines), Types.STRING()), options.job, ACTIVITY)
-    t_env.create_temporary_view("events", event_table(t_env, parsed, ACTIVITY, options.out_of_orderness))
+    parsed, _ = parse_events(env.from_collection(list(lines), Types.STRING()), config.job, ACTIVITY)
+    t_env.create_temporary_view("events", event_table(t_env, parsed, ACTIVITY, config.event_time.out_of_orderness_ms))
     if tvf == "HOP":
         window = f"HOP(TABLE events, DESCRIPTOR(rt), {interval_literal(slide_ms)}, {interval_literal(size_ms)})"
     else:

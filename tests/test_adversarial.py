@@ -11,8 +11,9 @@ import pytest
 
 from jobs import inactivity_timeouts
 from samples.generate import BASE_MS
-from tests.harness import child_env, run_job
-from udfs.options import PROJECT_ROOT
+from tests.harness import run_job
+from tools.processes import child_env
+from runner.cli import PROJECT_ROOT
 from udfs.timeutil import format_time
 
 T = format_time(BASE_MS)
@@ -134,12 +135,12 @@ def test_valid_lines_come_through_intact(router_run):
 
 def test_inactivity_timeouts_survives_the_same_input():
     lines = [raw_text(line) for line, _, _ in CASES]
-    out = run_job(inactivity_timeouts, [], events=lines)
+    out = run_job(inactivity_timeouts.JOB, [], events=lines)
     # The router's value rules do not apply here: those events are valid activity.
     router_only = ("field 'value' must not be negative", "field 'value' is null")
     assert sorted(e["error"] for e in out["errors"]) == sorted(
         reason for _, output, reason in CASES if output == "errors" and not reason.startswith(router_only))
-    assert inactivity_timeouts.accounting(out) == len(CASES)
+    assert inactivity_timeouts.JOB.accounted(out) == len(CASES)
 
 
 @pytest.mark.parametrize("text, reason", [

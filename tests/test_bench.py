@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from udfs.options import PROJECT_ROOT
+from runner.cli import PROJECT_ROOT
 
 
 def test_bench_smoke_job_and_sql_agree(tmp_path):

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from jobs import interval_join
+from runner.cli import parse
 from samples.generate import BASE_MS
-from tests.harness import child_env
+from tools.processes import child_env
 from udfs.timeutil import format_time
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,10 +115,10 @@ def test_a_negative_interval_bound_may_follow_its_option_as_a_separate_argument(
 
 
 def test_signed_durations_in_both_spellings():
-    assert [(o.lower, o.upper) for o in (interval_join.options(["--lower", "-30s", "--upper", "-5s"]),
-                                         interval_join.options(["--lower=-30s", "--upper=-5s"]))] == [(-30_000, -5_000)] * 2
+    assert [(c.options.lower_ms, c.options.upper_ms) for c in (parse(interval_join.JOB, ["--lower", "-30s", "--upper", "-5s"]),
+                                         parse(interval_join.JOB, ["--lower=-30s", "--upper=-5s"]))] == [(-30_000, -5_000)] * 2
     with pytest.raises(SystemExit) as raised:
-        interval_join.options(["--lower", "-30x"])
+        parse(interval_join.JOB, ["--lower", "-30x"])
     assert raised.value.message == ("python -m jobs.interval_join: error: argument --lower: invalid duration '-30x': "
                                     "write a whole number and a unit, optionally signed, e.g. -30s, 500ms, 5min")
 

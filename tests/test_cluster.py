@@ -13,9 +13,10 @@ import uuid
 from pathlib import Path
 
 from jobs import sessions, window_join
-from tests.flink_cluster import FlinkCluster, group_members
-from tests.harness import canonical, child_env, run_job
-from tests.kafka_broker import produce, read_topic
+from tools.flink_cluster import FlinkCluster, group_members
+from tests.harness import canonical, run_job
+from tools.processes import child_env
+from tools.kafka_broker import produce, read_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -23,7 +24,7 @@ SAMPLE = (SAMPLES / "activity.jsonl").read_text().splitlines()
 
 
 def file_outputs(directory: Path, outputs) -> dict[str, list[dict]]:
-    from udfs.sinks import read_file_outputs
+    from runner.outputs import read_file_outputs
 
     return read_file_outputs(directory, outputs)
 
@@ -40,9 +41,9 @@ def test_flink_run_on_a_standalone_cluster_reads_and_writes_kafka(flink_cluster,
     assert flink_cluster.wait_for_job(submitted.job_id) == "FINISHED"
 
     out = {o: [json.loads(r) for r in read_topic(kafka_bootstrap, f"{prefix}.{o}")] for o in ("sessions", "late", "errors")}
-    expected = run_job(sessions, ["--gap", "3s"], events=SAMPLE)
+    expected = run_job(sessions.JOB, ["--gap", "3s"], events=SAMPLE)
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
-    assert sessions.accounting(out) == len(SAMPLE)
+    assert sessions.JOB.accounted(out) == len(SAMPLE)
 
 
 def test_two_thread_mode_jobs_run_at_once_on_one_taskmanager(flink_cluster, tmp_path):
@@ -57,10 +58,10 @@ def test_two_thread_mode_jobs_run_at_once_on_one_taskmanager(flink_cluster, tmp_
     assert flink_cluster.wait_for_job(first.job_id) == "FINISHED", flink_cluster.root_cause(first.job_id)
     assert flink_cluster.wait_for_job(second.job_id) == "FINISHED", flink_cluster.root_cause(second.job_id)
 
-    expected = run_job(sessions, ["--gap", "3s"], events=SAMPLE)
+    expected = run_job(sessions.JOB, ["--gap", "3s"], events=SAMPLE)
     got = file_outputs(tmp_path / "sessions", expected)
     assert {k: canonical(v) for k, v in got.items()} == {k: canonical(v) for k, v in expected.items()}
-    expected = run_job(window_join, [], clicks=clicks.read_text().splitlines(), purchases=purchases.read_text().splitlines())
+    expected = run_job(window_join.JOB, [], clicks=clicks.read_text().splitlines(), purchases=purchases.read_text().splitlines())
     got = file_outputs(tmp_path / "join", expected)
     assert {k: canonical(v) for k, v in got.items()} == {k: canonical(v) for k, v in expected.items()}
 
@@ -91,7 +92,7 @@ def test_the_idleness_option_lets_windows_fire_while_a_partition_is_idle(flink_c
     records = list(loadgen.generate("activity", 300, seed=1, users=5, out_of_orderness_ms=0))
     produce(kafka_bootstrap, topic, records, partitions=2, partition_of=lambda i, record: 0)
     watermark = max(parse_timestamp(json.loads(r)["timestamp"]) for r in records) - 5_000
-    every = run_job(sessions, ["--gap", "1s"], events=records)["sessions"]
+    every = run_job(sessions.JOB, ["--gap", "1s"], events=records)["sessions"]
     expected = [s for s in every if parse_timestamp(s["window_end"]) - 1 <= watermark]
     assert 0 < len(expected) < len(every)
     assert all(abs(parse_timestamp(s["window_end"]) - 1 - watermark) > 1 for s in every)  # no edge cases
@@ -122,7 +123,7 @@ def test_the_wrapper_follows_a_job_to_its_end(flink_cluster, tmp_path):
     assert any(line.startswith("flink: submitted jobs/sessions.py as job ") and "/#/job/running/" in line
                for line in lines), err
     assert lines[-1].startswith("FINISHED"), err
-    assert sessions.accounting(file_outputs(tmp_path, ("sessions", "late", "errors"))) == len(SAMPLE)
+    assert sessions.JOB.accounted(file_outputs(tmp_path, ("sessions", "late", "errors"))) == len(SAMPLE)
 
     bad = wrapper(flink_cluster, "run", "jobs/sessions.py", "--gap", "0s", "--input", str(SAMPLES / "activity.jsonl"),
                   "--sink", "file", "--output", str(tmp_path / "bad"))

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from jobs import sessions
+from runner.cli import parse
 from tools import loadgen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,9 +104,9 @@ def test_submit_and_loadgen_commands_are_valid():
     assert command[command.index("--pyFiles") + 1] in DOCKERFILE  # the zip the image builds
     assert command[command.index("--pyFiles") + 2] == "--"  # the rest is the job's, not flink run's
     job_args = command[command.index("--pyFiles") + 3:]
-    options = sessions.options(job_args)  # the job's own parser accepts them
-    assert options.source == options.sink == "kafka" and options.delivery_guarantee == "exactly-once"
-    assert options.execution_mode is None  # the cluster's: thread, with flink-python in lib/
+    config = parse(sessions.JOB, job_args)  # the job's own parser accepts them
+    assert config.source.kind == config.sink.kind == "kafka" and config.sink.delivery_guarantee == "exactly-once"
+    assert config.execution.mode is None  # the cluster's: thread, with flink-python in lib/
     assert "cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/" in DOCKERFILE
     generator = loadgen.options(SERVICES["loadgen"]["command"])
-    assert generator.streams == ["activity"] and generator.bootstrap_servers == options.bootstrap_servers
+    assert generator.streams == ["activity"] and generator.bootstrap_servers == config.source.bootstrap_servers

@@ -10,7 +10,7 @@ from jobs import event_router
 from samples.generate import BASE_MS
 from tests.harness import lines, run_job
 from tests.reference import route
-from udfs.options import OptionError
+from runner.cli import OptionError, parse
 from udfs.timeutil import format_time
 
 
@@ -19,8 +19,8 @@ def event(second, **fields):
 
 
 def run(records, *argv):
-    out = run_job(event_router, list(argv), events=lines(records))
-    assert event_router.accounting(out) == len(records)
+    out = run_job(event_router.JOB, list(argv), events=lines(records))
+    assert event_router.JOB.accounted(out) == len(records)
     return out
 
 
@@ -117,13 +117,13 @@ def test_without_tenants_every_on_time_event_is_valid():
 ])
 def test_bad_tenant_names_are_one_line_option_errors(value, message):
     with pytest.raises(OptionError) as raised:
-        event_router.options(["--tenants", value])
+        parse(event_router.JOB, ["--tenants", value])
     assert message in raised.value.message and "\n" not in raised.value.message
 
 
 def test_bundled_sample_matches_brute_force():
     from udfs.events import ACTIVITY, InvalidRecord
-    from udfs.options import SAMPLES
+    from runner.cli import SAMPLES
 
     raw = (SAMPLES / "activity.jsonl").read_text(encoding="utf-8").splitlines()
     parsed = []
@@ -133,8 +133,8 @@ def test_bundled_sample_matches_brute_force():
         except InvalidRecord:
             continue
         parsed.append({"value": row[2], "tenant": row[3], "ts": row[5], "record": json.loads(text)})
-    out = run_job(event_router, ["--tenants", "acme,globex"], events=raw)
-    assert event_router.accounting(out) == len(raw)
+    out = run_job(event_router.JOB, ["--tenants", "acme,globex"], events=raw)
+    assert event_router.JOB.accounted(out) == len(raw)
 
     expected = route(parsed, bound_ms=5_000, tenants=["acme", "globex"])
     for output in ["valid", "late", "tenant-acme", "tenant-globex"]:

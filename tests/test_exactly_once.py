@@ -24,7 +24,7 @@ import pytest
 from jobs import sessions, window_join
 from tests.flaky_job import MESSAGE
 from tests.harness import canonical, run_job
-from tests.kafka_broker import produce, read_topic
+from tools.kafka_broker import produce, read_topic
 from tools import loadgen
 
 RUNS = int(os.environ.get("EXACTLY_ONCE_RUNS", "1"))
@@ -39,7 +39,7 @@ class Case:
 
     @property
     def name(self) -> str:
-        return self.job.JOB
+        return self.job.JOB.name
 
 
 CASES = [Case(sessions, ("--gap", "1s"), ("activity",)), Case(window_join, ("--window", "2s"), ("clicks", "purchases"))]
@@ -50,7 +50,7 @@ def submit_flaky_job(cluster, bootstrap, tmp_path, case, seed, mode):
     suffix = uuid.uuid4().hex[:8]
     prefix = f"eo-{case.name}-{suffix}"
     inputs, topic_args = {}, []
-    for spec, stream in zip(case.job.options([]).inputs, case.streams):
+    for spec, stream in zip(case.job.JOB.inputs, case.streams):
         records = list(loadgen.generate(stream, EVENTS // len(case.streams), seed=seed, users=20,
                                         out_of_orderness_ms=3_000, late_fraction=0.0, invalid_fraction=0.02))
         topic = f"eo-{stream}-{suffix}"
@@ -64,7 +64,7 @@ def submit_flaky_job(cluster, bootstrap, tmp_path, case, seed, mode):
          "--source", "kafka", *topic_args, "--bootstrap-servers", bootstrap, "--bounded",
          "--sink", "kafka", "--output-topic-prefix", prefix, *case.argv,
          "--checkpoint-interval", "1s", "--delivery-guarantee", "exactly-once"],
-        packages=("udfs", "jobs", "tests/flaky_job.py"),
+        packages=("udfs", "jobs", "runner", "tests/flaky_job.py"),
         flink_options=["-D", f"execution.checkpointing.dir={checkpoints.as_uri()}"],
     )
     assert submitted.execution_mode == "thread"
@@ -72,13 +72,13 @@ def submit_flaky_job(cluster, bootstrap, tmp_path, case, seed, mode):
 
 
 def assert_exactly_once(bootstrap, case, prefix, inputs, label):
-    expected = run_job(case.job, list(case.argv), **inputs)
+    expected = run_job(case.job.JOB, list(case.argv), **inputs)
     out = {o: [json.loads(r) for r in read_topic(bootstrap, f"{prefix}.{o}", "read_committed")] for o in expected}
     assert expected["late"] == [] and expected["errors"]
     # Lists, not sets: a duplicate would show as an extra element.
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
     records_in = sum(map(len, inputs.values()))
-    assert case.job.accounting(out) == records_in
+    assert case.job.JOB.accounted(out) == records_in
     # What the failed attempt wrote and Flink aborted (visible only to read_uncommitted readers).
     aborted = sum(len(read_topic(bootstrap, f"{prefix}.{o}", "read_uncommitted")) - len(out[o]) for o in out)
     print(f"\nexactly-once run {case.name} {label}: {records_in} records in, {sum(map(len, out.values()))} out, "

@@ -11,7 +11,7 @@ from jobs import global_triggers
 from samples.generate import BASE_MS
 from tests.harness import canonical, lines, run_job
 from tests.reference import global_firings
-from udfs.options import OptionError
+from runner.cli import OptionError, parse
 from udfs.timeutil import format_time
 
 
@@ -27,7 +27,7 @@ def firing(user, trigger, fired_at_s, seconds, values):
 
 
 def assert_accounted(outputs, records_in):
-    assert global_triggers.accounting(outputs) == records_in
+    assert global_triggers.JOB.accounted(outputs) == records_in
 
 
 def test_every_100_events_by_default_and_the_rest_at_end_of_input():
@@ -35,7 +35,7 @@ def test_every_100_events_by_default_and_the_rest_at_end_of_input():
     events = [at(i / 10, user_id="Bob" if i % 9 == 0 and i < 270 else "Alice", value=1) for i in range(280)]
     alice = [i / 10 for i in range(280) if events[i]["user_id"] == "Alice"]
     bob = [i / 10 for i in range(280) if events[i]["user_id"] == "Bob"]
-    out = run_job(global_triggers, [], events=lines(events))
+    out = run_job(global_triggers.JOB, [], events=lines(events))
     assert canonical(out["firings"]) == canonical([
         firing("Alice", "count", alice[99], alice[:100], [1] * 100),
         firing("Alice", "count", alice[199], alice[100:200], [1] * 100),
@@ -53,7 +53,7 @@ def test_every_10s_of_event_time():
               at(13, user_id="a", value=6),  # watermark was 10.5 s: the 10 s deadline fired; new one 23 s
               at(30, user_id="b", value=7),  # watermark 28 s: the 23 s deadline fires
               at(31, user_id="a", value=8)]  # pending at the end
-    out = run_job(global_triggers, ["--trigger", "time:10s", "--out-of-orderness", "2s"], events=lines(events))
+    out = run_job(global_triggers.JOB, ["--trigger", "time:10s", "--out-of-orderness", "2s"], events=lines(events))
     assert canonical(out["firings"]) == canonical([
         firing("a", "time", 10, [0, 4, 9, 11, 12.5], [1, 2, 3, 4, 5]),
         firing("a", "time", 23, [13], [6]),
@@ -67,7 +67,7 @@ def test_time_deadline_follows_an_earlier_out_of_order_event_and_fires_at_once_w
     events = [at(20, user_id="a", value=1), at(14, user_id="a", value=2),  # deadline 30 s -> 24 s
               at(40, user_id="b", value=3),  # watermark 35 s: a's 24 s deadline fires
               at(5, user_id="a", value=4)]  # deadline 15 s, already behind the watermark: fires on arrival
-    out = run_job(global_triggers, ["--trigger", "time:10s", "--out-of-orderness", "5s"], events=lines(events))
+    out = run_job(global_triggers.JOB, ["--trigger", "time:10s", "--out-of-orderness", "5s"], events=lines(events))
     assert canonical(out["firings"]) == canonical([
         firing("a", "time", 24, [20, 14], [1, 2]), firing("a", "time", 15, [5], [4]),
         firing("b", "end_of_input", 40, [40], [3])])
@@ -77,7 +77,7 @@ def test_condition_fires_with_the_matching_event():
     events = [at(0, user_id="a", action="view", value=1), at(1, user_id="a", action="add_to_cart", value=2),
               at(2, user_id="a", action="purchase", value=3), at(3, user_id="a", action="view", value=4),
               at(4, user_id="b", action="purchase", value=5), at(5, user_id="a")]
-    out = run_job(global_triggers, ["--trigger", "condition:purchase"], events=lines(events))
+    out = run_job(global_triggers.JOB, ["--trigger", "condition:purchase"], events=lines(events))
     assert canonical(out["firings"]) == canonical([
         firing("a", "condition", 2, [0, 1, 2], [1, 2, 3]), firing("b", "condition", 4, [4], [5]),
         firing("a", "end_of_input", 5, [3, 5], [4, 0])])
@@ -104,7 +104,7 @@ def random_stream(seed, n=500, users=5, bound_ms=2_000):
                                                 ("condition:purchase", "condition", "purchase")])
 def test_randomized_out_of_order_input_matches_brute_force(trigger, kind, arg):
     records = random_stream(len(trigger))
-    out = run_job(global_triggers, ["--trigger", trigger, "--out-of-orderness", "2s"], events=lines(records))
+    out = run_job(global_triggers.JOB, ["--trigger", trigger, "--out-of-orderness", "2s"], events=lines(records))
     events = [{"user_id": r["user_id"], "ts": r["timestamp"], "value": r.get("value", 0), "action": r["action"]} for r in records]
     expected = global_firings(events, kind, arg, 2_000)
     assert {f["trigger"] for f in expected} == {kind, "end_of_input"}
@@ -116,7 +116,7 @@ def test_randomized_out_of_order_input_matches_brute_force(trigger, kind, arg):
 
 def test_invalid_records_go_to_errors_and_are_accounted_for():
     good = at(0, user_id="a", value=2)
-    out = run_job(global_triggers, [], events=lines([good, "[]", json.dumps({"user_id": "a", "timestamp": "soon"})]))
+    out = run_job(global_triggers.JOB, [], events=lines([good, "[]", json.dumps({"user_id": "a", "timestamp": "soon"})]))
     assert [e["error"] for e in out["errors"]] == ["expected a JSON object, got array", "timestamp 'soon' is not an ISO-8601 time"]
     assert [f["event_count"] for f in out["firings"]] == [1]
     assert_accounted(out, 3)
@@ -125,7 +125,7 @@ def test_invalid_records_go_to_errors_and_are_accounted_for():
 @pytest.mark.parametrize("bad", ["count:0", "count:x", "time:10", "time:0s", "condition:", "every:3"])
 def test_bad_trigger_option_is_one_clear_line(bad):
     with pytest.raises(OptionError) as error:
-        global_triggers.options(["--trigger", bad])
+        parse(global_triggers.JOB, ["--trigger", bad])
     assert "--trigger" in error.value.message and "\n" not in error.value.message
 
 
@@ -133,7 +133,7 @@ def test_process_mode_gives_the_same_firings_as_thread_mode():
     # The two modes deliver a GlobalWindow's timers through different callbacks (see _EndOfInputTrigger).
     records = lines(random_stream(9, n=150))
     argv = ["--trigger", "time:6s", "--out-of-orderness", "2s"]
-    thread = run_job(global_triggers, argv, events=records)
-    process = run_job(global_triggers, [*argv, "--execution-mode", "process"], events=records)
+    thread = run_job(global_triggers.JOB, argv, events=records)
+    process = run_job(global_triggers.JOB, [*argv, "--execution-mode", "process"], events=records)
     assert canonical(thread["firings"]) == canonical(process["firings"])
     assert {f["trigger"] for f in process["firings"]} == {"time", "end_of_input"}

@@ -3,21 +3,16 @@ events, randomized input against a brute-force reference, state cleanup, and the
 
 import itertools
 import random
-from types import SimpleNamespace
 
 import pytest
 
 from jobs import inactivity_timeouts
 from samples.generate import BASE_MS
+from tests.observed import traced_timeouts_build as traced_build
 from tests.harness import canonical, lines, run_job
 from tests.reference import inactivity_timeouts as reference
-from udfs.options import OptionError
+from runner.cli import OptionError, parse
 from udfs.timeutil import format_time
-
-#: The job with its test-only ``state`` output (one record each time a user's state appears or is cleared).
-TRACED = SimpleNamespace(options=inactivity_timeouts.options,
-                         pipeline=lambda opts: inactivity_timeouts.pipeline(opts, trace_state=True))
-
 
 def event(user, ms, action="view", **extra):
     return {"user_id": user, "action": action, "timestamp": format_time(BASE_MS + ms), **extra}
@@ -29,13 +24,12 @@ def timeout(user, last_ms, count, timeout_ms=3_000):
             "event_count": count}
 
 
-def run(stream, *argv, job=TRACED):
-    out = run_job(job, list(argv), events=lines(stream))
-    if "state" in out:
+def run(stream, *argv, traced=True):
+    out = run_job(inactivity_timeouts.JOB, list(argv), build=traced_build if traced else None, events=lines(stream))
+    if traced:
         trace = out.pop("state")
         assert {r["user_id"] for r in trace} == {t["user_id"] for t in out["timeouts"]}
         assert_state_cleared(trace)
-    assert inactivity_timeouts.accounting(out) == len(stream)
     return out
 
 
@@ -146,14 +140,14 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
 
 def test_timeout_must_be_positive():
     with pytest.raises(OptionError) as error:
-        inactivity_timeouts.options(["--timeout", "0s"])
+        parse(inactivity_timeouts.JOB, ["--timeout", "0s"])
     assert error.value.message.endswith("argument --timeout: must be longer than 0ms, got '0s'")
 
 
 def sample_events():
     """The bundled sample as the job reads it: (raw lines, the valid ones as {"user_id", "ts"})."""
     from udfs.events import ACTIVITY, InvalidRecord
-    from udfs.options import SAMPLES
+    from runner.cli import SAMPLES
 
     raw = (SAMPLES / "activity.jsonl").read_text(encoding="utf-8").splitlines()
     valid = []

@@ -14,10 +14,11 @@ import pytest
 
 from jobs import sessions
 from tests.harness import canonical, run_job
-from tests.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
+from tools.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
 from tools import loadgen
 from udfs.events import ACTIVITY, InvalidRecord
-from udfs.options import OptionError
+from runner.cli import OptionError, parse, run_command
+from runner.run import run
 from udfs.timeutil import parse_event_time
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "samples" / "activity.jsonl").read_text().splitlines()
@@ -44,13 +45,13 @@ def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarante
     if guarantee == "exactly-once":
         kafka += ["--checkpoint-interval", "1s"]
 
-    assert sessions.main([*argv, *kafka]) == 0
+    assert run_command(sessions.JOB, [*argv, *kafka]) == 0
 
     out = kafka_outputs(kafka_bootstrap, prefix)
-    expected = run_job(sessions, argv, events=SAMPLE)
+    expected = run_job(sessions.JOB, argv, events=SAMPLE)
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
     assert len(out["errors"]) == 10 and out["late"]  # bad records reached errors, the job went on
-    assert sessions.accounting(out) == len(SAMPLE)
+    assert sessions.JOB.accounted(out) == len(SAMPLE)
 
 
 def test_loadgen_is_reproducible_and_readable_by_the_jobs(kafka_bootstrap):
@@ -66,14 +67,14 @@ def test_loadgen_is_reproducible_and_readable_by_the_jobs(kafka_bootstrap):
     assert len(read_topic(kafka_bootstrap, prefix_a + "clicks")) == 400
 
     out_prefix = unique("lg-sessions")
-    assert sessions.main(["--source", "kafka", "--topic", prefix_a + "activity", "--bounded",
+    assert run_command(sessions.JOB, ["--source", "kafka", "--topic", prefix_a + "activity", "--bounded",
                           "--bootstrap-servers", kafka_bootstrap, "--sink", "kafka",
                           "--output-topic-prefix", out_prefix, "--gap", "3s"]) == 0
     out = kafka_outputs(kafka_bootstrap, out_prefix)
-    expected = run_job(sessions, ["--gap", "3s"], events=activity)
+    expected = run_job(sessions.JOB, ["--gap", "3s"], events=activity)
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
     assert out["errors"] and out["late"]
-    assert sessions.accounting(out) == 400
+    assert sessions.JOB.accounted(out) == 400
 
 
 def test_loadgen_fractions_and_out_of_orderness():
@@ -97,7 +98,7 @@ def test_loadgen_fractions_and_out_of_orderness():
 
 def fail_fast(argv) -> str:
     with pytest.raises(OptionError) as raised:
-        sessions.main(argv)
+        run(sessions.JOB, parse(sessions.JOB, argv))
     return raised.value.message
 
 
@@ -165,7 +166,7 @@ def error_event_time(job: str, raw: str) -> int | None:
 def test_kafka_record_timestamps_follow_the_rule(kafka_bootstrap, job, argv, outputs):
     prefix = unique(job)
     started_ms = int(time.time() * 1000)
-    assert importlib.import_module(f"jobs.{job}").main(
+    assert run_command(importlib.import_module(f"jobs.{job}").JOB,
         [*argv, "--sink", "kafka", "--bootstrap-servers", kafka_bootstrap, "--output-topic-prefix", prefix]) == 0
     finished_ms = int(time.time() * 1000)
 

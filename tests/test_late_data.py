@@ -26,7 +26,7 @@ def result(user, start_s, size_s, values, firing, late_update):
 
 
 def assert_accounted(outputs, records_in):
-    assert late_data.accounting(outputs) == records_in
+    assert late_data.JOB.accounted(outputs) == records_in
 
 
 def test_seed_watermark_example():
@@ -34,7 +34,7 @@ def test_seed_watermark_example():
     # late (it is behind the 8 s watermark); in Flink it is late only if its window [0, 10 s)
     # has fired, which happens when the watermark reaches 10 s, so it counts on time.
     events = [at(s, user_id="u", id=i + 1, value=v) for i, (s, v) in enumerate([(0, 10), (2, 20), (5, 30), (10, 40), (3, 25), (12, 50)])]
-    out = run_job(late_data, ["--out-of-orderness", "2s"], events=lines(events))
+    out = run_job(late_data.JOB, ["--out-of-orderness", "2s"], events=lines(events))
     assert canonical(out["windows"]) == canonical([result("u", 0, 10, [10, 20, 30, 25], 1, False),
                                                    result("u", 10, 10, [40, 50], 1, False)])
     assert out["late"] == []
@@ -53,7 +53,7 @@ def test_seed_allowed_lateness_timeline():
               at(9 * m, user_id="u", value=3),  # still within lateness: firing 3
               at(14 * m, user_id="u", value=10),  # watermark 10:12: lateness expired, window dropped
               at(8 * m, user_id="u", value=4)]  # beyond the allowed lateness: `late`
-    out = run_job(late_data, ["--window", "10min", "--out-of-orderness", "2min", "--allowed-lateness", "2min"],
+    out = run_job(late_data.JOB, ["--window", "10min", "--out-of-orderness", "2min", "--allowed-lateness", "2min"],
                   events=lines(events))
     assert canonical(out["windows"]) == canonical([
         result("u", 0, 600, [1], 1, False), result("u", 0, 600, [1, 2], 2, True), result("u", 0, 600, [1, 2, 3], 3, True),
@@ -65,7 +65,7 @@ def test_seed_allowed_lateness_timeline():
 def test_a_window_first_filled_by_a_late_event_fires_as_a_late_update():
     # Bob has nothing in [0, 10 s) until after the watermark passed 10 s.
     events = [at(1, user_id="Alice", value=1), at(15, user_id="Alice", value=1), at(4, user_id="Bob", value=7)]
-    out = run_job(late_data, ["--out-of-orderness", "2s", "--allowed-lateness", "5s"], events=lines(events))
+    out = run_job(late_data.JOB, ["--out-of-orderness", "2s", "--allowed-lateness", "5s"], events=lines(events))
     assert canonical(out["windows"]) == canonical([
         result("Alice", 0, 10, [1], 1, False), result("Alice", 10, 10, [1], 1, False), result("Bob", 0, 10, [7], 1, True)])
 
@@ -98,7 +98,7 @@ def expected(records, window_ms, bound_ms, lateness_ms):
 @pytest.mark.parametrize("seed, lateness_ms", [(1, 0), (2, 3_000), (3, 8_000)])
 def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms):
     records = random_stream(seed)
-    out = run_job(late_data, ["--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", f"{lateness_ms}ms"],
+    out = run_job(late_data.JOB, ["--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", f"{lateness_ms}ms"],
                   events=lines(records))
     windows, late = expected(records, 10_000, 2_000, lateness_ms)
     assert late, "the input must exercise late data"
@@ -112,8 +112,8 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms):
 def test_randomized_input_within_the_bound_matches_flink_sql_tumble():
     records = random_stream(4, late_fraction=0)
     argv = ["--window", "10s", "--out-of-orderness", "2s"]
-    out = run_job(late_data, argv, events=lines(records))
-    truth = window_totals(late_data, argv, lines(records), "TUMBLE", 10_000, key="user_id")
+    out = run_job(late_data.JOB, argv, events=lines(records))
+    truth = window_totals(late_data.JOB, argv, lines(records), "TUMBLE", 10_000, key="user_id")
     assert out["late"] == [] and {w["firing"] for w in out["windows"]} == {1}
     assert sorted((w["user_id"], w["window_start"], w["window_end"], w["count"], w["sum"]) for w in out["windows"]) == sorted(
         (t["key"], format_time(t["window_start"]), format_time(t["window_end"]), t["count"], t["sum"]) for t in truth)
@@ -122,7 +122,7 @@ def test_randomized_input_within_the_bound_matches_flink_sql_tumble():
 def test_invalid_records_go_to_errors_and_are_accounted_for():
     good = at(0, user_id="a", value=2)
     bad = [json.dumps({"user_id": None, "timestamp": good["timestamp"]}), json.dumps({"user_id": "a", "timestamp": True})]
-    out = run_job(late_data, [], events=lines([good, *bad]))
+    out = run_job(late_data.JOB, [], events=lines([good, *bad]))
     assert [e["error"] for e in out["errors"]] == [
         "required field 'user_id' is null", "timestamp must be an ISO-8601 string or epoch milliseconds, got boolean True"]
     assert [w["count"] for w in out["windows"]] == [1]
@@ -132,7 +132,7 @@ def test_invalid_records_go_to_errors_and_are_accounted_for():
 def test_process_mode_gives_the_same_result_as_thread_mode():
     records = lines(random_stream(5, n=150))
     argv = ["--out-of-orderness", "2s", "--allowed-lateness", "5s"]
-    thread = run_job(late_data, argv, events=records)
-    process = run_job(late_data, [*argv, "--execution-mode", "process"], events=records)
+    thread = run_job(late_data.JOB, argv, events=records)
+    process = run_job(late_data.JOB, [*argv, "--execution-mode", "process"], events=records)
     assert {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}
     assert any(w["late_update"] for w in process["windows"])

@@ -12,7 +12,7 @@ from samples.generate import BASE_MS
 from tests.harness import canonical, lines, run_job
 from tests.reference import sliding, window_firings
 from tests.sql_reference import window_totals
-from udfs.options import OptionError
+from runner.cli import OptionError, parse
 from udfs.timeutil import format_time
 
 
@@ -27,14 +27,14 @@ def window(key, start_s, end_s, values, leaving):
 
 
 def assert_accounted(outputs, records_in):
-    assert moving_average.accounting(outputs) == records_in
+    assert moving_average.JOB.accounted(outputs) == records_in
 
 
 def test_seed_example_20_events_10s_5s():
     # Seed section 1: 20 events one second apart, value 1..10; one global stream.
     values = [(i * 7) % 10 + 1 for i in range(20)]
     events = [at(i, user_id="u", id=i, value=v) for i, v in enumerate(values)]
-    out = run_job(moving_average, [], events=lines(events))
+    out = run_job(moving_average.JOB, [], events=lines(events))
     # Epoch-aligned windows (BASE_MS is on a 10 s boundary): the first event is also in [-5 s, 5 s).
     assert canonical(out["windows"]) == canonical([
         window(None, -5, 5, values[0:5], 0),
@@ -50,17 +50,17 @@ def test_seed_example_20_events_10s_5s():
 def test_key_field_typed_untyped_and_missing():
     events = [at(0, user_id="a", tenant="acme", region="eu", value=1), at(1, user_id="b", tenant="acme", value=2),
               at(2, user_id="a", value=4, region="us")]
-    out = run_job(moving_average, ["--key-field", "tenant"], events=lines(events))
+    out = run_job(moving_average.JOB, ["--key-field", "tenant"], events=lines(events))
     assert canonical(out["windows"]) == canonical([
         window("acme", -5, 5, [1, 2], 0), window("acme", 0, 10, [1, 2], 2),
         window(None, -5, 5, [4], 0), window(None, 0, 10, [4], 1),
     ])
-    out = run_job(moving_average, ["--key-field", "region", "--size", "10s", "--slide", "10s"], events=lines(events))
+    out = run_job(moving_average.JOB, ["--key-field", "region", "--size", "10s", "--slide", "10s"], events=lines(events))
     assert sorted((w["key"] or "", w["count"]) for w in out["windows"]) == [("", 1), ("eu", 1), ("us", 1)]
 
 
 def test_missing_value_counts_as_zero():
-    out = run_job(moving_average, ["--slide", "10s"], events=lines([at(1, user_id="a", value=3), at(2, user_id="a")]))
+    out = run_job(moving_average.JOB, ["--slide", "10s"], events=lines([at(1, user_id="a", value=3), at(2, user_id="a")]))
     assert out["windows"] == [window(None, 0, 10, [3, 0], 2)]
 
 
@@ -70,7 +70,7 @@ def test_late_event_goes_to_late_once_and_partially_late_event_counts_where_it_c
               at(7, user_id="a", value=10, note="partially late"),  # misses [0, 10), lands in [5, 15)
               at(30, user_id="a", value=1),  # watermark 25 s: [5, 15) and [10, 20) have fired
               at(12, user_id="a", value=100, note="late")]  # misses [5, 15) and [10, 20): late, once
-    out = run_job(moving_average, [], events=lines(events))
+    out = run_job(moving_average.JOB, [], events=lines(events))
     assert out["late"] == [events[4]]
     assert canonical(out["windows"]) == canonical([
         window(None, -5, 5, [1], 0), window(None, 0, 10, [1], 1),
@@ -117,7 +117,7 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, size, slide, ke
     records = random_stream(seed)
     argv = ["--size", f"{size}ms", "--slide", f"{slide}ms", "--out-of-orderness", "2s"]
     argv += ["--key-field", key_field] if key_field else []
-    out = run_job(moving_average, argv, events=lines(records))
+    out = run_job(moving_average.JOB, argv, events=lines(records))
     windows, late = expected_windows(records, size, slide, 2_000, key_field)
     assert late, "the input must exercise late data"
     assert canonical(out["windows"]) == canonical(windows)
@@ -128,8 +128,8 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, size, slide, ke
 def test_randomized_input_within_the_bound_matches_flink_sql_hop():
     records = random_stream(4, late_fraction=0)
     argv = ["--size", "10s", "--slide", "5s", "--out-of-orderness", "2s", "--key-field", "user_id"]
-    out = run_job(moving_average, argv, events=lines(records))
-    truth = window_totals(moving_average, argv, lines(records), "HOP", 10_000, 5_000, key="user_id")
+    out = run_job(moving_average.JOB, argv, events=lines(records))
+    truth = window_totals(moving_average.JOB, argv, lines(records), "HOP", 10_000, 5_000, key="user_id")
     assert out["late"] == []
     assert sorted((w["key"], w["window_start"], w["window_end"], w["count"], w["sum"]) for w in out["windows"]) == sorted(
         (t["key"], format_time(t["window_start"]), format_time(t["window_end"]), t["count"], t["sum"]) for t in truth)
@@ -138,7 +138,7 @@ def test_randomized_input_within_the_bound_matches_flink_sql_hop():
 def test_invalid_records_go_to_errors_and_are_accounted_for():
     good = at(0, user_id="a", value=2)
     bad = ["{oops", json.dumps({"user_id": "a", "value": "2", "timestamp": good["timestamp"]}), json.dumps({"user_id": "a"})]
-    out = run_job(moving_average, [], events=lines([good, *bad]))
+    out = run_job(moving_average.JOB, [], events=lines([good, *bad]))
     assert [e["error"] for e in out["errors"]] == [
         "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
         "field 'value' must be a number, got string", "missing required field 'timestamp'"]
@@ -148,5 +148,5 @@ def test_invalid_records_go_to_errors_and_are_accounted_for():
 
 def test_a_slide_longer_than_the_size_is_refused():
     with pytest.raises(OptionError) as error:
-        moving_average.options(["--size", "5s", "--slide", "10s"])
+        parse(moving_average.JOB, ["--size", "5s", "--slide", "10s"])
     assert error.value.message == "python -m jobs.moving_average: error: --slide must be at most --size"

@@ -17,8 +17,9 @@ import jobs
 from jobs import event_router, late_data
 from samples.generate import BASE_MS
 from tests.harness import canonical
-from tests.kafka_broker import produce
-from udfs.sinks import read_file_outputs
+from tools.kafka_broker import produce
+from runner.cli import run_command
+from runner.outputs import read_file_outputs
 from udfs.timeutil import format_time
 
 #: Options that make each job meet late records in the bundled samples.
@@ -34,7 +35,7 @@ REPEATED = ("late_data", "sessions")
 
 
 def run_main(job, argv, out) -> dict[str, list[dict]]:
-    assert job.main([*argv, "--sink", "file", "--output", str(out)]) == 0
+    assert run_command(job.JOB, [*argv, "--sink", "file", "--output", str(out)]) == 0
     return {k: canonical(v) for k, v in read_file_outputs(out, [p.name for p in out.iterdir()]).items()}
 
 

@@ -18,7 +18,7 @@ def event(user, second, action, **extra):
 
 
 def assert_accounted(outputs, records_in):
-    assert sessions.accounting(outputs) == records_in
+    assert sessions.JOB.accounted(outputs) == records_in
 
 
 def test_seed_example_gap_3s():
@@ -26,7 +26,7 @@ def test_seed_example_gap_3s():
     timeline = sorted([event("Alice", s, a) for s, a in [(0, "login"), (1, "view"), (2, "click"), (7, "search"), (8, "logout")]]
                       + [event("Bob", s, a) for s, a in [(0, "login"), (1, "view"), (5, "login")]],
                       key=lambda e: e["timestamp"])
-    out = run_job(sessions, ["--gap", "3s"], events=lines(timeline))
+    out = run_job(sessions.JOB, ["--gap", "3s"], events=lines(timeline))
 
     def session(user, start, end, actions):
         return {"user_id": user, "session_start": format_time(BASE_MS + start * 1000),
@@ -45,7 +45,7 @@ def test_seed_example_gap_3s():
 def test_out_of_order_within_bound_gives_the_same_sessions():
     # Arrival order scrambled within the 5 s bound: Flink's sessions do not depend on it.
     timeline = [event("Alice", s, a) for s, a in [(2, "click"), (0, "login"), (8, "logout"), (1, "view"), (7, "search")]]
-    out = run_job(sessions, ["--gap", "3s"], events=lines(timeline))
+    out = run_job(sessions.JOB, ["--gap", "3s"], events=lines(timeline))
     assert sorted((s["event_count"], s["actions"][0]) for s in out["sessions"]) == [(2, "search"), (3, "login")]
     assert out["late"] == []
 
@@ -53,7 +53,7 @@ def test_out_of_order_within_bound_gives_the_same_sessions():
 def test_late_event_goes_to_late_with_its_fields():
     # The watermark reaches 100 - 5 = 95 s; a session at 10 s (window end 13 s) has closed.
     stream = [event("Alice", 10, "view"), event("Alice", 100, "view"), event("Alice", 11, "click", page="/late")]
-    out = run_job(sessions, ["--gap", "3s"], events=lines(stream))
+    out = run_job(sessions.JOB, ["--gap", "3s"], events=lines(stream))
     assert out["late"] == [stream[2]]
     assert [s["event_count"] for s in out["sessions"]] == [1, 1]
     assert_accounted(out, 3)
@@ -71,7 +71,7 @@ def test_invalid_records_go_to_errors_with_reasons():
         json.dumps({"user_id": "Bob", "timestamp": "noon"}): "timestamp 'noon' is not an ISO-8601 time",
         "": "empty record",
     }
-    out = run_job(sessions, ["--gap", "3s"], events=lines([good, *bad]))
+    out = run_job(sessions.JOB, ["--gap", "3s"], events=lines([good, *bad]))
     assert canonical(out["errors"]) == canonical([{"job": "sessions", "error": reason, "raw": raw} for raw, reason in bad.items()])
     assert [s["event_count"] for s in out["sessions"]] == [1]
     assert_accounted(out, 1 + len(bad))
@@ -96,7 +96,7 @@ def random_stream(seed, users=15, per_user=25, bound_ms=2_000, late_fraction=0.0
 def test_randomized_out_of_order_input_matches_brute_force(seed):
     stream = random_stream(seed)
     records = [{"user_id": e["user_id"], "timestamp": e["ts"], **({"action": e["action"]} if e["action"] else {})} for e in stream]
-    out = run_job(sessions, ["--gap", "3s", "--out-of-orderness", "2s"], events=lines(records))
+    out = run_job(sessions.JOB, ["--gap", "3s", "--out-of-orderness", "2s"], events=lines(records))
 
     expected, late = sessionize(stream, gap_ms=3_000, bound_ms=2_000)
     assert late, "the input must exercise late data"
@@ -113,6 +113,6 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
     stream = random_stream(3, users=5, per_user=15)
     records = lines({"user_id": e["user_id"], "timestamp": e["ts"], "action": e["action"]} for e in stream)
     argv = ["--gap", "3s", "--out-of-orderness", "2s"]
-    thread = run_job(sessions, argv, events=records)
-    process = run_job(sessions, [*argv, "--execution-mode", "process"], events=records)
+    thread = run_job(sessions.JOB, argv, events=records)
+    process = run_job(sessions.JOB, [*argv, "--execution-mode", "process"], events=records)
     assert {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}

@@ -24,7 +24,7 @@ def test_seed_example():
     profiles = [{"user_id": "Alice", "tier": "silver", "country": "DE", "timestamp": "2026-11-24T09:59:00.000Z"},
                 {"user_id": "Bob", "tier": "bronze", "country": "FR", "timestamp": "2026-11-24T10:00:00.000Z"},
                 {"user_id": "Alice", "tier": "gold", "country": "DE", "timestamp": "2026-11-24T10:00:05.000Z"}]
-    out = run_job(temporal_join, [], purchases=[json.dumps(p) for p in purchases], profiles=[json.dumps(p) for p in profiles])
+    out = run_job(temporal_join.JOB, [], purchases=[json.dumps(p) for p in purchases], profiles=[json.dumps(p) for p in profiles])
     # Alice was silver at 2 s and gold (since 5 s) at 7 s; Charlie has no profile: null.
     assert canonical(out["enriched"]) == canonical([
         {**purchases[0], "profile": {"tier": "silver", "country": "DE"}},
@@ -32,25 +32,25 @@ def test_seed_example():
         {**purchases[2], "profile": {"tier": "gold", "country": "DE"}},
     ])
     assert out["late"] == [] and out["errors"] == []
-    assert temporal_join.accounting(out) == 6
+    assert temporal_join.JOB.accounted(out) == 6
 
 
 def test_versions_before_between_and_at_purchases():
     profiles = [{"user_id": "A", "ts": at(s), "tier": t} for s, t in [(3, "v1"), (4, "v2"), (5.5, "v3"), (8, "v4")]]
     purchases = [{"user_id": "A", "ts": at(s), "amount": float(s)} for s in (1, 2.999, 5, 8, 20)]
-    out = run_job(temporal_join, [], purchases=lines(purchases), profiles=lines(profiles))
+    out = run_job(temporal_join.JOB, [], purchases=lines(purchases), profiles=lines(profiles))
     # Before any version: null; several versions between 5 s and 8 s: the latest <= 8 s (v4, at exactly 8 s).
     assert canonical(out["enriched"]) == canonical([
         enriched(purchases[0], None), enriched(purchases[1], None), enriched(purchases[2], profiles[1]),
         enriched(purchases[3], profiles[3]), enriched(purchases[4], profiles[3])])
-    assert consumed_total(out, "profiles") == 4 and temporal_join.accounting(out) == 9
+    assert consumed_total(out, "profiles") == 4 and temporal_join.JOB.accounted(out) == 9
 
 
 def test_a_version_arriving_after_a_later_one_is_still_used():
     # A deduplicating "versioned view" would drop v1 (older than v2, which it has already seen).
     profiles = [{"user_id": "A", "ts": at(10), "tier": "v2"}, {"user_id": "A", "ts": at(6), "tier": "v1"}]
     purchases = [{"user_id": "A", "ts": at(7), "amount": 1.0}, {"user_id": "A", "ts": at(12), "amount": 2.0}]
-    out = run_job(temporal_join, [], purchases=lines(purchases), profiles=lines(profiles))
+    out = run_job(temporal_join.JOB, [], purchases=lines(purchases), profiles=lines(profiles))
     assert canonical(out["enriched"]) == canonical([enriched(purchases[0], profiles[1]), enriched(purchases[1], profiles[0])])
 
 
@@ -61,27 +61,27 @@ def test_late_purchases_and_versions():
                 {"user_id": "A", "ts": at(1), "tier": "late"}]
     purchases = [{"user_id": "A", "ts": at(2), "amount": 1.0}, {"user_id": "A", "ts": at(12), "amount": 2.0},
                  {"user_id": "A", "ts": at(3), "amount": 3.0}]
-    out = run_job(temporal_join, ["--out-of-orderness", "2s"], purchases=lines(purchases), profiles=lines(profiles))
+    out = run_job(temporal_join.JOB, ["--out-of-orderness", "2s"], purchases=lines(purchases), profiles=lines(profiles))
     assert canonical(out["enriched"]) == canonical([enriched(purchases[0], profiles[0]), enriched(purchases[1], profiles[1])])
     assert canonical(out["late"]) == canonical([{**record(profiles[2]), "input": "profiles"},
                                                 {**record(purchases[2]), "input": "purchases"}])
-    assert temporal_join.accounting(out) == 6
+    assert temporal_join.JOB.accounted(out) == 6
 
 
 def test_invalid_records_of_either_input_go_to_errors_named():
     bad_profile = json.dumps({"user_id": "A", "tier": "gold", "timestamp": "soon"})
-    out = run_job(temporal_join, [], purchases=["", *lines([{"user_id": "A", "ts": at(1), "amount": 1.0}])], profiles=[bad_profile])
+    out = run_job(temporal_join.JOB, [], purchases=["", *lines([{"user_id": "A", "ts": at(1), "amount": 1.0}])], profiles=[bad_profile])
     assert canonical(out["errors"]) == canonical([
         {"job": "temporal_join", "error": "purchases: empty record", "raw": ""},
         {"job": "temporal_join", "error": "profiles: timestamp 'soon' is not an ISO-8601 time", "raw": bad_profile}])
     assert [e["profile"] for e in out["enriched"]] == [None]
-    assert temporal_join.accounting(out) == 3
+    assert temporal_join.JOB.accounted(out) == 3
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_randomized_out_of_order_input_matches_brute_force(seed):
     _, purchases, profiles = random_inputs(seed, late_fraction=0.08)
-    out = run_job(temporal_join, ["--out-of-orderness", "2s"], purchases=lines(purchases), profiles=lines(profiles))
+    out = run_job(temporal_join.JOB, ["--out-of-orderness", "2s"], purchases=lines(purchases), profiles=lines(profiles))
 
     pairs, late_purchases, late_profiles = reference(purchases, profiles, bound_ms=2_000)
     assert late_purchases and late_profiles, "the input must exercise late data"
@@ -90,4 +90,4 @@ def test_randomized_out_of_order_input_matches_brute_force(seed):
     assert canonical(out["late"]) == canonical(
         [{**record(e), "input": "purchases"} for e in late_purchases] + [{**record(e), "input": "profiles"} for e in late_profiles])
     assert consumed_total(out, "profiles") == len(profiles) - len(late_profiles)
-    assert temporal_join.accounting(out) == len(purchases) + len(profiles)
+    assert temporal_join.JOB.accounted(out) == len(purchases) + len(profiles)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from udfs.events import ACTIVITY, CLICKS, PURCHASES, InvalidRecord
-from udfs.options import OptionError
+from runner.cli import OptionError, parse
 from udfs.timeutil import format_duration, format_time, parse_duration, parse_event_time
 
 T = 1_795_514_400_000  # 2026-11-24T10:00:00Z
@@ -80,9 +80,10 @@ def test_invalid_records_have_reasons(schema, record, reason):
 def test_options_defaults_and_errors(tmp_path):
     from jobs import sessions
 
-    opts = sessions.options([])
-    assert (opts.gap, opts.out_of_orderness, opts.source, opts.sink, opts.parallelism) == (300_000, 5_000, "file", "print", 1)
-    assert opts.input.endswith("samples/activity.jsonl")
+    config = parse(sessions.JOB, [])
+    assert (config.options.gap_ms, config.event_time.out_of_orderness_ms, config.source.kind, config.sink.kind,
+            config.execution.parallelism) == (300_000, 5_000, "file", "print", 1)
+    assert str(config.source.paths["events"]).endswith("samples/activity.jsonl")
     for argv, message in [
         (["--gap", "3 parsecs"], "argument --gap: invalid duration '3 parsecs'"),
         (["--input", str(tmp_path / "missing.jsonl")], "input not found"),
@@ -92,5 +93,5 @@ def test_options_defaults_and_errors(tmp_path):
         (["--sink", "mail"], "invalid choice: 'mail'"),
     ]:
         with pytest.raises(OptionError) as error:
-            sessions.options(argv)
+            parse(sessions.JOB, argv)
         assert message in error.value.message and "\n" not in error.value.message

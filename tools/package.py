@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("udfs", "jobs")
+PACKAGES = ("udfs", "jobs", "runner")
 DEFAULT_OUT = PROJECT_ROOT / "build" / "pyflink-jobs.zip"
 
 

@@ -47,6 +47,7 @@ from pyflink.table import Schema, StreamTableEnvironment, Table
 
 from udfs.events import EventSchema
 from udfs.eventtime import BEHIND_WATERMARK, ROWTIME, interval_literal
+from udfs.job import Count
 from udfs.timeutil import format_time
 from udfs.windows import late_record
 
@@ -152,7 +153,7 @@ def _prepare(t_env: StreamTableEnvironment, sides: list[Side], late_sql: str, bu
     views, counts, late = [], [], []
     for side in sides:
         source = f"join_{side.name}_in"
-        t_env.create_temporary_view(source, _timed_table(t_env, side, (primary_keys or {}).get(side.name)))
+        t_env.create_temporary_view(source, timed_table(t_env, side, (primary_keys or {}).get(side.name)))
         columns = ", ".join(f"`{name}`" for name, _ in side.schema.sql_columns)
         flag = f"COALESCE({late_sql}, FALSE)"
         view = f"join_{side.name}"
@@ -171,7 +172,7 @@ def _prepare(t_env: StreamTableEnvironment, sides: list[Side], late_sql: str, bu
     return (*views, consumed, late_rows)
 
 
-def _timed_table(t_env: StreamTableEnvironment, side: Side, primary_key: str | None):
+def timed_table(t_env: StreamTableEnvironment, side: Side, primary_key: str | None):
     """The runner's event-timed stream as a table: the record timestamp as rowtime ``rt``, the
     stream's own watermarks (no new watermark strategy: the bridge in udfs/eventtime.py made them)."""
     builder = Schema.new_builder()
@@ -211,9 +212,8 @@ def outputs(joined: Joined, name: str, format_pair) -> dict[str, DataStream]:
     }
 
 
-def accounting(outputs) -> int:
-    """Each valid input record is counted in ``consumed`` or is in ``late``; invalid ones are in ``errors``."""
-    return sum(c["records"] for c in outputs["consumed"]) + len(outputs["late"]) + len(outputs["errors"])
+#: Each valid input record is counted in ``consumed`` or is in ``late``; invalid ones are in ``errors``.
+ACCOUNTING = (Count("consumed", "records"), Count("late"), Count("errors"))
 
 
 def _late_json(row) -> str:

@@ -2,15 +2,16 @@
 
 - ``file``: ``DIR/<output>/*.jsonl`` via Flink's FileSink, complete once the job has finished;
 - ``print`` and tests: the outputs are tagged with their name, unioned, and collected by the client;
-- ``kafka``: see :mod:`udfs.kafka`.
-Each output passes :class:`udfs.metrics.CountRecords` first, so every job counts its outputs.
+- ``kafka``: see :mod:`runner.kafka`.
+Each output passes :class:`udfs.metrics.CountRecords` first (unless ``count=False``), so every job
+counts its outputs. :mod:`runner.outputs` reads what the file sink wrote.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from pyflink.common import Encoder, Types
 from pyflink.datastream import DataStream
@@ -24,7 +25,7 @@ def counted(stream: DataStream, output: str, tag: bool = False) -> DataStream:
     return stream.map(CountRecords(output, tag), Types.STRING()).name(f"count-{output}").uid(f"count-{output}")
 
 
-def file_sink(stream: DataStream, directory: str | Path, output: str) -> None:
+def file_sink(stream: DataStream, directory: str | Path, output: str, count: bool = True) -> None:
     """Write one output as JSON Lines under ``directory/output/``."""
     path = Path(directory, output)
     path.mkdir(parents=True, exist_ok=True)  # an output with no records is still an (empty) folder
@@ -32,11 +33,12 @@ def file_sink(stream: DataStream, directory: str | Path, output: str) -> None:
             .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
             .with_output_file_config(OutputFileConfig.builder().with_part_prefix(output).with_part_suffix(".jsonl").build())
             .build())
-    counted(stream, output).sink_to(sink).name(f"file-{output}").uid(f"sink-{output}")
+    (counted(stream, output) if count else stream).sink_to(sink).name(f"file-{output}").uid(f"sink-{output}")
 
 
 def tagged_union(outputs: Mapping[str, DataStream]) -> DataStream:
-    """All outputs as one stream of ``<output>\\t<json>`` lines, for a client-side collector."""
+    """All outputs as one stream of ``<output>\\t<json>`` lines, for a client-side collector (each
+    counted on the way)."""
     streams = [counted(stream, name, tag=True) for name, stream in outputs.items()]
     return streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0]
 
@@ -63,13 +65,4 @@ def collect(outputs: Mapping[str, DataStream], job_name: str = "collect") -> dic
     result: dict[str, list[dict]] = {name: [] for name in outputs}
     for output, record in collect_tagged(outputs, job_name):
         result[output].append(json.loads(record))
-    return result
-
-
-def read_file_outputs(directory: str | Path, outputs) -> dict[str, list[dict]]:
-    """What the file sink wrote: finished part files only (in-progress ones are hidden)."""
-    result = {}
-    for output in outputs:
-        files = sorted(p for p in Path(directory, output).rglob("*") if p.is_file() and not p.name.startswith("."))
-        result[output] = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line]
     return result

@@ -4,7 +4,7 @@ Used by the tests' session fixture and by ``scripts/kafka start|stop|status``: n
 download at run time. The broker's files (config, data, ``broker.log``, ``broker.pid``) live in
 one folder; it is formatted once and stopped by its PID.
 
-    python -m tests.kafka_broker start [--home .kafka] [--port 9092]
+    python -m tools.kafka_broker start [--home .kafka] [--port 9092]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from udfs.jars import kafka_broker_classpath
+from runner.jars import kafka_broker_classpath
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = PROJECT_ROOT / ".kafka"

@@ -1,6 +1,7 @@
 """A local standalone Flink cluster (one JobManager, one TaskManager) from PyFlink's own ``bin/``,
 configured by a copy of ``flink-conf/config.yaml`` with free ports and its own folders, all on
-127.0.0.1. Used by the session fixture ``flink_cluster`` (tests/conftest.py).
+127.0.0.1: ``scripts/flink-cluster`` and the tests' session fixture ``flink_cluster``
+(tests/conftest.py).
 
 Jobs are submitted with ``flink run -py jobs/<name>.py --pyFiles udfs,jobs ...`` (see
 :meth:`FlinkCluster.submit`), exactly as a user would.
@@ -22,11 +23,11 @@ from pathlib import Path
 
 import yaml
 
-from tests.harness import child_env
-from tests.kafka_broker import free_port
+from runner.jars import connector_jars
+from runner.run import root_cause
+from tools.kafka_broker import free_port
 from tools.package import package
-from udfs.jars import connector_jars
-from udfs.runner import root_cause
+from tools.processes import child_env
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PYFLINK = Path(__import__("pyflink").__file__).resolve().parent
@@ -197,7 +198,7 @@ class FlinkCluster:
         self.wait_for_job(job_id, states=("CANCELED", "FAILED", "FINISHED"), timeout=60)
 
     # -- submission --------------------------------------------------------------------------
-    def flink_run(self, script: str, args, packages=("udfs", "jobs"), detached: bool = False,
+    def flink_run(self, script: str, args, packages=("udfs", "jobs", "runner"), detached: bool = False,
                   timeout: float = 600, flink_options=()) -> subprocess.CompletedProcess:
         """``flink run`` a job script the way a user does (see docs/kafka-and-cluster.md): the
         packages go as one zip in ``--pyFiles`` (tools/package.py says why)."""
@@ -361,7 +362,7 @@ def _code_changed_since_taskmanager_start(cluster: FlinkCluster) -> bool:
     if not pid_files:
         return False
     started = max(f.stat().st_mtime for f in pid_files)
-    return any(p.stat().st_mtime > started for package in ("jobs", "udfs") for p in (PROJECT_ROOT / package).rglob("*.py"))
+    return any(p.stat().st_mtime > started for package in ("jobs", "udfs", "runner") for p in (PROJECT_ROOT / package).rglob("*.py"))
 
 
 def job_id_of(output: str) -> str:

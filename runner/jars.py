@@ -26,7 +26,7 @@ def connector_jars() -> list[Path]:
 
 
 def kafka_broker_classpath() -> str:
-    """The classpath of the Kafka broker used by tests and scripts/kafka."""
+    """The classpath of the local Kafka broker (tools/kafka_broker.py, scripts/kafka)."""
     if not (JARS / "kafka").is_dir():
         _fetch()
     return ":".join(str(p) for p in sorted((JARS / "kafka").glob("*.jar")))

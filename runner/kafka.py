@@ -12,16 +12,15 @@
   :func:`check_kafka` verifies before the job is submitted.
 
 The runner calls :func:`check_options` once before the job is built: it fails fast with one line
-(:class:`udfs.options.OptionError`) when the broker does not answer or a source topic does not
+(:class:`runner.cli.OptionError`) when the broker does not answer or a source topic does not
 exist.
 """
 
 from __future__ import annotations
 
 import logging
-from argparse import Namespace
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from pyflink.common import SimpleStringSchema, WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
@@ -33,8 +32,9 @@ from pyflink.datastream.connectors.kafka import (
     KafkaSource,
 )
 
-from udfs.options import OptionError
-from udfs.sinks import counted
+from runner.cli import OptionError
+from runner.config import RunConfig, SinkConfig, SourceConfig
+from runner.sinks import counted
 
 # kafka-python (the fail-fast checks) logs every connection at INFO; the run's log is about the job.
 logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -48,62 +48,60 @@ GUARANTEES = {
 BROKER_DEFAULT_MAX_TRANSACTION_TIMEOUT_MS = 900_000
 
 
-def output_topic(options: Namespace, output: str) -> str:
-    return f"{options.output_topic_prefix}.{output}"
-
-
-def transactional_id_prefix(options: Namespace, output: str) -> str:
+def transactional_id_prefix(sink: SinkConfig, output: str) -> str:
     """Stable across restarts and unique per output topic: after a failure, Flink finds and aborts
     the open transactions of the previous attempt by this prefix."""
-    return output_topic(options, output)
+    return sink.output_topic(output)
 
 
-def kafka_records(env: StreamExecutionEnvironment, options: Namespace, topic: str, name: str) -> DataStream:
+def kafka_records(env: StreamExecutionEnvironment, source: SourceConfig, topic: str, name: str) -> DataStream:
     """The raw string records of one topic, earliest first; bounded by the latest offsets at start
     with ``--bounded``. No watermarks here: event time is assigned after parsing."""
     builder = (
         KafkaSource.builder()
-        .set_bootstrap_servers(options.bootstrap_servers)
+        .set_bootstrap_servers(source.bootstrap_servers)
         .set_topics(topic)
-        .set_group_id(options.group_id)
-        .set_client_id_prefix(f"{options.group_id}-{name}")
+        .set_group_id(source.group_id)
+        .set_client_id_prefix(f"{source.group_id}-{name}")
         .set_starting_offsets(KafkaOffsetsInitializer.earliest())
         .set_value_only_deserializer(SimpleStringSchema())
         # Only committed records of transactional producers (e.g. another job's exactly-once sink).
         .set_property("isolation.level", "read_committed")
     )
-    if options.bounded:
+    if source.bounded:
         builder.set_bounded(KafkaOffsetsInitializer.latest())
     return (env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka-{name}")
             .uid(f"source-{name}"))
 
 
-def kafka_sink(stream: DataStream, options: Namespace, output: str) -> None:
+def kafka_sink(stream: DataStream, sink: SinkConfig, output: str, count: bool = True) -> None:
     """Write one output (JSON strings) to ``<prefix>.<output>`` with the chosen guarantee."""
-    guarantee = options.delivery_guarantee
-    topic = output_topic(options, output)
+    guarantee = sink.delivery_guarantee
+    topic = sink.output_topic(output)
     serializer = (KafkaRecordSerializationSchema.builder()
                   .set_topic(topic)
                   .set_value_serialization_schema(SimpleStringSchema())
                   .build())
     builder = (KafkaSink.builder()
-               .set_bootstrap_servers(options.bootstrap_servers)
+               .set_bootstrap_servers(sink.bootstrap_servers)
                .set_record_serializer(serializer)
                .set_delivery_guarantee(GUARANTEES[guarantee]))
     if guarantee == "exactly-once":
-        builder.set_transactional_id_prefix(transactional_id_prefix(options, output))
+        builder.set_transactional_id_prefix(transactional_id_prefix(sink, output))
         # The connector's own default (1 h) exceeds a default broker's 15 min maximum.
-        builder.set_property("transaction.timeout.ms", str(options.transaction_timeout))
-    counted(stream, output).sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
+        builder.set_property("transaction.timeout.ms", str(sink.transaction_timeout_ms))
+    (counted(stream, output) if count else stream).sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
 
 
-def check_options(options: Namespace) -> dict[str, int]:
+def check_options(config: RunConfig) -> dict[str, int]:
     """What a job's Kafka source and sinks need from the broker, asked once before the job is
     built: the number of partitions of each source topic."""
-    sources = [getattr(options, spec.topic_dest) for spec in options.inputs] if options.source == "kafka" else []
-    exactly_once = options.sink == "kafka" and options.delivery_guarantee == "exactly-once"
-    return check_kafka(options.bootstrap_servers, source_topics=sources,
-                       transaction_timeout_ms=options.transaction_timeout if exactly_once else None)
+    source, sink = config.source, config.sink
+    topics = list(source.topics.values()) if source.kind == "kafka" else []
+    exactly_once = sink.kind == "kafka" and sink.delivery_guarantee == "exactly-once"
+    servers = source.bootstrap_servers if source.kind == "kafka" else sink.bootstrap_servers
+    return check_kafka(servers, source_topics=topics,
+                       transaction_timeout_ms=sink.transaction_timeout_ms if exactly_once else None)
 
 
 def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms: int | None = None) -> dict[str, int]:

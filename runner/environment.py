@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 import site
 import sys
-from argparse import Namespace
-from typing import Mapping
+from collections.abc import Mapping
 
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 from pyflink.util.java_utils import get_j_env_configuration
 
-from udfs.jars import connector_jars
-from udfs.options import PROJECT_ROOT
+from runner.config import EventTimeConfig, ExecutionConfig
+from runner.jars import PROJECT_ROOT, connector_jars
 
-#: Python-operator settings measured in bench/ (see README, Performance).
+#: Python-operator settings measured in bench/ (see README, Performance); ``overrides`` replace them.
 PYTHON_TUNING = {
     "python.fn-execution.bundle.size": "1000",
     "python.fn-execution.bundle.time": "1000",
@@ -54,26 +53,30 @@ EXECUTION_MODE = "python.execution-mode"
 
 
 def create_environment(
-    options: Namespace, overrides: Mapping[str, str] | None = None
+    job: str,
+    execution: ExecutionConfig,
+    event_time: EventTimeConfig,
+    uses_kafka: bool = False,
+    overrides: Mapping[str, str] | None = None,
 ) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
-    """The job's environment; ``overrides`` (Flink configuration keys) are applied last, e.g. a
-    checkpoint folder in tests or benchmark settings.
+    """The job's environment; ``overrides`` (Flink configuration keys) are applied after the
+    project's own settings, e.g. a checkpoint folder in tests or benchmark settings.
 
-    The Python execution mode is ``--execution-mode`` if given; else, submitted with ``flink run``,
+    The Python execution mode is ``execution.mode`` if given; else, submitted with ``flink run``,
     the cluster's own ``python.execution-mode`` (its config.yaml reaches the job's environment);
-    else thread.
+    else thread. ``uses_kafka``: a local run ships the Kafka connector.
     """
     conf = Configuration()
-    conf.set_string("pipeline.name", options.job)
-    if options.execution_mode:
-        conf.set_string(EXECUTION_MODE, options.execution_mode)
+    conf.set_string("pipeline.name", job)
+    if execution.mode:
+        conf.set_string(EXECUTION_MODE, execution.mode)
     conf.set_string("python.executable", sys.executable)
     # Event time comes from the table bridge (udfs/eventtime.py): with interval 0 it emits a
     # watermark after every record instead of every 200 ms of processing time, which makes
     # lateness a function of the input alone.
     conf.set_string("pipeline.auto-watermark-interval", "0")
-    if options.idleness:
-        conf.set_string("table.exec.source.idle-timeout", f"{options.idleness} ms")
+    if event_time.idleness_ms:
+        conf.set_string("table.exec.source.idle-timeout", f"{event_time.idleness_ms} ms")
     for key, value in PYTHON_TUNING.items():
         conf.set_string(key, value)
     for key, value in (overrides or {}).items():
@@ -82,7 +85,7 @@ def create_environment(
     effective = get_j_env_configuration(env._j_stream_execution_environment)
     configured = effective.toMap()
     local = configured.get("execution.target") in (None, "local")
-    if local and "kafka" in (options.source, options.sink):
+    if local and uses_kafka:
         # A local run ships the connector from the checkout's jars/. A cluster has it in its lib/
         # (docs/kafka-and-cluster.md): loaded once per TaskManager, not once per job, which in
         # thread mode would never be unloaded (the embedded interpreter keeps the job's classes).
@@ -100,10 +103,10 @@ def create_environment(
         # Process mode holds a watermark back until the current bundle finishes, so elements of a
         # bundle see an older watermark than in thread mode. One-element bundles (the default)
         # keep lateness a function of the input alone, at a cost: docs/performance.md.
-        effective.setString("python.fn-execution.bundle.size", str(options.process_bundle_size))
-    env.set_parallelism(options.parallelism)
-    if options.checkpoint_interval:
-        env.enable_checkpointing(options.checkpoint_interval)
+        effective.setString("python.fn-execution.bundle.size", str(execution.process_bundle_size))
+    env.set_parallelism(execution.parallelism)
+    if execution.checkpoint_interval_ms:
+        env.enable_checkpointing(execution.checkpoint_interval_ms)
     return env, StreamTableEnvironment.create(env)
 
 

@@ -1,0 +1,49 @@
+"""What every benchmark report shares: where results go, the machine and versions, and the
+events-per-second slope that removes start-up."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def rate(points: list[tuple[int, dict]], clock: str = "execute_s") -> dict | None:
+    """Events/s excluding start-up: the slope between the two largest sizes (execution time, or
+    with ``clock="cpu_s"`` CPU time of the process tree); with one size, events / time."""
+    ok = [(n, r[clock]) for n, r in points if r.get("ok") and r.get(clock)]
+    if not ok:
+        return None
+    if len(ok) >= 2:
+        (n1, t1), (n2, t2) = ok[-2], ok[-1]
+        if t2 > t1:
+            return {"events_per_s": round((n2 - n1) / (t2 - t1)), "method": f"slope {n1}->{n2}"}
+        # The larger run was not slower: noise (other load) swamped the difference.
+        return {"events_per_s": round(n2 / t2), "method": f"{n2} / time (slope invalid)", "noisy": True}
+    n, t_ = ok[-1]
+    return {"events_per_s": round(n / t_), "method": f"{n} / time"}
+
+
+def versions() -> dict:
+    from importlib.metadata import version
+
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
+    return {"python": platform.python_version(), "apache-flink": version("apache-flink"),
+            "java": java[0] if java else "?"}
+
+
+def machine() -> dict:
+    mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 ** 2, 1), "cpu": cpu,
+            "os": platform.platform()}
+
+
+def header(report: dict) -> str:
+    m, v = report["machine"], report["versions"]
+    return (f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
+            f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}. Command: `{report['command']}`.")

@@ -1,0 +1,251 @@
+"""The command line every job shares (docs/contract.md, "Options shared by every job"), its own
+options declared by the job, and fail-fast validation: a bad option or a missing input stops the
+program before anything is submitted, with one line on stderr and exit code 2.
+
+    python -m jobs.<name> [shared options] [the job's options]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from runner.config import EventTimeConfig, ExecutionConfig, RunConfig, SinkConfig, SourceConfig
+from udfs.job import Job, command_line_options, duration, positive_duration, positive_int, signed_duration
+from udfs.timeutil import parse_duration
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = PROJECT_ROOT / "samples"
+#: Flink refuses checkpoints more often than this (``CheckpointConfig``'s minimum interval).
+MIN_CHECKPOINT_INTERVAL_MS = 10
+
+
+class OptionError(SystemExit):
+    """Raised instead of argparse's usage dump: one line, exit code 2."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+
+def option_error(job: str, message: str) -> OptionError:
+    """A check across several options, failed: the same one line as argparse's own errors."""
+    return OptionError(f"python -m jobs.{job}: error: {message}")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse calls this for every bad option
+        raise OptionError(f"{self.prog}: error: {message}")
+
+
+def checkpoint_interval(text: str) -> int:
+    """Option type: a checkpoint interval Flink accepts (at least 10ms)."""
+    ms = duration(text)
+    if ms < MIN_CHECKPOINT_INTERVAL_MS:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_CHECKPOINT_INTERVAL_MS}ms (Flink's minimum), got {text!r}"
+        )
+    return ms
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def parser_for(job: Job) -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog=f"python -m jobs.{job.name}", description=job.description)
+    io = parser.add_argument_group("sources and sinks")
+    io.add_argument("--source", choices=["file", "kafka"], default="file")
+    for spec in job.inputs:
+        io.add_argument(
+            spec.path_option,
+            dest=f"path_{spec.name}",
+            metavar="PATH",
+            default=str(SAMPLES / spec.sample),
+            help=f"JSONL file or folder of {spec.schema.name} events (default: the bundled sample)",
+        )
+        io.add_argument(
+            spec.topic_option,
+            dest=f"topic_{spec.name}",
+            metavar="TOPIC",
+            default=spec.schema.name,
+            help=f"Kafka topic of {spec.schema.name} events (default: %(default)s)",
+        )
+    io.add_argument("--sink", choices=["print", "file", "kafka"], default="print")
+    io.add_argument("--output", metavar="DIR", help="with --sink file: each output goes to DIR/<output>/")
+    io.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"))
+    io.add_argument("--output-topic-prefix", default=job.name, help="output <out> goes to topic <prefix>.<out>")
+    io.add_argument("--bounded", action="store_true", help="Kafka source: stop at the offsets that were latest at start")
+    io.add_argument("--group-id", default=f"pyflink-{job.name}")
+
+    time = parser.add_argument_group("event time")
+    time.add_argument(
+        "--out-of-orderness",
+        type=duration,
+        default=parse_duration("5s"),
+        metavar="DURATION",
+        help="bounded out-of-orderness of the watermark (default 5s)",
+    )
+    time.add_argument(
+        "--idleness",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="mark the event-time source idle after this long without records",
+    )
+
+    runtime = parser.add_argument_group("runtime")
+    runtime.add_argument("--parallelism", type=positive_int, default=1, metavar="N")
+    runtime.add_argument(
+        "--execution-mode",
+        choices=["thread", "process"],
+        default=None,
+        help="PyFlink Python execution mode (default: the cluster's python.execution-mode "
+        "when submitted with flink run, else thread; see README, Performance)",
+    )
+    runtime.add_argument(
+        "--process-bundle-size",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="process mode: records per bundle of the Python workers (default 1: every record "
+        "sees the watermark thread mode gives it; larger is faster, but a record may then "
+        "see an older watermark, so fewer records may be late)",
+    )
+    runtime.add_argument("--checkpoint-interval", type=checkpoint_interval, default=None, metavar="DURATION")
+    runtime.add_argument(
+        "--delivery-guarantee", choices=["none", "at-least-once", "exactly-once"], default="at-least-once"
+    )
+    runtime.add_argument(
+        "--transaction-timeout",
+        type=positive_duration,
+        default=parse_duration("10min"),
+        metavar="DURATION",
+        help="exactly-once Kafka sink: transaction timeout, at most the broker's "
+        "transaction.max.timeout.ms (default 10min)",
+    )
+
+    own = command_line_options(job.options)
+    if own:
+        group = parser.add_argument_group(f"{job.name} options")
+        for f in own:
+            group.add_argument(
+                f.metadata["flag"],
+                dest=f"job_{f.name}",
+                type=f.metadata["parse"],
+                default=f.default,
+                metavar=f.metadata["metavar"],
+                help=f.metadata["help"],
+            )
+    return parser
+
+
+def parse(job: Job, argv: Sequence[str] | None = None) -> RunConfig:
+    """The command line -> a validated :class:`RunConfig`, or :class:`OptionError`."""
+    parser = parser_for(job)
+    args = parser.parse_args(_attach_signed_values(job, sys.argv[1:] if argv is None else list(argv)))
+    try:
+        own = job.options(**{f.name: getattr(args, f"job_{f.name}") for f in command_line_options(job.options)})
+    except ValueError as error:  # the options dataclass's own checks across its fields
+        raise option_error(job.name, str(error)) from None
+    config = RunConfig(
+        job=job.name,
+        source=SourceConfig(
+            kind=args.source,
+            paths={spec.name: Path(getattr(args, f"path_{spec.name}")) for spec in job.inputs},
+            topics={spec.name: getattr(args, f"topic_{spec.name}") for spec in job.inputs},
+            bootstrap_servers=args.bootstrap_servers,
+            group_id=args.group_id,
+            bounded=args.bounded,
+        ),
+        sink=SinkConfig(
+            kind=args.sink,
+            output=Path(args.output) if args.output else None,
+            bootstrap_servers=args.bootstrap_servers,
+            topic_prefix=args.output_topic_prefix,
+            delivery_guarantee=args.delivery_guarantee,
+            transaction_timeout_ms=args.transaction_timeout,
+        ),
+        event_time=EventTimeConfig(out_of_orderness_ms=args.out_of_orderness, idleness_ms=args.idleness),
+        execution=ExecutionConfig(
+            parallelism=args.parallelism,
+            mode=args.execution_mode,
+            process_bundle_size=args.process_bundle_size,
+            checkpoint_interval_ms=args.checkpoint_interval,
+        ),
+        options=own,
+    )
+    _validate(parser, config)
+    return config
+
+
+def _attach_signed_values(job: Job, argv: list[str]) -> list[str]:
+    """``--lower -30s`` -> ``--lower=-30s`` for every option of type :func:`signed_duration`:
+    argparse takes a value that starts with ``-`` (and is not a plain number) for an option."""
+    signed = {f.metadata["flag"] for f in command_line_options(job.options) if f.metadata["parse"] is signed_duration}
+    attached: list[str] = []
+    for arg in argv:
+        if attached and attached[-1] in signed and arg[:1] == "-" and arg[1:2].isdigit():
+            attached[-1] = f"{attached[-1]}={arg}"
+        else:
+            attached.append(arg)
+    return attached
+
+
+def _validate(parser: argparse.ArgumentParser, config: RunConfig) -> None:
+    source, sink, execution = config.source, config.sink, config.execution
+    if source.kind == "file":
+        for path in source.paths.values():
+            if not path.exists():
+                parser.error(f"input not found: {path}")
+            if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
+                parser.error(f"input folder is empty: {path}")
+    if sink.kind == "file":
+        if sink.output is None:
+            parser.error("--sink file needs --output DIR")
+        # The file sink adds part files beside whatever is there: the outputs of two runs would mix.
+        if sink.output.exists() and not sink.output.is_dir():
+            parser.error(f"--output {sink.output} is not a folder")
+        if sink.output.is_dir() and any(sink.output.iterdir()):
+            parser.error(
+                f"--output {sink.output} is not empty: the outputs of two runs would mix; "
+                "choose a new folder or empty it"
+            )
+    exactly_once = sink.delivery_guarantee == "exactly-once"
+    if exactly_once and sink.kind == "kafka" and not execution.checkpoint_interval_ms:
+        parser.error("--delivery-guarantee exactly-once commits on checkpoints: set --checkpoint-interval")
+    if (
+        exactly_once
+        and execution.checkpoint_interval_ms
+        and sink.transaction_timeout_ms <= execution.checkpoint_interval_ms
+    ):
+        parser.error(
+            "--transaction-timeout must be longer than --checkpoint-interval: a transaction stays open "
+            "from one checkpoint to the next"
+        )
+
+
+def main(job: Job, argv: Sequence[str] | None = None) -> None:
+    """A job's ``__main__``: runs it and exits with its code (see :func:`run_command`).
+
+    The job is taken from its module ``jobs.<name>``, not from ``__main__``, so that cloudpickle
+    ships its functions by reference (``jobs.sessions.SessionSummary``) rather than by value with
+    their module's globals, which do not all pickle.
+    """
+    sys.exit(run_command(importlib.import_module(f"jobs.{job.name}").JOB, argv))
+
+
+def run_command(job: Job, argv: Sequence[str] | None = None, **seams) -> int:
+    """``python -m jobs.<name> ARGV`` in this process: the exit code; a bad option is one line on
+    stderr and code 2. ``seams`` go to :func:`runner.run.run` (e.g. another ``build``)."""
+    from runner.run import run
+
+    try:
+        return run(job, parse(job, argv), **seams)
+    except OptionError as error:
+        print(error.message, file=sys.stderr)
+        return 2

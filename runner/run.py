@@ -1,0 +1,216 @@
+"""The one runner of every job: sources -> parsing and event time -> the job's ``build`` ->
+outputs (with every input's parse errors in ``errors``) -> sinks, then a run summary.
+
+Its seams are parameters, so tests and benchmarks drive the real pipeline without patching it:
+``sources`` (e.g. in-memory records), ``build`` (another design of the job), ``overrides`` (Flink
+configuration keys), and the sink, chosen by calling one method of :class:`PreparedJob`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from py4j.protocol import Py4JJavaError
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.table import StreamTableEnvironment
+
+from runner.cli import option_error
+from runner.config import EventTimeConfig, RunConfig
+from runner.environment import create_environment, execution_mode, submitted_detached
+from runner.sinks import collect_tagged, file_sink
+from runner.outputs import read_file_outputs
+from runner.sources import count_input_records, raw_records
+from udfs.eventtime import timed_row_type
+from udfs.job import Job, Outputs, Streams
+from udfs.metrics import track_event_time_lag
+from udfs.parsing import read_events, readers
+
+#: The raw text records of every input, by input name (one stream per source of an input).
+Sources = Callable[[StreamExecutionEnvironment], Mapping[str, list[DataStream]]]
+Build = Callable[[StreamTableEnvironment, Streams, Any], Outputs]
+
+
+def assemble(
+    t_env: StreamTableEnvironment,
+    job: Job,
+    event_time: EventTimeConfig,
+    sources: Mapping[str, list[DataStream]],
+    options: Any,
+    build: Build | None = None,
+) -> dict[str, DataStream]:
+    """Raw sources -> parsed, event-timed streams -> the job -> named outputs (errors included)."""
+    several = len(job.inputs) > 1
+    streams, errors = {}, []
+    for spec in job.inputs:
+        # One event-time stage per source (each file of a folder has its own): parsing,
+        # watermarks and the lag gauges (udfs/metrics.py) run with its readers; the job's keyed
+        # exchange is the first place where the records of different sources meet.
+        timed = []
+        for i, raw in enumerate(sources[spec.name]):
+            name = f"{spec.name}-{i}" if i else spec.name
+            events, invalid = read_events(
+                t_env,
+                raw,
+                job.name,
+                spec.schema,
+                event_time.out_of_orderness_ms,
+                label=spec.name if several else None,
+                split=i,
+            )
+            lagged = track_event_time_lag(events, timed_row_type(spec.schema), name)
+            timed.append(lagged.set_parallelism(readers(events)))
+            errors.append(invalid)
+        streams[spec.name] = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
+    outputs = dict((build or job.build)(t_env, streams, options))
+    if "errors" in outputs:
+        errors.append(outputs.pop("errors"))
+    outputs["errors"] = errors[0].union(*errors[1:]) if len(errors) > 1 else errors[0]
+    return outputs
+
+
+@dataclass
+class PreparedJob:
+    """A job built on its environment, not yet executed; each ``to_*`` method adds one kind of sink
+    and runs it."""
+
+    job: Job
+    config: RunConfig
+    env: StreamExecutionEnvironment
+    t_env: StreamTableEnvironment
+    outputs: dict[str, DataStream]
+
+    def collect(self) -> dict[str, list[dict]]:
+        """Run on bounded inputs; every output's records, collected by the client."""
+        records: dict[str, list[dict]] = {name: [] for name in self.outputs}
+        for output, record in collect_tagged(self.outputs, self.job.name):
+            records[output].append(json.loads(record))
+        return records
+
+    def to_print(self) -> dict[str, list[dict]]:
+        """Run, printing ``<output> | <record>`` lines as they come; the records printed."""
+        records: dict[str, list[dict]] = {name: [] for name in self.outputs}
+        width = max(map(len, self.outputs))
+        for output, record in collect_tagged(self.outputs, self.job.name):
+            print(f"{output:<{width}} | {record}", flush=True)
+            records[output].append(json.loads(record))
+        return records
+
+    def add_file_sinks(self, count: bool = True) -> None:
+        """Each output to ``<sink.output>/<output>/`` (``count``: through its records counter)."""
+        for name, stream in self.outputs.items():
+            file_sink(stream, self.config.sink.output, name, count)
+
+    def add_kafka_sinks(self, count: bool = True) -> None:
+        from runner.kafka import kafka_sink
+
+        for name, stream in self.outputs.items():
+            kafka_sink(stream, self.config.sink, name, count)
+
+    def execute(self) -> None:
+        """Run the job into the sinks added (returns at submission when detached)."""
+        self.env.execute(self.job.name)
+
+
+def prepare(
+    job: Job,
+    config: RunConfig,
+    *,
+    sources: Sources | None = None,
+    build: Build | None = None,
+    overrides: Mapping[str, str] | None = None,
+    partitions: Mapping[str, int] | None = None,
+) -> PreparedJob:
+    """Build the job on a new environment: on ``sources`` (default: the configured file or Kafka
+    source; ``partitions`` of each Kafka topic size its readers), with ``build`` (default: the
+    job's own), with Flink configuration ``overrides``."""
+    env, t_env = create_environment(config.job, config.execution, config.event_time, config.uses_kafka, overrides)
+    if sources is None:
+        raw = raw_records(env, config.source, job.inputs, config.execution.parallelism, partitions)
+    else:
+        raw = sources(env)
+    outputs = assemble(t_env, job, config.event_time, raw, config.options, build)
+    return PreparedJob(job, config, env, t_env, outputs)
+
+
+def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
+    """Run the job on the configured sources and sinks and summarize it: the exit code."""
+    # Warnings and errors only: third-party INFO lines (Beam at import) say nothing about the run.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    partitions: dict[str, int] = {}
+    if config.uses_kafka:
+        from runner.kafka import check_options
+
+        partitions = check_options(config)  # one broker round trip, before the JVM starts
+    prepared = prepare(job, config, build=build, partitions=partitions)
+    detached = submitted_detached(prepared.env)
+    if detached and config.sink.kind == "print":
+        raise option_error(
+            job.name, "--sink print needs an attached client: use --sink file or kafka with flink run --detached"
+        )
+    started = time.monotonic()
+    try:
+        records = _execute(prepared, detached)
+    except Py4JJavaError as error:
+        # The job failed for good (restarts exhausted): its root cause, not a JVM stack trace.
+        print(f"python -m jobs.{job.name}: job failed: {root_cause(str(error))}", file=sys.stderr, flush=True)
+        return 1
+    if detached:
+        mode = execution_mode(prepared.env)
+        print(
+            f"{job.name}: submitted (python.execution-mode {mode}); the outputs are complete when the job has finished",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 0
+    return 0 if summarize(job, config, records, time.monotonic() - started) else 1
+
+
+def _execute(prepared: PreparedJob, detached: bool) -> Mapping[str, list] | None:
+    """Run into the configured sink; what the outputs hold where the client can read it back
+    (None for Kafka, or when submitted detached)."""
+    sink = prepared.config.sink
+    if sink.kind == "print":
+        return prepared.to_print()
+    if sink.kind == "file":
+        prepared.add_file_sinks()
+        prepared.execute()
+        return None if detached else read_file_outputs(sink.output, prepared.outputs)
+    prepared.add_kafka_sinks()
+    prepared.execute()
+    return None
+
+
+def root_cause(text: str) -> str:
+    """The line of a Java stack trace that says why a job failed: the innermost ``Caused by``
+    (for a Python function, pemja's ``PythonException`` with the Python error)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    return causes[-1] if causes else (lines[0] if lines else "(no message)")
+
+
+def summarize(job: Job, config: RunConfig, records: Mapping[str, list] | None, seconds: float) -> bool:
+    """One block at the end of a local run: records per output, and whether all input is accounted
+    for. False only when the check could be made and failed."""
+    lines = [f"run summary: {job.name} finished in {seconds:.1f}s"]
+    balanced = True
+    records_in = count_input_records(config.source)
+    if records_in is not None:
+        lines.append(f"  records in      {records_in}")
+    if records is None:
+        lines.append("  per-output counts: Flink metrics '<operator>.records.<output>' (web UI / metric reporters)")
+    else:
+        for name, items in records.items():
+            lines.append(f"  {name:<15} {len(items)}")
+        if records_in is not None:
+            accounted = job.accounted(records)
+            balanced = accounted == records_in
+            verdict = "nothing lost" if balanced else "MISMATCH"
+            lines.append(f"  accounted for   {accounted} of {records_in} input records: {verdict}")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    return balanced

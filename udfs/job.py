@@ -1,0 +1,174 @@
+"""What a job is, declared once: its inputs, its own options, its operators and how its outputs
+account for its input records. One runner (``runner/``) turns any declaration into a program.
+
+A job file holds its concept and a :class:`Job`::
+
+    @dataclass(frozen=True)
+    class SessionOptions:
+        gap_ms: int = option("--gap", positive_duration, "5min", "inactivity gap that ends a session")
+
+    def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]: ...
+
+    JOB = Job("sessions", __doc__, inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
+              options=SessionOptions, build=build,
+              accounting=(Count("sessions", "event_count"), Count("late"), Count("errors")))
+
+Nothing here starts a JVM: declarations, option types and accounting are plain Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pyflink.datastream import DataStream
+from pyflink.table import StreamTableEnvironment
+
+from udfs.events import EventSchema
+from udfs.timeutil import parse_duration
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input stream of a job: its schema, its bundled sample, the options that name it."""
+
+    name: str
+    schema: EventSchema
+    sample: str  # a file under samples/
+    path_option: str = "--input"
+    topic_option: str = "--topic"
+
+
+# --- the job's own options ------------------------------------------------------------------
+
+
+def option(flag: str, parse: Callable[[str], Any] | None, default: Any, help: str, metavar: str = "DURATION"):
+    """A field of a job's options dataclass and its command-line option.
+
+    ``parse`` is an argparse type (it raises ``argparse.ArgumentTypeError`` with the reason; None:
+    the text itself). A ``default`` string is written as a user would type it (``"5min"``) and
+    parsed the same way; any other default is the value itself.
+    """
+    value = parse(default) if parse is not None and isinstance(default, str) else default
+    return field(default=value, metadata={"flag": flag, "parse": parse, "help": help, "metavar": metavar})
+
+
+def command_line_options(options: type) -> list[dataclasses.Field]:
+    """The fields of a job's options dataclass, in declaration order."""
+    return [f for f in dataclasses.fields(options) if "flag" in f.metadata]
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a job that has none of its own."""
+
+
+def duration(text: str) -> int:
+    """Option type: a duration in milliseconds (``500ms``, ``3s``, ``5min``, ``1h``, ``1d``)."""
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def positive_duration(text: str) -> int:
+    """Option type: a duration longer than zero, in milliseconds."""
+    ms = duration(text)
+    if ms <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0ms, got {text!r}")
+    return ms
+
+
+def signed_duration(text: str) -> int:
+    """Option type: a duration that may be negative (``-30s``), in milliseconds."""
+    stripped = text.strip()
+    negative = stripped.startswith("-")
+    try:
+        magnitude = parse_duration(stripped[1:] if negative else stripped)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r}: write a whole number and a unit, optionally signed, e.g. -30s, 500ms, 5min"
+        ) from None
+    return -magnitude if negative else magnitude
+
+
+def positive_int(text: str) -> int:
+    """Option type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+# --- accounting -----------------------------------------------------------------------------
+
+#: :attr:`Count.output` for "every output not counted otherwise".
+EVERY_OUTPUT = "*"
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many input records one output accounts for.
+
+    Each record is one input record; or, with ``field``, holds ``field`` input records (a session's
+    ``event_count``). With ``per``, only the largest ``field`` of the records with equal ``per``
+    fields counts: a window re-fired by allowed lateness repeats its count, updated.
+    """
+
+    output: str
+    field: str | None = None
+    per: tuple[str, ...] = ()
+
+    def of(self, records: Sequence[Mapping]) -> int:
+        if self.field is None:
+            return len(records)
+        if not self.per:
+            return sum(r[self.field] for r in records)
+        largest: dict[str, int] = {}
+        for r in records:
+            slot = json.dumps([r[name] for name in self.per])
+            largest[slot] = max(largest.get(slot, 0), r[self.field])
+        return sum(largest.values())
+
+
+# --- the declaration ------------------------------------------------------------------------
+
+O = TypeVar("O")  # the job's own options
+Streams = Mapping[str, DataStream]
+Outputs = Mapping[str, DataStream]
+
+
+@dataclass(frozen=True)
+class Job(Generic[O]):
+    """A job: ``build(t_env, streams, options)`` turns its inputs' parsed, event-timed streams into
+    named outputs of JSON strings; the runner adds sources, parsing, event time, ``errors`` and
+    sinks. ``accounting`` says how the outputs hold every input record (``errors`` included)."""
+
+    name: str  # the module jobs.<name>; also the Flink job name and the default topic prefix
+    doc: str  # the module's docstring: its first line is the job's description
+    inputs: tuple[Input, ...]
+    build: Callable[[StreamTableEnvironment, Streams, O], Outputs]
+    accounting: tuple[Count, ...]
+    options: type = NoOptions
+
+    @property
+    def description(self) -> str:
+        return self.doc.strip().splitlines()[0]
+
+    def accounted(self, outputs: Mapping[str, Sequence[Mapping]]) -> int:
+        """How many input records ``outputs`` (records by output name) account for."""
+        named = {count.output for count in self.accounting}
+        total = 0
+        for count in self.accounting:
+            if count.output == EVERY_OUTPUT:
+                total += sum(len(records) for name, records in outputs.items() if name not in named)
+            else:
+                total += count.of(outputs[count.output])
+        return total
