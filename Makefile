@@ -1,15 +1,30 @@
 # The two commands of the README. Both set everything up first (scripts/setup is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup run test bench samples
+.PHONY: setup run test test-unit test-ops lint format bench samples
 setup:
 	@scripts/setup
 
 run: setup  ## the sessions job on the bundled sample data, in a local MiniCluster
 	$(PY) -m jobs.sessions $(ARGS)
 
-test: setup  ## the whole test suite (starts its own Kafka broker and Flink cluster)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: setup  ## the whole test suite but the operations scenarios (starts its own Kafka broker and Flink cluster)
+	$(PY) -m pytest -m "not ops" $(PYTEST_ARGS)
+
+test-unit: setup  ## the no-JVM layer only: functions and Flink function classes called directly (seconds)
+	$(PY) -m pytest -m unit $(PYTEST_ARGS)
+
+test-ops: setup  ## the operations scenarios: failures, savepoints and rescaling, broker outage, poison input at rate
+	$(PY) -m pytest -m ops $(PYTEST_ARGS)
+
+lint: setup  ## ruff (lint + format check) and mypy, as CI runs them
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+format: setup  ## apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
 
 samples: setup  ## regenerate the bundled sample data (deterministic)
 	$(PY) -m samples.generate

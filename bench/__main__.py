@@ -15,21 +15,19 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import data
 from bench.cases import CASES
 from bench.report import RESULTS, ROOT, header, machine, rate, versions
 from runner.outputs import read_file_outputs, read_records
-
 
 #: Execution settings compared by ``--variants``: the Python execution mode, Flink configuration
 #: ``overrides`` (applied after the project's own, runner/environment.py), more job options
@@ -38,14 +36,23 @@ VARIANTS = {
     "default": {"mode": "thread"},
     "process": {"mode": "process"},  # deterministic watermarks: bundle size 1
     "process-bundle-1000": {"mode": "process", "argv": ["--process-bundle-size", "1000"]},
-    "pyflink-defaults": {"mode": "thread", "overrides": {"python.fn-execution.bundle.size": "100000",
-                                                         "python.fn-execution.bundle.time": "1000"}},
+    "pyflink-defaults": {
+        "mode": "thread",
+        "overrides": {"python.fn-execution.bundle.size": "100000", "python.fn-execution.bundle.time": "1000"},
+    },
     "bundle-1": {"mode": "thread", "overrides": {"python.fn-execution.bundle.size": "1"}},
-    "bundle-100k": {"mode": "thread", "overrides": {"python.fn-execution.bundle.size": "100000",
-                                                    "python.fn-execution.bundle.time": "5000"}},
-    "state-caches": {"mode": "thread", "overrides": {"python.state.cache-size": "200000",
-                                                     "python.map-state.read-cache-size": "200000",
-                                                     "python.map-state.write-cache-size": "200000"}},
+    "bundle-100k": {
+        "mode": "thread",
+        "overrides": {"python.fn-execution.bundle.size": "100000", "python.fn-execution.bundle.time": "5000"},
+    },
+    "state-caches": {
+        "mode": "thread",
+        "overrides": {
+            "python.state.cache-size": "200000",
+            "python.map-state.read-cache-size": "200000",
+            "python.map-state.write-cache-size": "200000",
+        },
+    },
     "object-reuse": {"mode": "thread", "overrides": {"pipeline.object-reuse": "true"}},
     "no-python-chaining": {"mode": "thread", "overrides": {"python.operator-chaining.enabled": "false"}},
     # moving_average only: the window in the JVM (bench/prototypes.py), a suggestion to its owner
@@ -53,8 +60,11 @@ VARIANTS = {
     # What the per-output counting map (a Python operator on every output record) costs; Flink's
     # own numRecordsIn of each named sink counts the same records in the JVM.
     "no-count-map": {"mode": "thread", "count_outputs": False},
-    "jvm-window-no-count-map": {"mode": "thread", "build": "bench.prototypes:moving_average_jvm_window",
-                                "count_outputs": False},
+    "jvm-window-no-count-map": {
+        "mode": "thread",
+        "build": "bench.prototypes:moving_average_jvm_window",
+        "count_outputs": False,
+    },
 }
 
 
@@ -64,11 +74,20 @@ def worker(spec: dict, log: Path, timeout: float) -> dict:
     started = time.monotonic()
     with open(log, "w") as err:
         try:
-            proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
-            lines = [l for l in proc.stdout.splitlines() if l.startswith("BENCH-RESULT ")]
-            result = json.loads(lines[-1][len("BENCH-RESULT "):]) if lines else {
-                "ok": False, "error": f"worker exited {proc.returncode} without a result (see {log})"}
+            proc = subprocess.run(
+                [sys.executable, "-m", "bench.worker", json.dumps(spec)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                timeout=timeout,
+            )
+            lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
+            result = (
+                json.loads(lines[-1][len("BENCH-RESULT ") :])
+                if lines
+                else {"ok": False, "error": f"worker exited {proc.returncode} without a result (see {log})"}
+            )
         except subprocess.TimeoutExpired:
             result = {"ok": False, "error": f"timed out after {timeout:.0f}s"}
     result.update(wall_s=round(time.monotonic() - started, 3), load_avg_1m=round(load, 2))
@@ -93,10 +112,14 @@ def compare(case, job_out: Path, outputs: list[str], sql_out: Path | None, recor
         check.update(same_as_sql=False, compare_error=f"{type(error).__name__}: {error}")
         return check
     only_job, only_sql = mine - theirs, theirs - mine
-    check.update(same_as_sql=not only_job and not only_sql, compared=sum(mine.values()),
-                 sql_records=sum(theirs.values()), only_in_job=sum(only_job.values()),
-                 only_in_sql=sum(only_sql.values()),
-                 examples={"job": [list(r) for r in list(only_job)[:3]], "sql": [list(r) for r in list(only_sql)[:3]]})
+    check.update(
+        same_as_sql=not only_job and not only_sql,
+        compared=sum(mine.values()),
+        sql_records=sum(theirs.values()),
+        only_in_job=sum(only_job.values()),
+        only_in_sql=sum(only_sql.values()),
+        examples={"job": [list(r) for r in list(only_job)[:3]], "sql": [list(r) for r in list(only_sql)[:3]]},
+    )
     return check
 
 
@@ -107,34 +130,50 @@ def available(job: str) -> bool:
 def bench_job(case, args, variant: str, work: Path) -> dict:
     settings = VARIANTS[variant]
     sizes = args.sizes
-    entry = {"job": case.job, "variant": variant, "keys": args.keys, "parallelism": args.parallelism,
-             "sizes": sizes, "note": case.note, "runs": {}, "checks": {}}
+    entry = {
+        "job": case.job,
+        "variant": variant,
+        "keys": args.keys,
+        "parallelism": args.parallelism,
+        "sizes": sizes,
+        "note": case.note,
+        "runs": {},
+        "checks": {},
+    }
     paths = set(args.paths)
     for n in sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
-        records_in = sum(sum(1 for _ in open(f, "rb")) for f in files.values())
+        records_in = sum(data.lines_in(f) for f in files.values())
         runs = entry["runs"][str(n)] = {"records_in": records_in}
         base = work / f"{case.job}-{variant}-{n}"
         common = {"case": case.job, "files": files, "parallelism": args.parallelism}
         if "job" in paths:
             out = base / "job"
-            runs["job"] = worker({**common, **settings, "path": "job", "out": str(out)},
-                                 base.with_suffix(".job.log"), args.timeout)
+            runs["job"] = worker(
+                {**common, **settings, "path": "job", "out": str(out)}, base.with_suffix(".job.log"), args.timeout
+            )
             say(case.job, variant, n, "job", runs["job"])
         sql_out = None
         if case.sql and "sql" in paths:
             sql_out = base / "sql"
-            runs["sql"] = worker({**common, "path": "sql", "out": str(sql_out)}, base.with_suffix(".sql.log"), args.timeout)
+            runs["sql"] = worker(
+                {**common, "path": "sql", "out": str(sql_out)}, base.with_suffix(".sql.log"), args.timeout
+            )
             say(case.job, variant, n, "sql", runs["sql"])
             if not runs["sql"].get("ok"):
                 sql_out = None
         if case.sql and "blackhole" in paths:
-            runs["blackhole"] = worker({**common, "path": "sql", "out": None}, base.with_suffix(".bh.log"), args.timeout)
+            runs["blackhole"] = worker(
+                {**common, "path": "sql", "out": None}, base.with_suffix(".bh.log"), args.timeout
+            )
             say(case.job, variant, n, "blackhole", runs["blackhole"])
         if case.seed and "seed" in paths:
             if case.seed_max_events and records_in > case.seed_max_events:
-                runs["seed"] = {"ok": False, "skipped": True,
-                                "error": f"not run above {case.seed_max_events} events (superlinear)"}
+                runs["seed"] = {
+                    "ok": False,
+                    "skipped": True,
+                    "error": f"not run above {case.seed_max_events} events (superlinear)",
+                }
             else:
                 runs["seed"] = worker({**common, "path": "seed"}, base.with_suffix(".seed.log"), args.timeout)
                 say(case.job, variant, n, "seed", runs["seed"])
@@ -151,8 +190,11 @@ def finish(entry: dict) -> dict:
     """Rates, peaks and ratios of one job's runs."""
     sizes = entry["sizes"]
     for path in ("job", "sql", "blackhole", "seed"):
-        points = [(entry["runs"][str(n)]["records_in"], entry["runs"][str(n)][path]) for n in sizes
-                  if path in entry["runs"][str(n)]]
+        points = [
+            (entry["runs"][str(n)]["records_in"], entry["runs"][str(n)][path])
+            for n in sizes
+            if path in entry["runs"][str(n)]
+        ]
         if path == "seed":  # no start-up to cancel: events / time at the largest size it ran
             points = [p for p in points if p[1].get("ok")][-1:]
         entry[f"{path}_rate"] = rate(points) if points else None
@@ -163,7 +205,8 @@ def finish(entry: dict) -> dict:
         for kind in ("", "cpu_"):
             a, b = entry.get(f"job_{kind}rate"), entry.get(f"{other}_{kind}rate")
             entry[f"job_over_{other}{'_cpu' if kind else ''}"] = (
-                round(a["events_per_s"] / b["events_per_s"], 4) if a and b else None)
+                round(a["events_per_s"] / b["events_per_s"], 4) if a and b else None
+            )
     return entry
 
 
@@ -177,10 +220,19 @@ def bench_stages(case, args, variant: str, work: Path) -> dict:
     for n in args.sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
         for stage in STAGES:
-            result = worker({"path": "stage", "case": case.job, "stage": stage, "files": files,
-                             "parallelism": args.parallelism, "mode": settings["mode"],
-                             "overrides": settings.get("overrides")},
-                            work / f"{case.job}-{stage}-{n}.log", args.timeout)
+            result = worker(
+                {
+                    "path": "stage",
+                    "case": case.job,
+                    "stage": stage,
+                    "files": files,
+                    "parallelism": args.parallelism,
+                    "mode": settings["mode"],
+                    "overrides": settings.get("overrides"),
+                },
+                work / f"{case.job}-{stage}-{n}.log",
+                args.timeout,
+            )
             say(case.job, variant, n, f"stage {stage}", result)
             entry["stages"].setdefault(stage, []).append((n, result))
     previous = 0.0
@@ -189,38 +241,56 @@ def bench_stages(case, args, variant: str, work: Path) -> dict:
         r, c = rate(entry["stages"][stage]), rate(entry["stages"][stage], "cpu_s")
         us = 1e6 / r["events_per_s"] if r else None
         cpu_us = 1e6 / c["events_per_s"] if c else None
-        entry.setdefault("stage_costs", []).append({
-            "stage": stage, "events_per_s": r and r["events_per_s"], "us_per_event": us and round(us, 2),
-            "added_us_per_event": us and round(us - previous, 2),
-            "cpu_us_per_event": cpu_us and round(cpu_us, 2),
-            "added_cpu_us_per_event": cpu_us and round(cpu_us - previous_cpu, 2)})
+        entry.setdefault("stage_costs", []).append(
+            {
+                "stage": stage,
+                "events_per_s": r and r["events_per_s"],
+                "us_per_event": us and round(us, 2),
+                "added_us_per_event": us and round(us - previous, 2),
+                "cpu_us_per_event": cpu_us and round(cpu_us, 2),
+                "added_cpu_us_per_event": cpu_us and round(cpu_us - previous_cpu, 2),
+            }
+        )
         previous = us or previous
         previous_cpu = cpu_us or previous_cpu
     return entry
 
 
 def stages_markdown(entries) -> str:
-    lines = ["| job | pipeline up to | events/s | wall us/event | added (wall us) | CPU us/event | added (CPU us) |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| job | pipeline up to | events/s | wall us/event | added (wall us) | CPU us/event | added (CPU us) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for e in entries:
         for c in e["stage_costs"]:
-            lines.append(f"| {e['job']} | {c['stage']} | {c['events_per_s'] or 'n/a':,} | {c['us_per_event']} | "
-                         f"{c['added_us_per_event']} | {c['cpu_us_per_event']} | {c['added_cpu_us_per_event']} |")
+            lines.append(
+                f"| {e['job']} | {c['stage']} | {c['events_per_s'] or 'n/a':,} | {c['us_per_event']} | "
+                f"{c['added_us_per_event']} | {c['cpu_us_per_event']} | {c['added_cpu_us_per_event']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def say(job, variant, n, path, result):
-    status = (f"{result['execute_s']:.1f}s exec, {result['wall_s']:.1f}s wall, "
-              f"{(result.get('peak_rss_kb') or 0) / 1024:.0f} MB") if result.get("ok") else f"FAILED: {result.get('error')}"
+    status = (
+        (
+            f"{result['execute_s']:.1f}s exec, {result['wall_s']:.1f}s wall, "
+            f"{(result.get('peak_rss_kb') or 0) / 1024:.0f} MB"
+        )
+        if result.get("ok")
+        else f"FAILED: {result.get('error')}"
+    )
     print(f"  {job} [{variant}] n={n} {path}: {status} (load {result['load_avg_1m']})", flush=True)
 
 
 def summary_check(check: dict) -> str:
     parts = []
     if "same_as_sql" in check:
-        parts.append("(a) = (b)" if check["same_as_sql"] else
-                     f"(a) != (b): {check.get('only_in_job')} only in job, {check.get('only_in_sql')} only in SQL"
-                     f"{' ' + check['compare_error'] if 'compare_error' in check else ''}")
+        parts.append(
+            "(a) = (b)"
+            if check["same_as_sql"]
+            else f"(a) != (b): {check.get('only_in_job')} only in job, {check.get('only_in_sql')} only in SQL"
+            f"{' ' + check['compare_error'] if 'compare_error' in check else ''}"
+        )
     if "accounting_ok" in check:
         parts.append("accounting ok" if check["accounting_ok"] else f"accounting {check['accounted']} != input")
     if "accounting_error" in check:
@@ -252,27 +322,50 @@ def markdown(report: dict) -> str:
         "`>=N*`: the larger run was not slower than the smaller one (other load swamped the difference), so N is "
         "the larger run's events / execution time, start-up included: a lower bound.",
         "",
-        "| job | variant | (a) job ev/s | (b) SQL ev/s | SQL blackhole ev/s | (c) seed ev/s | job/SQL | job/SQL blackhole | job/seed | job ev/CPU-s | SQL ev/CPU-s | job/SQL by CPU | peak MB job / SQL | (a) = (b) | accounting | load |",
+        "| job | variant | (a) job ev/s | (b) SQL ev/s | SQL blackhole ev/s | (c) seed ev/s | job/SQL "
+        "| job/SQL blackhole | job/seed | job ev/CPU-s | SQL ev/CPU-s | job/SQL by CPU | peak MB job / SQL "
+        "| (a) = (b) | accounting | load |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|",
     ]
     for e in report["jobs"]:
         checks = e["checks"].values()
         same = [c.get("same_as_sql") for c in checks if "same_as_sql" in c]
         acct = [c.get("accounting_ok") for c in checks if "accounting_ok" in c]
-        loads = [r.get("load_avg_1m") for run in e["runs"].values() for k, r in run.items()
-                 if isinstance(r, dict) and r.get("load_avg_1m") is not None]
-        failed = [f"{k} n={n}: {r.get('error')}" for n, run in e["runs"].items() for k, r in run.items()
-                  if isinstance(r, dict) and not r.get("ok") and not r.get("skipped")]
-        lines.append(" | ".join([
-            f"| {e['job']}", e["variant"], fmt_rate(e["job_rate"]), fmt_rate(e["sql_rate"]), fmt_rate(e["blackhole_rate"]),
-            fmt_rate(e["seed_rate"]), fmt_ratio(e["job_over_sql"]), fmt_ratio(e["job_over_blackhole"]),
-            fmt_ratio(e["job_over_seed"]), fmt_rate(e.get("job_cpu_rate")), fmt_rate(e.get("sql_cpu_rate")),
-            fmt_ratio(e.get("job_over_sql_cpu")),
-            f"{e['job_peak_mb'] or 'n/a'} / {e['sql_peak_mb'] or 'n/a'}",
-            ("yes" if all(same) else "**NO**") if same else "n/a",
-            ("ok" if all(acct) else "**MISMATCH**") if acct else "n/a",
-            f"{min(loads):.1f}-{max(loads):.1f}" if loads else "",
-        ]) + " |")
+        loads = [
+            r.get("load_avg_1m")
+            for run in e["runs"].values()
+            for k, r in run.items()
+            if isinstance(r, dict) and r.get("load_avg_1m") is not None
+        ]
+        failed = [
+            f"{k} n={n}: {r.get('error')}"
+            for n, run in e["runs"].items()
+            for k, r in run.items()
+            if isinstance(r, dict) and not r.get("ok") and not r.get("skipped")
+        ]
+        lines.append(
+            " | ".join(
+                [
+                    f"| {e['job']}",
+                    e["variant"],
+                    fmt_rate(e["job_rate"]),
+                    fmt_rate(e["sql_rate"]),
+                    fmt_rate(e["blackhole_rate"]),
+                    fmt_rate(e["seed_rate"]),
+                    fmt_ratio(e["job_over_sql"]),
+                    fmt_ratio(e["job_over_blackhole"]),
+                    fmt_ratio(e["job_over_seed"]),
+                    fmt_rate(e.get("job_cpu_rate")),
+                    fmt_rate(e.get("sql_cpu_rate")),
+                    fmt_ratio(e.get("job_over_sql_cpu")),
+                    f"{e['job_peak_mb'] or 'n/a'} / {e['sql_peak_mb'] or 'n/a'}",
+                    ("yes" if all(same) else "**NO**") if same else "n/a",
+                    ("ok" if all(acct) else "**MISMATCH**") if acct else "n/a",
+                    f"{min(loads):.1f}-{max(loads):.1f}" if loads else "",
+                ]
+            )
+            + " |"
+        )
         if failed:
             lines.append(f"|  | failed: {'; '.join(failed)[:300]} ||||||||||||||||")
     notes = [f"- {e['job']}: {e['note']}" for e in report["jobs"] if e.get("note")]
@@ -293,10 +386,14 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for <name>.md and .json")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir(), "pyflink-bench"))
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measured run")
-    parser.add_argument("--stages", action="store_true",
-                        help="instead: where the time goes, the job's pipeline cut after each stage")
-    parser.add_argument("--render", action="store_true",
-                        help="only rewrite bench/results/<name>.md from <name>.json (ratios recomputed)")
+    parser.add_argument(
+        "--stages", action="store_true", help="instead: where the time goes, the job's pipeline cut after each stage"
+    )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite bench/results/<name>.md from <name>.json (ratios recomputed)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the outputs and logs of every run")
     args = parser.parse_args(argv)
     if args.render:
@@ -305,7 +402,11 @@ def main(argv=None) -> int:
             if "runs" in e:
                 finish(e)
         (args.results / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
-        table = header(report) + "\n\n" + stages_markdown(report["jobs"]) if "stage_costs" in report["jobs"][0] else markdown(report)
+        table = (
+            header(report) + "\n\n" + stages_markdown(report["jobs"])
+            if "stage_costs" in report["jobs"][0]
+            else markdown(report)
+        )
         (args.results / f"{args.name}.md").write_text(table)
         print(table)
         return 0
@@ -320,10 +421,17 @@ def main(argv=None) -> int:
     if missing:
         print(f"skipping jobs not in jobs/ yet: {', '.join(missing)}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=args.data_dir if args.data_dir.exists() else None))
-    report = {"name": args.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": machine(), "versions": versions(), "keys": args.keys, "sizes": args.sizes,
-              "parallelism": args.parallelism, "command": " ".join(["python -m bench", *(argv or sys.argv[1:])]),
-              "jobs": []}
+    report = {
+        "name": args.name,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": versions(),
+        "keys": args.keys,
+        "sizes": args.sizes,
+        "parallelism": args.parallelism,
+        "command": " ".join(["python -m bench", *(argv or sys.argv[1:])]),
+        "jobs": [],
+    }
     for job in jobs:
         for variant in args.variants.split(","):
             print(f"{job} [{variant}]", flush=True)
@@ -335,8 +443,12 @@ def main(argv=None) -> int:
     table = header(report) + "\n\n" + stages_markdown(report["jobs"]) if args.stages else markdown(report)
     (args.results / f"{args.name}.md").write_text(table)
     print("\n" + table)
-    bad = [e["job"] for e in report["jobs"] for c in e.get("checks", {}).values()
-           if c.get("same_as_sql") is False or c.get("accounting_ok") is False]
+    bad = [
+        e["job"]
+        for e in report["jobs"]
+        for c in e.get("checks", {}).values()
+        if c.get("same_as_sql") is False or c.get("accounting_ok") is False
+    ]
     return 1 if bad else 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 #: 2026-11-24T10:00:00Z, as samples/generate.py.
@@ -27,7 +27,7 @@ TENANTS = ["acme", "globex", "initech", "umbrella"]
 
 def iso(ms: int) -> str:
     seconds, millis = divmod(ms, 1000)
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
 
 
 def _times(rng: random.Random, n: int, late: float):
@@ -46,9 +46,18 @@ def activity(n: int, keys: int, seed: int = 7, late: float = LATE_FRACTION) -> l
     rng = random.Random(seed)
     lines = []
     for ms in _times(rng, n, late):
-        lines.append(json.dumps({"user_id": user(rng, keys), "action": rng.choice(ACTIONS),
-                                 "value": round(rng.uniform(0, 100), 2), "tenant": rng.choice(TENANTS),
-                                 "page": rng.choice(PAGES), "timestamp": iso(ms)}))
+        lines.append(
+            json.dumps(
+                {
+                    "user_id": user(rng, keys),
+                    "action": rng.choice(ACTIONS),
+                    "value": round(rng.uniform(0, 100), 2),
+                    "tenant": rng.choice(TENANTS),
+                    "page": rng.choice(PAGES),
+                    "timestamp": iso(ms),
+                }
+            )
+        )
     return lines
 
 
@@ -60,8 +69,16 @@ def clicks_purchases(n: int, keys: int, seed: int = 8) -> tuple[list[str], list[
         if rng.random() < 0.8:
             clicks.append(json.dumps({"user_id": user(rng, keys), "page": rng.choice(PAGES), "timestamp": iso(ms)}))
         else:
-            purchases.append(json.dumps({"user_id": user(rng, keys), "product_id": rng.randint(1, 50),
-                                         "amount": round(rng.uniform(5, 200), 2), "timestamp": iso(ms)}))
+            purchases.append(
+                json.dumps(
+                    {
+                        "user_id": user(rng, keys),
+                        "product_id": rng.randint(1, 50),
+                        "amount": round(rng.uniform(5, 200), 2),
+                        "timestamp": iso(ms),
+                    }
+                )
+            )
     return clicks, purchases
 
 
@@ -71,11 +88,27 @@ def purchases_profiles(n: int, keys: int, seed: int = 9) -> tuple[list[str], lis
     purchases, profiles = [], []
     for ms in _times(rng, n, 0):
         if rng.random() < 0.9:
-            purchases.append(json.dumps({"user_id": user(rng, keys), "product_id": rng.randint(1, 50),
-                                         "amount": round(rng.uniform(5, 200), 2), "timestamp": iso(ms)}))
+            purchases.append(
+                json.dumps(
+                    {
+                        "user_id": user(rng, keys),
+                        "product_id": rng.randint(1, 50),
+                        "amount": round(rng.uniform(5, 200), 2),
+                        "timestamp": iso(ms),
+                    }
+                )
+            )
         else:
-            profiles.append(json.dumps({"user_id": user(rng, keys), "tier": rng.choice(["bronze", "silver", "gold"]),
-                                        "country": rng.choice(["DE", "FR", "US", "JP"]), "timestamp": iso(ms)}))
+            profiles.append(
+                json.dumps(
+                    {
+                        "user_id": user(rng, keys),
+                        "tier": rng.choice(["bronze", "silver", "gold"]),
+                        "country": rng.choice(["DE", "FR", "US", "JP"]),
+                        "timestamp": iso(ms),
+                    }
+                )
+            )
     return purchases, profiles
 
 
@@ -94,8 +127,14 @@ def ensure(directory: Path, dataset: str, n: int, keys: int) -> dict[str, Path]:
     paths = {name: folder / f"{name}.jsonl" for name in names}
     if not all(p.exists() for p in paths.values()):
         folder.mkdir(parents=True, exist_ok=True)
-        for name, lines in zip(names, generate(n, keys)):
+        for name, lines in zip(names, generate(n, keys), strict=False):
             tmp = paths[name].with_suffix(".tmp")
             tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
             tmp.rename(paths[name])
     return paths
+
+
+def lines_in(path: str | Path) -> int:
+    """How many records (lines) a dataset file holds."""
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)

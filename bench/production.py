@@ -29,15 +29,15 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import data
-from bench.report import RESULTS, machine, rate, versions
 from bench.cases import BOUND_MS, CASES
+from bench.report import RESULTS, machine, rate, versions
 from bench.worker import cpu_ticks, process_tree
-from tools.flink_cluster import FlinkCluster, group_members
 from runner.outputs import canonical, read_file_outputs
+from tools.flink_cluster import FlinkCluster, group_members
 from tools.kafka_broker import KafkaBroker, produce, read_topic
 from tools.processes import child_env
 
@@ -73,9 +73,14 @@ def job_argv(case, files: dict[str, str]) -> list[str]:
 
 def run_local(case, files, out: Path) -> dict:
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", f"jobs.{case.job}", *job_argv(case, files), "--sink", "file",
-                             "--output", str(out)], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", f"jobs.{case.job}", *job_argv(case, files), "--sink", "file", "--output", str(out)],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     meter = CpuMeter(lambda: process_tree(proc.pid))
     while proc.poll() is None:
         meter.sample()
@@ -96,14 +101,33 @@ def run_submitted(cluster: FlinkCluster, case, argv: list[str]) -> dict:
         time.sleep(0.2)  # sampling the cluster's CPU while the job runs
     if state != "FINISHED":
         return {"ok": False, "error": f"{state}: {cluster.root_cause(job_id)}"}
-    return {"ok": True, "wall_s": time.monotonic() - started, "cpu_s": meter.seconds(),
-            "job_s": cluster.rest(f"/jobs/{job_id}")["duration"] / 1000}
+    return {
+        "ok": True,
+        "wall_s": time.monotonic() - started,
+        "cpu_s": meter.seconds(),
+        "job_s": cluster.rest(f"/jobs/{job_id}")["duration"] / 1000,
+    }
 
 
 def kafka_argv(case, bootstrap: str, topics: dict[str, str], prefix: str) -> list[str]:
-    argv = [*case.argv, "--out-of-orderness", f"{BOUND_MS}ms", "--source", "kafka", "--bootstrap-servers", bootstrap,
-            "--bounded", "--sink", "kafka", "--output-topic-prefix", prefix,
-            "--checkpoint-interval", CHECKPOINT_INTERVAL, "--delivery-guarantee", "exactly-once"]
+    argv = [
+        *case.argv,
+        "--out-of-orderness",
+        f"{BOUND_MS}ms",
+        "--source",
+        "kafka",
+        "--bootstrap-servers",
+        bootstrap,
+        "--bounded",
+        "--sink",
+        "kafka",
+        "--output-topic-prefix",
+        prefix,
+        "--checkpoint-interval",
+        CHECKPOINT_INTERVAL,
+        "--delivery-guarantee",
+        "exactly-once",
+    ]
     job = importlib.import_module(f"jobs.{case.job}").JOB
     for spec in job.inputs:
         argv += [spec.topic_option, topics[spec.name]]
@@ -120,20 +144,21 @@ def bench_case(case, args, cluster, bootstrap, work: Path) -> dict:
     input_names = [spec.name for spec in job.inputs]
     for n in args.sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
-        records_in = sum(sum(1 for _ in open(f, "rb")) for f in files.values())
+        records_in = sum(data.lines_in(f) for f in files.values())
         runs = entry["runs"][str(n)] = {"records_in": records_in}
         base = work / f"{case.job}-{n}"
         runs["local"] = run_local(case, files, base / "local")
         print(f"  {case.job} n={n} local: {runs['local']}", flush=True)
         local = read_file_outputs(base / "local", [p.name for p in (base / "local").iterdir()])
-        runs["cluster"] = run_submitted(cluster, case, [*job_argv(case, files), "--sink", "file",
-                                                       "--output", str(base / "cluster")])
+        runs["cluster"] = run_submitted(
+            cluster, case, [*job_argv(case, files), "--sink", "file", "--output", str(base / "cluster")]
+        )
         print(f"  {case.job} n={n} cluster: {runs['cluster']}", flush=True)
         checks = entry["checks"][str(n)] = {}
         if runs["cluster"]["ok"]:
             checks["cluster_same_as_local"] = same(read_file_outputs(base / "cluster", local), local)
         suffix = uuid.uuid4().hex[:8]
-        dataset_files = dict(zip(input_names, (files[name] for name in case.inputs.values())))
+        dataset_files = dict(zip(input_names, (files[name] for name in case.inputs.values()), strict=False))
         topics = {name: f"bench-{name}-{n}-{suffix}" for name in input_names}
         for name, topic in topics.items():
             produce(bootstrap, topic, Path(dataset_files[name]).read_text(encoding="utf-8").splitlines())
@@ -141,7 +166,9 @@ def bench_case(case, args, cluster, bootstrap, work: Path) -> dict:
         runs["kafka"] = run_submitted(cluster, case, kafka_argv(case, bootstrap, topics, prefix))
         print(f"  {case.job} n={n} kafka: {runs['kafka']}", flush=True)
         if runs["kafka"]["ok"]:
-            kafka = {o: [json.loads(r) for r in read_topic(bootstrap, f"{prefix}.{o}", "read_committed")] for o in local}
+            kafka = {
+                o: [json.loads(r) for r in read_topic(bootstrap, f"{prefix}.{o}", "read_committed")] for o in local
+            }
             checks["kafka_same_as_local"] = same(kafka, local)
         print(f"  {case.job} n={n} checks: {checks}", flush=True)
         shutil.rmtree(base, ignore_errors=True)
@@ -154,29 +181,41 @@ def bench_case(case, args, cluster, bootstrap, work: Path) -> dict:
         other = entry[f"{path}_cpu_rate"]
         # CPU per event of the path over CPU per event of the local run (1.0 = the same cost).
         entry[f"{path}_cpu_per_event_over_local"] = (
-            round(local_cpu["events_per_s"] / other["events_per_s"], 3) if local_cpu and other else None)
+            round(local_cpu["events_per_s"] / other["events_per_s"], 3) if local_cpu and other else None
+        )
     return entry
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Production paths: {report['name']}", "",
-             f"{report['date']}; {report['machine']['nproc']} cores, {report['machine']['cpu']}; "
-             f"apache-flink {report['versions']['apache-flink']}; {report['keys']} keys; sizes "
-             f"{', '.join(map(str, report['sizes']))} (slope); cluster execution mode: thread (its default); "
-             f"Kafka path: checkpoints every {CHECKPOINT_INTERVAL}, exactly-once sinks.", "",
-             f"Command: `{report['command']}`", "",
-             "| job | path | events/s | events per CPU-s | CPU per event ÷ local | outputs |",
-             "|---|---|---:|---:|---:|---|"]
+    lines = [
+        f"# Production paths: {report['name']}",
+        "",
+        f"{report['date']}; {report['machine']['nproc']} cores, {report['machine']['cpu']}; "
+        f"apache-flink {report['versions']['apache-flink']}; {report['keys']} keys; sizes "
+        f"{', '.join(map(str, report['sizes']))} (slope); cluster execution mode: thread (its default); "
+        f"Kafka path: checkpoints every {CHECKPOINT_INTERVAL}, exactly-once sinks.",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        "| job | path | events/s | events per CPU-s | CPU per event ÷ local | outputs |",
+        "|---|---|---:|---:|---:|---|",
+    ]
     for e in report["jobs"]:
         for path in PATHS:
             wall, cpu = e.get(f"{path}_rate"), e.get(f"{path}_cpu_rate")
             ratio = e.get(f"{path}_cpu_per_event_over_local")
             checks = [c.get(f"{path}_same_as_local") for c in e["checks"].values()]
-            verdict = "(reference)" if path == "local" else (
-                "same as local" if checks and all(checks) else f"DIFFERENT {checks}")
-            lines.append(f"| {e['job']} | {path} | {wall['events_per_s']:,} | {cpu['events_per_s']:,} | "
-                         f"{'1' if path == 'local' else ratio} | {verdict} |" if wall and cpu else
-                         f"| {e['job']} | {path} | failed | | | {e['runs']} |")
+            verdict = (
+                "(reference)"
+                if path == "local"
+                else ("same as local" if checks and all(checks) else f"DIFFERENT {checks}")
+            )
+            lines.append(
+                f"| {e['job']} | {path} | {wall['events_per_s']:,} | {cpu['events_per_s']:,} | "
+                f"{'1' if path == 'local' else ratio} | {verdict} |"
+                if wall and cpu
+                else f"| {e['job']} | {path} | failed | | | {e['runs']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -195,9 +234,16 @@ def main(argv=None) -> int:
     if unknown or len(args.sizes) != 2:
         parser.error(f"unknown job {unknown[0]}" if unknown else "--sizes takes two sizes")
     work = Path(tempfile.mkdtemp(prefix="bench-production-"))
-    report = {"name": args.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": machine(), "versions": versions(), "keys": args.keys, "sizes": args.sizes,
-              "command": " ".join([".venv/bin/python -m bench.production", *(argv or sys.argv[1:])]), "jobs": []}
+    report = {
+        "name": args.name,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": versions(),
+        "keys": args.keys,
+        "sizes": args.sizes,
+        "command": " ".join([".venv/bin/python -m bench.production", *(argv or sys.argv[1:])]),
+        "jobs": [],
+    }
     broker, cluster = KafkaBroker(work / "kafka", port=None), FlinkCluster(work / "flink")
     try:
         bootstrap = broker.start()

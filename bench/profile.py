@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 from bench import data
-from bench.report import RESULTS, ROOT, header, machine, versions
 from bench.cases import CASES
+from bench.report import RESULTS, ROOT, header, machine, versions
 
 
 def descendants(pid: int) -> list[int]:
@@ -46,7 +46,9 @@ def python_processes(pid: int) -> list[int]:
             cmd = Path(f"/proc/{p}/cmdline").read_text()
         except OSError:
             continue
-        if ("java" in cmd and "libpython" in maps) or ("python" in cmd and "beam" in cmd or "pyflink.fn_execution" in cmd):
+        if ("java" in cmd and "libpython" in maps) or (
+            ("python" in cmd and "beam" in cmd) or "pyflink.fn_execution" in cmd
+        ):
             hits.append(p)
     return hits
 
@@ -70,11 +72,15 @@ def summarize(stacks: Path, seconds: float, rate: int, top: int = 25) -> str:
         for frame in set(parts):
             total[frame] += n
     expected = seconds * rate
-    lines = [f"Samples: {samples + imports} with Python on a stack (of ~{expected:.0f} = {rate} Hz x {seconds:.1f} s), "
-             f"of which {imports} in imports at operator start-up; the {samples} others are the table's 100 %."
-             f" Python (other than imports) runs {100 * samples / max(expected, 1):.0f} % of the execution time; "
-             "the rest is the JVM (source, table bridge, serializers, sink) or idle.",
-             "", "| own time | function |", "|---:|---|"]
+    lines = [
+        f"Samples: {samples + imports} with Python on a stack (of ~{expected:.0f} = {rate} Hz x {seconds:.1f} s), "
+        f"of which {imports} in imports at operator start-up; the {samples} others are the table's 100 %."
+        f" Python (other than imports) runs {100 * samples / max(expected, 1):.0f} % of the execution time; "
+        "the rest is the JVM (source, table bridge, serializers, sink) or idle.",
+        "",
+        "| own time | function |",
+        "|---:|---|",
+    ]
     lines += [f"| {100 * n / samples:.1f} % | `{f}` |" for f, n in own.most_common(top)]
     lines += ["", "| total time | function |", "|---:|---|"]
     lines += [f"| {100 * n / samples:.1f} % | `{f}` |" for f, n in total.most_common(top)]
@@ -94,31 +100,60 @@ def main(argv=None) -> int:
     files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, args.size, args.keys).items()}
     work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     spec = {"path": "job", "case": args.job, "files": files, "out": str(work / "out"), "mode": args.mode}
-    job = subprocess.Popen([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=open(work / "job.log", "w"), text=True)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "bench.worker", json.dumps(spec)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=open(work / "job.log", "w"),  # noqa: SIM115 (the child writes it; closed with the process)
+        text=True,
+    )
     spies = {}
     while job.poll() is None:  # attach to each Python-running process as it appears
         for pid in python_processes(job.pid):
             if pid not in spies:
                 out = work / f"stacks-{pid}.txt"
-                spies[pid] = (out, subprocess.Popen(
-                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--rate", str(args.rate),
-                     "--format", "raw", "--nonblocking", "--output", str(out)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), time.monotonic())
+                spies[pid] = (
+                    out,
+                    subprocess.Popen(
+                        [
+                            str(Path(sys.executable).with_name("py-spy")),
+                            "record",
+                            "--pid",
+                            str(pid),
+                            "--rate",
+                            str(args.rate),
+                            "--format",
+                            "raw",
+                            "--nonblocking",
+                            "--output",
+                            str(out),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    ),
+                    time.monotonic(),
+                )
         time.sleep(0.5)
-    result = json.loads([l for l in job.stdout.read().splitlines() if l.startswith("BENCH-RESULT ")][-1][13:])
+    result = json.loads([line for line in job.stdout.read().splitlines() if line.startswith("BENCH-RESULT ")][-1][13:])
     merged = work / "stacks.txt"
     with open(merged, "w") as f:
         for out, spy, _ in spies.values():
             spy.wait(timeout=60)
             if out.exists():
                 f.write(out.read_text())
-    report = {"name": f"profile-{args.job}-{args.mode}", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "machine": machine(), "versions": versions(),
-              "command": "python -m bench.profile " + " ".join(argv or sys.argv[1:])}
+    report = {
+        "name": f"profile-{args.job}-{args.mode}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "versions": versions(),
+        "command": "python -m bench.profile " + " ".join(argv or sys.argv[1:]),
+    }
     table = summarize(merged, result.get("execute_s", 0), args.rate)
-    text = (header(report) + f"\n\n{args.job}, {args.size:,} events, {args.mode} mode: execution {result.get('execute_s', 0):.1f} s; "
-            f"processes sampled: {len(spies)}.\n\n" + table)
+    text = (
+        header(report)
+        + f"\n\n{args.job}, {args.size:,} events, {args.mode} mode: execution {result.get('execute_s', 0):.1f} s; "
+        f"processes sampled: {len(spies)}.\n\n" + table
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{report['name']}.md").write_text(text)
     (RESULTS / f"{report['name']}.txt").write_text(merged.read_text())

@@ -14,22 +14,25 @@ import json
 
 from pyflink.common import Types
 
-from udfs.eventtime import ROWTIME, interval_literal
 from udfs.events import ACTIVITY
+from udfs.eventtime import ROWTIME, interval_literal
 from udfs.joins import Side, timed_table
 from udfs.windows import late_record
 
 
 def _window_record(row) -> str:
-    return json.dumps({
-        "key": row.k,
-        "window_start": row.ws.replace(" ", "T") + "Z",
-        "window_end": row.we.replace(" ", "T") + "Z",
-        "count": row.c,
-        "sum": round(row.s, 9),
-        "avg": round(row.s / row.c, 9),
-        "leaving": row.leaving,
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "key": row.k,
+            "window_start": row.ws.replace(" ", "T") + "Z",
+            "window_end": row.we.replace(" ", "T") + "Z",
+            "count": row.c,
+            "sum": round(row.s, 9),
+            "avg": round(row.s / row.c, 9),
+            "leaving": row.leaving,
+        },
+        ensure_ascii=False,
+    )
 
 
 def moving_average_jvm_window(t_env, streams, opts):
@@ -39,8 +42,7 @@ def moving_average_jvm_window(t_env, streams, opts):
     t_env.get_config().set_local_timezone("UTC")
     t_env.create_temporary_view("ma_in", timed_table(t_env, Side("events", streams["events"], ACTIVITY), None))
     size, slide = opts.size_ms, opts.slide_ms
-    late = (f"COALESCE(TO_TIMESTAMP_LTZ(ts - MOD(ts, {slide}) + {size} - 1, 3) <= CURRENT_WATERMARK({ROWTIME}), "
-            "FALSE)")
+    late = f"COALESCE(TO_TIMESTAMP_LTZ(ts - MOD(ts, {slide}) + {size} - 1, 3) <= CURRENT_WATERMARK({ROWTIME}), FALSE)"
     t_env.create_temporary_view("ma_on_time", t_env.sql_query(f"SELECT * FROM ma_in WHERE NOT {late}"))
     windows = t_env.sql_query(f"""
         SELECT `{opts.key_field}` AS k, CAST(window_start AS STRING) AS ws, CAST(window_end AS STRING) AS we,

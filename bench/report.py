@@ -32,18 +32,24 @@ def versions() -> dict:
     from importlib.metadata import version
 
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
-    return {"python": platform.python_version(), "apache-flink": version("apache-flink"),
-            "java": java[0] if java else "?"}
+    return {
+        "python": platform.python_version(),
+        "apache-flink": version("apache-flink"),
+        "java": java[0] if java else "?",
+    }
 
 
 def machine() -> dict:
-    mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 ** 2, 1), "cpu": cpu,
-            "os": platform.platform()}
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    mem_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024**2, 1), "cpu": cpu, "os": platform.platform()}
 
 
 def header(report: dict) -> str:
     m, v = report["machine"], report["versions"]
-    return (f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
-            f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}. Command: `{report['command']}`.")
+    return (
+        f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
+        f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}. Command: `{report['command']}`."
+    )

@@ -95,11 +95,7 @@ class SlidingWindowProcessor:
             window_end = current + timedelta(seconds=self.window_size)
 
             # Get events in this window
-            window_events = [
-                e
-                for e in self.events
-                if current <= datetime.fromisoformat(e["timestamp"]) < window_end
-            ]
+            window_events = [e for e in self.events if current <= datetime.fromisoformat(e["timestamp"]) < window_end]
 
             if window_events:
                 # Calculate metrics
@@ -317,6 +313,7 @@ class MultiOutputProcessor:
 
 # --- drivers: the benchmark input through the seed's classes, in file (arrival) order ---------
 # Each returns the number of results, so the work cannot be optimized away.
+
 
 def run_sessions(inputs, gap_seconds):
     processor = SessionWindowProcessor(gap_seconds=gap_seconds)

@@ -20,7 +20,11 @@ COLUMNS = {
 
 
 def source(table: str, kind: str, path: str, bound_ms: int, primary_key: str | None = None) -> str:
-    columns = COLUMNS[kind].replace(f"{primary_key} STRING", f"{primary_key} STRING NOT NULL") if primary_key else COLUMNS[kind]
+    columns = (
+        COLUMNS[kind].replace(f"{primary_key} STRING", f"{primary_key} STRING NOT NULL")
+        if primary_key
+        else COLUMNS[kind]
+    )
     key = f",\n  PRIMARY KEY ({primary_key}) NOT ENFORCED" if primary_key else ""
     return f"""CREATE TEMPORARY TABLE {table} (
   {columns},
@@ -33,8 +37,10 @@ def source(table: str, kind: str, path: str, bound_ms: int, primary_key: str | N
 def sink(columns: str, path: str | None) -> str:
     if path is None:
         return f"CREATE TEMPORARY TABLE results ({columns}) WITH ('connector' = 'blackhole')"
-    return (f"CREATE TEMPORARY TABLE results ({columns}) WITH ('connector' = 'filesystem', "
-            f"'path' = 'file://{path}', 'format' = 'json')")
+    return (
+        f"CREATE TEMPORARY TABLE results ({columns}) WITH ('connector' = 'filesystem', "
+        f"'path' = 'file://{path}', 'format' = 'json')"
+    )
 
 
 def ts(column: str) -> str:
@@ -47,7 +53,7 @@ def sessions(paths, out, bound_ms, gap_ms):
         source("events", "activity", paths["events"], bound_ms),
         sink("user_id STRING, session_start STRING, session_end STRING, window_end STRING, event_count BIGINT", out),
         f"""INSERT INTO results
-SELECT user_id, {ts('MIN(`timestamp`)')}, {ts('MAX(`timestamp`)')}, {ts('window_end')}, COUNT(*)
+SELECT user_id, {ts("MIN(`timestamp`)")}, {ts("MAX(`timestamp`)")}, {ts("window_end")}, COUNT(*)
 FROM TABLE(SESSION(TABLE events PARTITION BY user_id, DESCRIPTOR(`timestamp`), {interval_literal(gap_ms)}))
 GROUP BY user_id, window_start, window_end""",
     ]
@@ -59,9 +65,9 @@ def moving_average(paths, out, bound_ms, size_ms, slide_ms, key_field):
         source("events", "activity", paths["events"], bound_ms),
         sink("`key` STRING, window_start STRING, window_end STRING, `count` BIGINT, `sum` DOUBLE", out),
         f"""INSERT INTO results
-SELECT {key}, {ts('window_start')}, {ts('window_end')}, COUNT(*), SUM(COALESCE(`value`, 0))
+SELECT {key}, {ts("window_start")}, {ts("window_end")}, COUNT(*), SUM(COALESCE(`value`, 0))
 FROM TABLE(HOP(TABLE events, DESCRIPTOR(`timestamp`), {interval_literal(slide_ms)}, {interval_literal(size_ms)}))
-GROUP BY {key + ', ' if key_field else ''}window_start, window_end""",
+GROUP BY {key + ", " if key_field else ""}window_start, window_end""",
     ]
 
 
@@ -70,7 +76,7 @@ def late_data(paths, out, bound_ms, window_ms):
         source("events", "activity", paths["events"], bound_ms),
         sink("user_id STRING, window_start STRING, window_end STRING, `count` BIGINT, `sum` DOUBLE", out),
         f"""INSERT INTO results
-SELECT user_id, {ts('window_start')}, {ts('window_end')}, COUNT(*), SUM(COALESCE(`value`, 0))
+SELECT user_id, {ts("window_start")}, {ts("window_end")}, COUNT(*), SUM(COALESCE(`value`, 0))
 FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(`timestamp`), {interval_literal(window_ms)}))
 GROUP BY user_id, window_start, window_end""",
     ]
@@ -81,10 +87,13 @@ def window_join(paths, out, bound_ms, window_ms):
     return [
         source("clicks", "clicks", paths["clicks"], bound_ms),
         source("purchases", "purchases", paths["purchases"], bound_ms),
-        sink("user_id STRING, window_start STRING, click_time STRING, page STRING, purchase_time STRING, "
-             "product_id BIGINT, amount DOUBLE", out),
+        sink(
+            "user_id STRING, window_start STRING, click_time STRING, page STRING, purchase_time STRING, "
+            "product_id BIGINT, amount DOUBLE",
+            out,
+        ),
         f"""INSERT INTO results
-SELECT c.user_id, {ts('c.window_start')}, {ts('c.`timestamp`')}, c.page, {ts('p.`timestamp`')}, p.product_id, p.amount
+SELECT c.user_id, {ts("c.window_start")}, {ts("c.`timestamp`")}, c.page, {ts("p.`timestamp`")}, p.product_id, p.amount
 FROM (SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(`timestamp`), {window}))) c
 JOIN (SELECT * FROM TABLE(TUMBLE(TABLE purchases, DESCRIPTOR(`timestamp`), {window}))) p
 ON c.user_id = p.user_id AND c.window_start = p.window_start AND c.window_end = p.window_end""",
@@ -95,11 +104,15 @@ def interval_join(paths, out, bound_ms, lower_ms, upper_ms):
     return [
         source("clicks", "clicks", paths["clicks"], bound_ms),
         source("purchases", "purchases", paths["purchases"], bound_ms),
-        sink("user_id STRING, click_time STRING, page STRING, purchase_time STRING, product_id BIGINT, amount DOUBLE", out),
+        sink(
+            "user_id STRING, click_time STRING, page STRING, purchase_time STRING, product_id BIGINT, amount DOUBLE",
+            out,
+        ),
         f"""INSERT INTO results
-SELECT c.user_id, {ts('c.`timestamp`')}, c.page, {ts('p.`timestamp`')}, p.product_id, p.amount
+SELECT c.user_id, {ts("c.`timestamp`")}, c.page, {ts("p.`timestamp`")}, p.product_id, p.amount
 FROM clicks c JOIN purchases p ON c.user_id = p.user_id
-AND p.`timestamp` BETWEEN c.`timestamp` + {interval_literal(lower_ms)} AND c.`timestamp` + {interval_literal(upper_ms)}""",
+AND p.`timestamp` BETWEEN c.`timestamp` + {interval_literal(lower_ms)}
+                      AND c.`timestamp` + {interval_literal(upper_ms)}""",
     ]
 
 
@@ -109,9 +122,11 @@ def temporal_join(paths, out, bound_ms):
         # The primary key makes the insert-only profile stream a versioned table in which every
         # version counts (a deduplicating view would drop a version arriving after a later one).
         source("versions", "profiles", paths["profiles"], bound_ms, primary_key="user_id"),
-        sink("user_id STRING, purchase_time STRING, product_id BIGINT, amount DOUBLE, tier STRING, country STRING", out),
+        sink(
+            "user_id STRING, purchase_time STRING, product_id BIGINT, amount DOUBLE, tier STRING, country STRING", out
+        ),
         f"""INSERT INTO results
-SELECT p.user_id, {ts('p.`timestamp`')}, p.product_id, p.amount, v.tier, v.country
+SELECT p.user_id, {ts("p.`timestamp`")}, p.product_id, p.amount, v.tier, v.country
 FROM purchases AS p LEFT JOIN versions FOR SYSTEM_TIME AS OF p.`timestamp` AS v ON p.user_id = v.user_id""",
     ]
 
@@ -127,6 +142,6 @@ SELECT CASE WHEN `value` IS NULL OR `value` < 0 THEN 'errors'
             WHEN `timestamp` < CURRENT_WATERMARK(`timestamp`) THEN 'late'
             WHEN tenant IN ({named}) THEN 'tenant-' || tenant
             ELSE 'valid' END,
-       user_id, {ts('`timestamp`')}
+       user_id, {ts("`timestamp`")}
 FROM events""",
     ]

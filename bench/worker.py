@@ -22,7 +22,7 @@ def process_tree(root: int) -> list[int]:
         if entry.isdigit():
             try:
                 stat = Path(f"/proc/{entry}/stat").read_text()
-                children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
+                children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
             except (OSError, ValueError):
                 continue
     found, todo = [], [root]
@@ -45,7 +45,7 @@ def cpu_ticks(pid: int) -> int:
     workers of process mode that exited already); 0 for a process that is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        return sum(int(x) for x in stat[stat.rindex(")") + 2:].split()[11:15])
+        return sum(int(x) for x in stat[stat.rindex(")") + 2 :].split()[11:15])
     except (OSError, ValueError, IndexError):
         return 0
 
@@ -75,8 +75,17 @@ def _prepared(spec, sink_args=()):
 
     case = CASES[spec["case"]]
     job = importlib.import_module(f"jobs.{case.job}").JOB
-    argv = [*case.argv, "--out-of-orderness", f"{BOUND_MS}ms", "--parallelism", str(spec.get("parallelism", 1)),
-            "--execution-mode", spec.get("mode", "thread"), *sink_args, *spec.get("argv", [])]
+    argv = [
+        *case.argv,
+        "--out-of-orderness",
+        f"{BOUND_MS}ms",
+        "--parallelism",
+        str(spec.get("parallelism", 1)),
+        "--execution-mode",
+        spec.get("mode", "thread"),
+        *sink_args,
+        *spec.get("argv", []),
+    ]
     for option, name in case.inputs.items():
         argv += [option, spec["files"][name]]
     config = parse(job, argv)
@@ -95,8 +104,13 @@ def run_job(spec) -> dict:
     cpu, built = process_tree_cpu_s(), time.monotonic()
     prepared.execute()
     done = time.monotonic()
-    return {"setup_s": built - started, "execute_s": done - built, "cpu_s": process_tree_cpu_s() - cpu,
-            "peak_rss_kb": process_tree_peak_kb(), "outputs": sorted(prepared.outputs)}
+    return {
+        "setup_s": built - started,
+        "execute_s": done - built,
+        "cpu_s": process_tree_cpu_s() - cpu,
+        "peak_rss_kb": process_tree_peak_kb(),
+        "outputs": sorted(prepared.outputs),
+    }
 
 
 #: Where a single-input job's time goes: each stage runs the pipeline up to a point and discards.
@@ -130,8 +144,9 @@ def run_stage(spec) -> dict:
         stream, _ = read_events(t_env, raw, job.name, spec_.schema, bound)
     elif stage == "keyby":
         events, _ = read_events(t_env, raw, job.name, spec_.schema, bound)
-        stream = (events.key_by(FieldKey("user_id", [f.name for f in ACTIVITY.fields]), Types.STRING())
-                  .map(lambda e: e.user_id, Types.STRING()))
+        stream = events.key_by(FieldKey("user_id", [f.name for f in ACTIVITY.fields]), Types.STRING()).map(
+            lambda e: e.user_id, Types.STRING()
+        )
     else:  # the whole job, its outputs discarded
         outputs = list(assemble(t_env, job, config.event_time, {spec_.name: [raw]}, config.options).values())
         stream = outputs[0].union(*outputs[1:]) if len(outputs) > 1 else outputs[0]
@@ -140,8 +155,12 @@ def run_stage(spec) -> dict:
     cpu, built = process_tree_cpu_s(), time.monotonic()
     table.execute_insert("discard").wait()
     done = time.monotonic()
-    return {"setup_s": built - started, "execute_s": done - built, "cpu_s": process_tree_cpu_s() - cpu,
-            "peak_rss_kb": process_tree_peak_kb()}
+    return {
+        "setup_s": built - started,
+        "execute_s": done - built,
+        "cpu_s": process_tree_cpu_s() - cpu,
+        "peak_rss_kb": process_tree_peak_kb(),
+    }
 
 
 def run_sql(spec) -> dict:
@@ -164,8 +183,12 @@ def run_sql(spec) -> dict:
     cpu, built = process_tree_cpu_s(), time.monotonic()
     t_env.execute_sql(insert).wait()
     done = time.monotonic()
-    return {"setup_s": built - started, "execute_s": done - built, "cpu_s": process_tree_cpu_s() - cpu,
-            "peak_rss_kb": process_tree_peak_kb()}
+    return {
+        "setup_s": built - started,
+        "execute_s": done - built,
+        "cpu_s": process_tree_cpu_s() - cpu,
+        "peak_rss_kb": process_tree_peak_kb(),
+    }
 
 
 def run_seed(spec) -> dict:
@@ -180,9 +203,14 @@ def run_seed(spec) -> dict:
     cpu, started = time.process_time(), time.monotonic()
     results = case.seed(inputs)
     done = time.monotonic()
-    return {"setup_s": 0.0, "execute_s": done - started, "cpu_s": time.process_time() - cpu, "results": results,
-            # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
-            "peak_rss_kb": process_tree_peak_kb()}
+    return {
+        "setup_s": 0.0,
+        "execute_s": done - started,
+        "cpu_s": time.process_time() - cpu,
+        "results": results,
+        # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
+        "peak_rss_kb": process_tree_peak_kb(),
+    }
 
 
 def main() -> None:
@@ -195,7 +223,9 @@ def main() -> None:
         import traceback
 
         traceback.print_exc()
-        result.update(ok=False, error=f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}")
+        result.update(
+            ok=False, error=f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+        )
     result["process_s"] = time.monotonic() - started
     print("BENCH-RESULT " + json.dumps(result), flush=True)
 

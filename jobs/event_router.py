@@ -80,7 +80,8 @@ def tenant_list(text: str) -> tuple[str, ...]:
     bad = [name for name in names if not _TENANT.match(name)]
     if bad:
         raise argparse.ArgumentTypeError(
-            f"invalid tenant name {bad[0]!r}: use letters, digits, '.', '_' and '-' (it names an output)")
+            f"invalid tenant name {bad[0]!r}: use letters, digits, '.', '_' and '-' (it names an output)"
+        )
     if not names:
         raise argparse.ArgumentTypeError("expected tenant names separated by commas, e.g. acme,globex")
     return tuple(dict.fromkeys(names))

@@ -160,8 +160,12 @@ class Totals(AggregateFunction):
     def add(self, event, acc):
         count, total, first, last = acc
         ts = event.ts
-        return (count + 1, total + (event.value or 0.0),
-                ts if first is None or ts < first else first, ts if last is None or ts > last else last)
+        return (
+            count + 1,
+            total + (event.value or 0.0),
+            ts if first is None or ts < first else first,
+            ts if last is None or ts > last else last,
+        )
 
     def get_result(self, acc):
         return acc
@@ -185,15 +189,20 @@ class Firing(ProcessWindowFunction):
         note = firing_note(context)
         fired_at = note.get("fired_at")
         fired_at = last if fired_at is None else fired_at
-        yield json.dumps({
-            "user_id": user_id,
-            "trigger": note.get("trigger"),
-            "fired_at": format_time(fired_at),
-            "event_count": count,
-            "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
-            "first_event": format_time(first),
-            "last_event": format_time(last),
-        }), fired_at
+        yield (
+            json.dumps(
+                {
+                    "user_id": user_id,
+                    "trigger": note.get("trigger"),
+                    "fired_at": format_time(fired_at),
+                    "event_count": count,
+                    "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
+                    "first_event": format_time(first),
+                    "last_event": format_time(last),
+                }
+            ),
+            fired_at,
+        )
 
 
 def parse_trigger(text: str) -> tuple[str, object]:
@@ -211,7 +220,8 @@ def parse_trigger(text: str) -> tuple[str, object]:
     if kind == "condition" and arg:
         return kind, arg
     raise argparse.ArgumentTypeError(
-        f"invalid trigger {text!r}: write count:N (N >= 1), time:DURATION (e.g. time:10s) or condition:ACTION")
+        f"invalid trigger {text!r}: write count:N (N >= 1), time:DURATION (e.g. time:10s) or condition:ACTION"
+    )
 
 
 def make_trigger(kind: str, arg) -> Trigger:

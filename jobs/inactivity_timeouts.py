@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
-from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import ListState, ListStateDescriptor, ValueState, ValueStateDescriptor
+from pyflink.metrics import Counter
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type
@@ -79,7 +80,9 @@ class InactivityTimeouts(KeyedProcessFunction):
 
     def __init__(self, timeout_ms: int):
         self.timeout = timeout_ms
-        self.pending = self.status = self.live_users = None
+        self.pending: ListState  # event times not folded yet, in arrival order
+        self.status: ValueState  # (last, count, timer)
+        self.live_users: Counter
 
     def open(self, runtime_context: RuntimeContext):
         self.pending = runtime_context.get_list_state(ListStateDescriptor("pending", Types.LONG()))
@@ -133,13 +136,16 @@ class InactivityTimeouts(KeyedProcessFunction):
 
     def _timeout(self, user: str, last: int, count: int) -> tuple[str, int]:
         """A ``timeouts`` record and its time, ``timeout_at``."""
-        return json.dumps({
-            "user_id": user,
-            "last_seen": format_time(last),
-            "timeout_at": format_time(last + self.timeout),
-            "inactive_s": self.timeout / 1000,
-            "event_count": count,
-        }, ensure_ascii=False), last + self.timeout
+        return json.dumps(
+            {
+                "user_id": user,
+                "last_seen": format_time(last),
+                "timeout_at": format_time(last + self.timeout),
+                "inactive_s": self.timeout / 1000,
+                "event_count": count,
+            },
+            ensure_ascii=False,
+        ), last + self.timeout
 
 
 def keyed_timeouts(events: DataStream, function: InactivityTimeouts) -> DataStream:
@@ -154,7 +160,9 @@ def keyed_timeouts(events: DataStream, function: InactivityTimeouts) -> DataStre
 
 @dataclass(frozen=True)
 class TimeoutOptions:
-    timeout_ms: int = option("--timeout", positive_duration, "3s", "inactivity after which a user times out (default 3s)")
+    timeout_ms: int = option(
+        "--timeout", positive_duration, "3s", "inactivity after which a user times out (default 3s)"
+    )
 
 
 def build(t_env, streams, options: TimeoutOptions) -> dict[str, DataStream]:

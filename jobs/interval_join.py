@@ -37,15 +37,18 @@ class IntervalJoinOptions:
 
 def conversion_record(pair) -> str:
     click, purchase = json.loads(pair.left_raw), json.loads(pair.right_raw)
-    return json.dumps({
-        "user_id": pair.key,
-        "click_time": format_time(pair.left_ts),
-        "purchase_time": format_time(pair.right_ts),
-        "delay_s": seconds_between(pair.left_ts, pair.right_ts),
-        "page": click.get("page"),
-        "product_id": purchase.get("product_id"),
-        "amount": purchase["amount"],
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "user_id": pair.key,
+            "click_time": format_time(pair.left_ts),
+            "purchase_time": format_time(pair.right_ts),
+            "delay_s": seconds_between(pair.left_ts, pair.right_ts),
+            "page": click.get("page"),
+            "product_id": purchase.get("product_id"),
+            "amount": purchase["amount"],
+        },
+        ensure_ascii=False,
+    )
 
 
 def build(t_env: StreamTableEnvironment, streams, options: IntervalJoinOptions) -> dict[str, DataStream]:

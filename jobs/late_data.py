@@ -94,15 +94,21 @@ class NumberedFiring(ProcessWindowFunction):
         firing = (firings.value() or 0) + 1
         firings.update(firing)
         window = context.window()
-        yield json.dumps({
-            "user_id": user_id,
-            "window_start": format_time(window.start),
-            "window_end": format_time(window.end),
-            "count": count,
-            "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
-            "firing": firing,
-            "late_update": firing_note(context).get("late", False),
-        }, ensure_ascii=False), window.max_timestamp()  # a late update too: see udfs.eventtime.stamped
+        yield (
+            json.dumps(
+                {
+                    "user_id": user_id,
+                    "window_start": format_time(window.start),
+                    "window_end": format_time(window.end),
+                    "count": count,
+                    "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
+                    "firing": firing,
+                    "late_update": firing_note(context).get("late", False),
+                },
+                ensure_ascii=False,
+            ),
+            window.max_timestamp(),
+        )  # a late update too: see udfs.eventtime.stamped
 
     def clear(self, context):
         context.window_state().get_state(self.FIRINGS).clear()

@@ -84,16 +84,22 @@ class WindowResult(ProcessWindowFunction):
     def process(self, key, context, results):
         count, total, slides = next(iter(results))
         window = context.window()
-        yield json.dumps({
-            "key": key_value(key),
-            "window_start": format_time(window.start),
-            "window_end": format_time(window.end),
-            "count": count,
-            "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
-            "avg": round(total / count, 9),
-            # Events in the window's first slide: this is the last window they are part of.
-            "leaving": slides.get(window.start, 0),
-        }, ensure_ascii=False), window.max_timestamp()
+        yield (
+            json.dumps(
+                {
+                    "key": key_value(key),
+                    "window_start": format_time(window.start),
+                    "window_end": format_time(window.end),
+                    "count": count,
+                    "sum": round(total, 9),  # hides float addition noise (0.1 + 0.2)
+                    "avg": round(total / count, 9),
+                    # Events in the window's first slide: this is the last window they are part of.
+                    "leaving": slides.get(window.start, 0),
+                },
+                ensure_ascii=False,
+            ),
+            window.max_timestamp(),
+        )
 
 
 def build(t_env, streams, options: MovingAverageOptions) -> dict[str, DataStream]:

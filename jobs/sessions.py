@@ -48,15 +48,20 @@ class SessionSummary(MergingWindowFunction):
         ordered = sorted(((e.ts, e.action) for e in events), key=lambda pair: pair[0])
         first, last = ordered[0][0], ordered[-1][0]
         window = context.window()
-        yield json.dumps({
-            "user_id": user_id,
-            "session_start": format_time(first),
-            "session_end": format_time(last),
-            "window_end": format_time(window.end),
-            "duration_s": (last - first) / 1000,
-            "event_count": len(ordered),
-            "actions": [action for _, action in ordered],
-        }), window.max_timestamp()  # a late re-firing too: see udfs.eventtime.stamped
+        yield (
+            json.dumps(
+                {
+                    "user_id": user_id,
+                    "session_start": format_time(first),
+                    "session_end": format_time(last),
+                    "window_end": format_time(window.end),
+                    "duration_s": (last - first) / 1000,
+                    "event_count": len(ordered),
+                    "actions": [action for _, action in ordered],
+                }
+            ),
+            window.max_timestamp(),
+        )  # a late re-firing too: see udfs.eventtime.stamped
 
 
 def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]:

@@ -20,6 +20,7 @@ from pyflink.table import StreamTableEnvironment
 from udfs import joins
 from udfs.events import PROFILES, PURCHASES
 from udfs.job import Input, Job, NoOptions
+
 #: Fields of a profile version that identify it rather than describe the user.
 NOT_ATTRIBUTES = ("user_id", "timestamp")
 

@@ -28,13 +28,16 @@ class WindowJoinOptions:
 
 
 def match_record(pair) -> str:
-    return json.dumps({
-        "user_id": pair.key,
-        "window_start": format_time(pair.window_start),
-        "window_end": format_time(pair.window_end),
-        "click": json.loads(pair.left_raw),
-        "purchase": json.loads(pair.right_raw),
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "user_id": pair.key,
+            "window_start": format_time(pair.window_start),
+            "window_end": format_time(pair.window_end),
+            "click": json.loads(pair.left_raw),
+            "purchase": json.loads(pair.right_raw),
+        },
+        ensure_ascii=False,
+    )
 
 
 def build(t_env: StreamTableEnvironment, streams, options: WindowJoinOptions) -> dict[str, DataStream]:

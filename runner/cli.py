@@ -79,7 +79,9 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     io.add_argument("--output", metavar="DIR", help="with --sink file: each output goes to DIR/<output>/")
     io.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"))
     io.add_argument("--output-topic-prefix", default=job.name, help="output <out> goes to topic <prefix>.<out>")
-    io.add_argument("--bounded", action="store_true", help="Kafka source: stop at the offsets that were latest at start")
+    io.add_argument(
+        "--bounded", action="store_true", help="Kafka source: stop at the offsets that were latest at start"
+    )
     io.add_argument("--group-id", default=f"pyflink-{job.name}")
 
     time = parser.add_argument_group("event time")

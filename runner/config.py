@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
-O = TypeVar("O")
+Options = TypeVar("Options")  # the job's own options dataclass
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class ExecutionConfig:
 
 
 @dataclass(frozen=True)
-class RunConfig(Generic[O]):
+class RunConfig(Generic[Options]):
     """Everything one run of a job needs; ``options`` is the job's own options dataclass."""
 
     job: str
@@ -62,7 +62,7 @@ class RunConfig(Generic[O]):
     sink: SinkConfig
     event_time: EventTimeConfig
     execution: ExecutionConfig
-    options: O
+    options: Options
 
     @property
     def uses_kafka(self) -> bool:

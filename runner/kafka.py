@@ -70,27 +70,32 @@ def kafka_records(env: StreamExecutionEnvironment, source: SourceConfig, topic: 
     )
     if source.bounded:
         builder.set_bounded(KafkaOffsetsInitializer.latest())
-    return (env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka-{name}")
-            .uid(f"source-{name}"))
+    return env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka-{name}").uid(f"source-{name}")
 
 
 def kafka_sink(stream: DataStream, sink: SinkConfig, output: str, count: bool = True) -> None:
     """Write one output (JSON strings) to ``<prefix>.<output>`` with the chosen guarantee."""
     guarantee = sink.delivery_guarantee
     topic = sink.output_topic(output)
-    serializer = (KafkaRecordSerializationSchema.builder()
-                  .set_topic(topic)
-                  .set_value_serialization_schema(SimpleStringSchema())
-                  .build())
-    builder = (KafkaSink.builder()
-               .set_bootstrap_servers(sink.bootstrap_servers)
-               .set_record_serializer(serializer)
-               .set_delivery_guarantee(GUARANTEES[guarantee]))
+    serializer = (
+        KafkaRecordSerializationSchema.builder()
+        .set_topic(topic)
+        .set_value_serialization_schema(SimpleStringSchema())
+        .build()
+    )
+    builder = (
+        KafkaSink.builder()
+        .set_bootstrap_servers(sink.bootstrap_servers)
+        .set_record_serializer(serializer)
+        .set_delivery_guarantee(GUARANTEES[guarantee])
+    )
     if guarantee == "exactly-once":
         builder.set_transactional_id_prefix(transactional_id_prefix(sink, output))
         # The connector's own default (1 h) exceeds a default broker's 15 min maximum.
         builder.set_property("transaction.timeout.ms", str(sink.transaction_timeout_ms))
-    (counted(stream, output) if count else stream).sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
+    (counted(stream, output) if count else stream).sink_to(builder.build()).name(f"kafka-{output}").uid(
+        f"sink-{output}"
+    )
 
 
 def check_options(config: RunConfig) -> dict[str, int]:
@@ -100,8 +105,9 @@ def check_options(config: RunConfig) -> dict[str, int]:
     topics = list(source.topics.values()) if source.kind == "kafka" else []
     exactly_once = sink.kind == "kafka" and sink.delivery_guarantee == "exactly-once"
     servers = source.bootstrap_servers if source.kind == "kafka" else sink.bootstrap_servers
-    return check_kafka(servers, source_topics=topics,
-                       transaction_timeout_ms=sink.transaction_timeout_ms if exactly_once else None)
+    return check_kafka(
+        servers, source_topics=topics, transaction_timeout_ms=sink.transaction_timeout_ms if exactly_once else None
+    )
 
 
 def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms: int | None = None) -> dict[str, int]:
@@ -119,7 +125,8 @@ def check_kafka(bootstrap_servers: str, source_topics=(), transaction_timeout_ms
     if transaction_timeout_ms is not None and transaction_timeout_ms > max_timeout:
         raise OptionError(
             f"--transaction-timeout {transaction_timeout_ms} ms exceeds the broker's transaction.max.timeout.ms "
-            f"({max_timeout} ms) at {bootstrap_servers}: lower it (or raise the broker's limit)")
+            f"({max_timeout} ms) at {bootstrap_servers}: lower it (or raise the broker's limit)"
+        )
     return partitions
 
 
@@ -150,8 +157,12 @@ def _broker_info(bootstrap_servers: str, source_topics: list[str]):
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, bootstrap_timeout_ms=5_000,
-                                 client_id="pyflink-jobs-check")
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=10_000,
+            bootstrap_timeout_ms=5_000,
+            client_id="pyflink-jobs-check",
+        )
     except (KafkaError, OSError, ValueError) as error:
         return _reason(error)
     try:
@@ -161,7 +172,8 @@ def _broker_info(bootstrap_servers: str, source_topics: list[str]):
         try:
             broker = str(admin.describe_cluster()["brokers"][0]["broker_id"])
             configs = admin.describe_configs(
-                [ConfigResource(ConfigResourceType.BROKER, broker, ["transaction.max.timeout.ms"])], config_filter="all")
+                [ConfigResource(ConfigResourceType.BROKER, broker, ["transaction.max.timeout.ms"])], config_filter="all"
+            )
             max_timeout = int(configs["broker"][broker]["transaction.max.timeout.ms"]["value"])
         except (KafkaError, KeyError, IndexError, TypeError, ValueError):
             pass  # a broker that hides its config: assume Kafka's default
@@ -170,4 +182,3 @@ def _broker_info(bootstrap_servers: str, source_topics: list[str]):
         return _reason(error)
     finally:
         admin.close()
-

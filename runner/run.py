@@ -23,8 +23,8 @@ from pyflink.table import StreamTableEnvironment
 from runner.cli import option_error
 from runner.config import EventTimeConfig, RunConfig
 from runner.environment import create_environment, execution_mode, submitted_detached
-from runner.sinks import collect_tagged, file_sink
 from runner.outputs import read_file_outputs
+from runner.sinks import collect_tagged, file_sink
 from runner.sources import count_input_records, raw_records
 from udfs.eventtime import timed_row_type
 from udfs.job import Job, Outputs, Streams
@@ -103,8 +103,11 @@ class PreparedJob:
 
     def add_file_sinks(self, count: bool = True) -> None:
         """Each output to ``<sink.output>/<output>/`` (``count``: through its records counter)."""
+        directory = self.config.sink.output
+        if directory is None:
+            raise ValueError("file sinks need an output folder (--output)")
         for name, stream in self.outputs.items():
-            file_sink(stream, self.config.sink.output, name, count)
+            file_sink(stream, directory, name, count)
 
     def add_kafka_sinks(self, count: bool = True) -> None:
         from runner.kafka import kafka_sink
@@ -130,6 +133,7 @@ def prepare(
     source; ``partitions`` of each Kafka topic size its readers), with ``build`` (default: the
     job's own), with Flink configuration ``overrides``."""
     env, t_env = create_environment(config.job, config.execution, config.event_time, config.uses_kafka, overrides)
+    raw: Mapping[str, list[DataStream]]
     if sources is None:
         raw = raw_records(env, config.source, job.inputs, config.execution.parallelism, partitions)
     else:
@@ -180,7 +184,7 @@ def _execute(prepared: PreparedJob, detached: bool) -> Mapping[str, list] | None
     if sink.kind == "file":
         prepared.add_file_sinks()
         prepared.execute()
-        return None if detached else read_file_outputs(sink.output, prepared.outputs)
+        return None if detached or sink.output is None else read_file_outputs(sink.output, prepared.outputs)
     prepared.add_kafka_sinks()
     prepared.execute()
     return None

@@ -29,10 +29,12 @@ def file_sink(stream: DataStream, directory: str | Path, output: str, count: boo
     """Write one output as JSON Lines under ``directory/output/``."""
     path = Path(directory, output)
     path.mkdir(parents=True, exist_ok=True)  # an output with no records is still an (empty) folder
-    sink = (FileSink.for_row_format(str(path), Encoder.simple_string_encoder())
-            .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
-            .with_output_file_config(OutputFileConfig.builder().with_part_prefix(output).with_part_suffix(".jsonl").build())
-            .build())
+    sink = (
+        FileSink.for_row_format(str(path), Encoder.simple_string_encoder())
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+        .with_output_file_config(OutputFileConfig.builder().with_part_prefix(output).with_part_suffix(".jsonl").build())
+        .build()
+    )
     (counted(stream, output) if count else stream).sink_to(sink).name(f"file-{output}").uid(f"sink-{output}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from datetime import UTC
 from pathlib import Path
 
 #: 2026-11-24T10:00:00Z: every sample is relative to this instant.
@@ -24,7 +25,7 @@ def iso(ms: int, style: int = 0) -> str:
     """The same instant in the spellings SPEC accepts (Z, an offset, naive UTC)."""
     from datetime import datetime, timedelta, timezone
 
-    t = datetime.fromtimestamp(ms / 1000, timezone.utc)
+    t = datetime.fromtimestamp(ms / 1000, UTC)
     if style == 1:
         return t.astimezone(timezone(timedelta(hours=1))).isoformat(timespec="milliseconds")
     if style == 2:
@@ -37,7 +38,9 @@ def timestamp(rng: random.Random, ms: int):
     return ms if rng.random() < 0.25 else iso(ms, rng.choice([0, 0, 1, 2]))
 
 
-def arrival_order(rng: random.Random, timed: list[tuple[int, dict]], late_fraction: float = 0.04) -> list[tuple[int, dict]]:
+def arrival_order(
+    rng: random.Random, timed: list[tuple[int, dict]], late_fraction: float = 0.04
+) -> list[tuple[int, dict]]:
     """Order events by arrival: event time plus a small delay (within the 5 s bound), and a few
     records delayed far beyond it (late)."""
     arrivals = []
@@ -85,7 +88,12 @@ def activity(rng: random.Random, users: int = 12, per_user: int = 30) -> list[st
         for _ in range(per_user):
             # bursts of activity with occasional pauses longer than the session gaps used in tests
             ms += rng.choice([rng.randint(200, 4_000)] * 6 + [rng.randint(20_000, 400_000)])
-            record = {"user_id": user, "action": rng.choice(ACTIONS), "tenant": tenant, "page": rng.choice(PAGES)}
+            record: dict[str, object] = {
+                "user_id": user,
+                "action": rng.choice(ACTIONS),
+                "tenant": tenant,
+                "page": rng.choice(PAGES),
+            }
             if rng.random() < 0.9:
                 record["value"] = round(rng.uniform(0, 100), 2)
             if rng.random() < 0.05:
@@ -104,39 +112,69 @@ def activity(rng: random.Random, users: int = 12, per_user: int = 30) -> list[st
 
 def clicks_purchases_profiles(rng: random.Random, users: int = 8) -> tuple[list[str], list[str], list[str]]:
     # Seed section 3: clicks Alice 0 s, Bob 1 s, Alice 6 s; purchases Alice 2 s, Charlie 3 s, Alice 7 s.
-    clicks = [(0, {"user_id": "Alice", "page": "/product/1"}), (1_000, {"user_id": "Bob", "page": "/product/2"}),
-              (6_000, {"user_id": "Alice", "page": "/product/3"})]
-    purchases = [(2_000, {"user_id": "Alice", "product_id": 1, "amount": 50}),
-                 (3_000, {"user_id": "Charlie", "product_id": 4, "amount": 30}),
-                 (7_000, {"user_id": "Alice", "product_id": 3, "amount": 75})]
-    profiles = [(-60_000, {"user_id": "Alice", "tier": "silver", "country": "DE"}),
-                (5_000, {"user_id": "Alice", "tier": "gold", "country": "DE"}),
-                (0, {"user_id": "Bob", "tier": "bronze", "country": "FR"})]
+    clicks = [
+        (0, {"user_id": "Alice", "page": "/product/1"}),
+        (1_000, {"user_id": "Bob", "page": "/product/2"}),
+        (6_000, {"user_id": "Alice", "page": "/product/3"}),
+    ]
+    purchases = [
+        (2_000, {"user_id": "Alice", "product_id": 1, "amount": 50}),
+        (3_000, {"user_id": "Charlie", "product_id": 4, "amount": 30}),
+        (7_000, {"user_id": "Alice", "product_id": 3, "amount": 75}),
+    ]
+    profiles = [
+        (-60_000, {"user_id": "Alice", "tier": "silver", "country": "DE"}),
+        (5_000, {"user_id": "Alice", "tier": "gold", "country": "DE"}),
+        (0, {"user_id": "Bob", "tier": "bronze", "country": "FR"}),
+    ]
     for u in range(1, users + 1):
         user = f"user{u:02d}"
         ms = 60_000 + rng.randint(0, 30_000)
-        profiles.append((ms - rng.randint(0, 90_000), {"user_id": user, "tier": rng.choice(["bronze", "silver"]),
-                                                        "country": rng.choice(["DE", "FR", "US", "JP"])}))
+        profiles.append(
+            (
+                ms - rng.randint(0, 90_000),
+                {
+                    "user_id": user,
+                    "tier": rng.choice(["bronze", "silver"]),
+                    "country": rng.choice(["DE", "FR", "US", "JP"]),
+                },
+            )
+        )
         for _ in range(15):
             ms += rng.randint(500, 20_000)
             page = rng.choice(PAGES)
             clicks.append((ms, {"user_id": user, "page": page}))
             if rng.random() < 0.35:
-                purchases.append((ms + rng.randint(0, 8_000), {
-                    "user_id": user, "product_id": rng.randint(1, 9), "amount": round(rng.uniform(5, 200), 2)}))
+                purchases.append(
+                    (
+                        ms + rng.randint(0, 8_000),
+                        {"user_id": user, "product_id": rng.randint(1, 9), "amount": round(rng.uniform(5, 200), 2)},
+                    )
+                )
             if rng.random() < 0.08:
-                profiles.append((ms + rng.randint(0, 5_000), {"user_id": user, "tier": "gold",
-                                                               "country": rng.choice(["DE", "FR", "US", "JP"])}))
+                profiles.append(
+                    (
+                        ms + rng.randint(0, 5_000),
+                        {"user_id": user, "tier": "gold", "country": rng.choice(["DE", "FR", "US", "JP"])},
+                    )
+                )
 
     def lines(timed, bad):
-        return [json.dumps({**r, "timestamp": timestamp(rng, BASE_MS + ms)})
-                for ms, r in arrival_order(rng, timed, late_fraction=0.02)] + bad
+        return [
+            json.dumps({**r, "timestamp": timestamp(rng, BASE_MS + ms)})
+            for ms, r in arrival_order(rng, timed, late_fraction=0.02)
+        ] + bad
 
     t = iso(BASE_MS + 10_000)
     return (
         lines(clicks, ["{not json", json.dumps({"page": "/home", "timestamp": t})]),
-        lines(purchases, [json.dumps({"user_id": "Bob", "amount": "ten", "timestamp": t}),
-                          json.dumps({"user_id": "Bob", "product_id": 2, "timestamp": t})]),
+        lines(
+            purchases,
+            [
+                json.dumps({"user_id": "Bob", "amount": "ten", "timestamp": t}),
+                json.dumps({"user_id": "Bob", "product_id": 2, "timestamp": t}),
+            ],
+        ),
         lines(profiles, [json.dumps({"user_id": "Bob", "tier": "gold", "timestamp": "soon"})]),
     )
 

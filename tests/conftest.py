@@ -33,9 +33,12 @@ def kafka_bootstrap(tmp_path_factory):
 
         # testcontainers drives Confluent's image (its start script needs it); one node, so the
         # transaction log (exactly-once sinks) needs replication factor 1 like the local broker.
-        container = (KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft()
-                     .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
-                     .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1"))
+        container = (
+            KafkaContainer("confluentinc/cp-kafka:7.9.0")
+            .with_kraft()
+            .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+            .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        )
         with container:
             print(f"\nKafka (testcontainers) ready in {time.monotonic() - started:.1f}s")
             yield container.get_bootstrap_server()
@@ -45,7 +48,9 @@ def kafka_bootstrap(tmp_path_factory):
     broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), port=None)
     try:
         servers = broker.start()
-        print(f"\nKafka broker (local KRaft, pid {broker.pid()}) ready in {time.monotonic() - started:.1f}s at {servers}")
+        print(
+            f"\nKafka broker (local KRaft, pid {broker.pid()}) ready in {time.monotonic() - started:.1f}s at {servers}"
+        )
         yield servers
     finally:
         broker.stop()
@@ -66,3 +71,22 @@ def flink_cluster(tmp_path_factory):
         yield cluster
     finally:
         cluster.stop()
+
+
+# --- layers ----------------------------------------------------------------------------------
+INTEGRATION_FIXTURES = {"kafka_bootstrap", "flink_cluster"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Marks every test with its layer (``pytest -m unit`` etc.; see README, Tests): ``unit``
+    (tests/unit: no JVM), ``integration`` (a Kafka broker or a standalone cluster), ``ops``
+    (operations scenarios, marked in their files), else ``pipeline`` (jobs in a MiniCluster)."""
+    for item in items:
+        if item.get_closest_marker("ops"):
+            continue
+        if "tests/unit/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.unit)
+        elif INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.pipeline)

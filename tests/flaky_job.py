@@ -32,8 +32,9 @@ ALWAYS = "injected failure on every record (tests/flaky_job.py)"
 
 
 class FailOnceAfterCheckpoint(FilterFunction):
-    def __init__(self, checkpoints: str, marker: str, records_after_checkpoint: int, mode: str = "raise",
-                 pace_s: float = 0.005):
+    def __init__(
+        self, checkpoints: str, marker: str, records_after_checkpoint: int, mode: str = "raise", pace_s: float = 0.005
+    ):
         self.mode = mode
         self.checkpoints = checkpoints
         self.marker = marker

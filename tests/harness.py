@@ -59,7 +59,9 @@ def run_job(
 
     outputs = prepare(job, config, sources=in_memory, build=build, overrides=overrides).collect()
     records_in = sum(len(inputs[spec.name]) for spec in job.inputs)
-    assert job.accounted(outputs) == records_in, f"{job.name}: outputs account for {job.accounted(outputs)} of {records_in} input records"
+    assert job.accounted(outputs) == records_in, (
+        f"{job.name}: outputs account for {job.accounted(outputs)} of {records_in} input records"
+    )
     return outputs
 
 

@@ -18,12 +18,16 @@ def at(second: float) -> int:
 
 
 #: Seed section 3, as the bundled sample writes it (ISO with and without offset, epoch ms).
-SEED_CLICKS = [{"user_id": "Alice", "page": "/product/1", "timestamp": "2026-11-24T10:00:00.000Z"},
-               {"user_id": "Bob", "page": "/product/2", "timestamp": at(1)},
-               {"user_id": "Alice", "page": "/product/3", "timestamp": "2026-11-24T10:00:06.000Z"}]
-SEED_PURCHASES = [{"user_id": "Alice", "product_id": 1, "amount": 50, "timestamp": "2026-11-24T11:00:02.000+01:00"},
-                  {"user_id": "Charlie", "product_id": 4, "amount": 30, "timestamp": "2026-11-24T11:00:03.000+01:00"},
-                  {"user_id": "Alice", "product_id": 3, "amount": 75, "timestamp": "2026-11-24T10:00:07.000Z"}]
+SEED_CLICKS = [
+    {"user_id": "Alice", "page": "/product/1", "timestamp": "2026-11-24T10:00:00.000Z"},
+    {"user_id": "Bob", "page": "/product/2", "timestamp": at(1)},
+    {"user_id": "Alice", "page": "/product/3", "timestamp": "2026-11-24T10:00:06.000Z"},
+]
+SEED_PURCHASES = [
+    {"user_id": "Alice", "product_id": 1, "amount": 50, "timestamp": "2026-11-24T11:00:02.000+01:00"},
+    {"user_id": "Charlie", "product_id": 4, "amount": 30, "timestamp": "2026-11-24T11:00:03.000+01:00"},
+    {"user_id": "Alice", "product_id": 3, "amount": 75, "timestamp": "2026-11-24T10:00:07.000Z"},
+]
 
 
 def consumed_total(out: dict, name: str) -> int:
@@ -64,9 +68,21 @@ def random_inputs(seed: int, users: int = 12, bursts: int = 6, bound_ms: int = 2
             for _ in range(rng.randint(1, 4)):
                 clicks.append({"user_id": user, "ts": t + rng.randint(0, 3_000), "page": rng.choice(PAGES)})
             for _ in range(rng.randint(0, 3)):
-                purchases.append({"user_id": user, "ts": t + rng.randint(-1_000, 6_000), "product_id": rng.randint(1, 9),
-                                  "amount": round(rng.uniform(1, 100), 2)})
+                purchases.append(
+                    {
+                        "user_id": user,
+                        "ts": t + rng.randint(-1_000, 6_000),
+                        "product_id": rng.randint(1, 9),
+                        "amount": round(rng.uniform(1, 100), 2),
+                    }
+                )
             for _ in range(rng.choice([0, 0, 1, 2])):
-                profiles.append({"user_id": user, "ts": t + rng.randint(0, 5_000),
-                                 "tier": rng.choice(["bronze", "silver", "gold"]), "version": burst + 1})
+                profiles.append(
+                    {
+                        "user_id": user,
+                        "ts": t + rng.randint(0, 5_000),
+                        "tier": rng.choice(["bronze", "silver", "gold"]),
+                        "version": burst + 1,
+                    }
+                )
     return tuple(arrival_order(rng, events, bound_ms, late_fraction) for events in (clicks, purchases, profiles))

@@ -35,18 +35,29 @@ def sessionize(events: list[dict], gap_ms: int, bound_ms: int) -> tuple[list[dic
             for w in [w for w in windows if until is None or w["end"] - 1 <= until]:
                 windows.remove(w)
                 ordered = sorted(w["events"], key=lambda e: e[0])  # stable: arrival order on ties
-                sessions.append({"user_id": user, "start": w["start"], "last": max(t for t, _ in ordered),
-                                 "end": w["end"], "count": len(ordered), "actions": [a for _, a in ordered]})
+                sessions.append(
+                    {
+                        "user_id": user,
+                        "start": w["start"],
+                        "last": max(t for t, _ in ordered),
+                        "end": w["end"],
+                        "count": len(ordered),
+                        "actions": [a for _, a in ordered],
+                    }
+                )
 
-    for event, wm in zip(events, marks):
+    for event, wm in zip(events, marks, strict=False):
         if wm is not None:
             fire(wm)
         ts, windows = event["ts"], open_windows[event["user_id"]]
         merged = {"start": ts, "end": ts + gap_ms, "events": [(ts, event.get("action"))]}
         for w in [w for w in windows if w["start"] <= merged["end"] and merged["start"] <= w["end"]]:
             windows.remove(w)
-            merged = {"start": min(w["start"], merged["start"]), "end": max(w["end"], merged["end"]),
-                      "events": w["events"] + merged["events"]}
+            merged = {
+                "start": min(w["start"], merged["start"]),
+                "end": max(w["end"], merged["end"]),
+                "events": w["events"] + merged["events"],
+            }
         if wm is not None and merged["end"] - 1 <= wm:
             late.append(event)
             if len(merged["events"]) > 1:  # the late event's merge is undone: put the others back
@@ -66,7 +77,7 @@ def inactivity_timeouts(events: list[dict], timeout_ms: int, bound_ms: int) -> t
     ``{"user_id", "last", "count"}`` (its last event time and its number of events).
     """
     marks = watermarks([e["ts"] for e in events], bound_ms)
-    late = [e for e, wm in zip(events, marks) if wm is not None and e["ts"] < wm]
+    late = [e for e, wm in zip(events, marks, strict=False) if wm is not None and e["ts"] < wm]
     late_ids = {id(e) for e in late}
     times: dict[str, list[int]] = defaultdict(list)
     for e in events:
@@ -92,7 +103,7 @@ def route(events: list[dict], bound_ms: int, tenants: list[str]) -> dict[str, li
     negative -> errors; behind the watermark -> late; a listed tenant -> ``tenant-<name>``; else valid.
     """
     outputs: dict[str, list[dict]] = {"valid": [], "late": [], "errors": [], **{f"tenant-{t}": [] for t in tenants}}
-    for e, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+    for e, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms), strict=False):
         if e.get("value") is None or e["value"] < 0:
             outputs["errors"].append(e)
         elif wm is not None and e["ts"] < wm:
@@ -123,8 +134,16 @@ def window_firings(events: list[dict], assign, bound_ms: int, lateness_ms: int =
 
     def fire(slot, w, is_late):
         w["fired"] += 1
-        firings.append({"key": slot[0], "start": slot[1], "end": slot[2], "events": list(w["events"]),
-                        "firing": w["fired"], "late": is_late})
+        firings.append(
+            {
+                "key": slot[0],
+                "start": slot[1],
+                "end": slot[2],
+                "events": list(w["events"]),
+                "firing": w["fired"],
+                "late": is_late,
+            }
+        )
 
     def advance(wm):
         for slot, w in sorted(windows.items(), key=lambda item: item[0][2]):
@@ -134,7 +153,7 @@ def window_firings(events: list[dict], assign, bound_ms: int, lateness_ms: int =
         for slot in [s for s in windows if s[2] - 1 + lateness_ms <= wm]:
             del windows[slot]
 
-    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms), strict=False):
         if wm is not None:
             advance(wm)
         skipped = True
@@ -157,9 +176,11 @@ def window_firings(events: list[dict], assign, bound_ms: int, lateness_ms: int =
 
 def sliding(size_ms: int, slide_ms: int):
     """Flink's epoch-aligned sliding windows holding ``ts``."""
+
     def assign(ts):
         last = ts - ts % slide_ms
         return [(s, s + size_ms) for s in range(last, ts - size_ms, -slide_ms)]
+
     return assign
 
 
@@ -184,11 +205,19 @@ def global_firings(events: list[dict], kind: str, arg, bound_ms: int) -> list[di
         evs = pending.pop(user)
         deadline.pop(user, None)
         times = [e["ts"] for e in evs]
-        firings.append({"user_id": user, "trigger": trigger, "fired_at": max(times) if fired_at is None else fired_at,
-                        "event_count": len(evs), "sum": sum(e.get("value") or 0 for e in evs),
-                        "first_event": min(times), "last_event": max(times)})
+        firings.append(
+            {
+                "user_id": user,
+                "trigger": trigger,
+                "fired_at": max(times) if fired_at is None else fired_at,
+                "event_count": len(evs),
+                "sum": sum(e.get("value") or 0 for e in evs),
+                "first_event": min(times),
+                "last_event": max(times),
+            }
+        )
 
-    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms), strict=False):
         if wm is not None:
             for user, d in sorted(deadline.items(), key=lambda item: item[1]):
                 if d <= wm:
@@ -220,7 +249,7 @@ def global_firings(events: list[dict], kind: str, arg, bound_ms: int) -> list[di
 def split_late(events: list[dict], bound_ms: int, covered) -> tuple[list[dict], list[dict]]:
     """(on-time, late): late when ``covered(ts, watermark)`` holds for the watermark before it."""
     on_time, late = [], []
-    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms)):
+    for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms), strict=False):
         (late if wm is not None and covered(event["ts"], wm) else on_time).append(event)
     return on_time, late
 
@@ -228,13 +257,18 @@ def split_late(events: list[dict], bound_ms: int, covered) -> tuple[list[dict], 
 def window_join(clicks: list[dict], purchases: list[dict], size_ms: int, bound_ms: int):
     """Tumbling window join by nested loops: ([(click, purchase, window_start)], late clicks, late
     purchases). Late: the record's window had fired (``window_end - 1 <= watermark``)."""
+
     def window_fired(ts, wm):
         return ts - ts % size_ms + size_ms - 1 <= wm
 
     c_on, c_late = split_late(clicks, bound_ms, window_fired)
     p_on, p_late = split_late(purchases, bound_ms, window_fired)
-    pairs = [(c, p, c["ts"] - c["ts"] % size_ms) for c in c_on for p in p_on
-             if c["user_id"] == p["user_id"] and c["ts"] // size_ms == p["ts"] // size_ms]
+    pairs = [
+        (c, p, c["ts"] - c["ts"] % size_ms)
+        for c in c_on
+        for p in p_on
+        if c["user_id"] == p["user_id"] and c["ts"] // size_ms == p["ts"] // size_ms
+    ]
     return pairs, c_late, p_late
 
 
@@ -243,8 +277,12 @@ def interval_join(clicks: list[dict], purchases: list[dict], lower_ms: int, uppe
     ``click.ts + lower <= purchase.ts <= click.ts + upper``. Late: ``ts <= watermark``."""
     c_on, c_late = split_late(clicks, bound_ms, lambda ts, wm: ts <= wm)
     p_on, p_late = split_late(purchases, bound_ms, lambda ts, wm: ts <= wm)
-    pairs = [(c, p) for c in c_on for p in p_on
-             if c["user_id"] == p["user_id"] and c["ts"] + lower_ms <= p["ts"] <= c["ts"] + upper_ms]
+    pairs = [
+        (c, p)
+        for c in c_on
+        for p in p_on
+        if c["user_id"] == p["user_id"] and c["ts"] + lower_ms <= p["ts"] <= c["ts"] + upper_ms
+    ]
     return pairs, c_late, p_late
 
 

@@ -4,8 +4,8 @@ nothing about them), so compare on input without late records."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from pyflink.common import Types
 
@@ -16,8 +16,15 @@ from udfs.eventtime import event_table, interval_literal
 from udfs.parsing import parse_events
 
 
-def window_totals(job, argv: Sequence[str], lines: Sequence[str], tvf: str, size_ms: int, slide_ms: int | None = None,
-                  key: str | None = None) -> list[dict]:
+def window_totals(
+    job,
+    argv: Sequence[str],
+    lines: Sequence[str],
+    tvf: str,
+    size_ms: int,
+    slide_ms: int | None = None,
+    key: str | None = None,
+) -> list[dict]:
     """``{"key", "window_start", "window_end" (epoch ms), "count", "sum"}`` per window (and key) from
     ``HOP`` (``slide_ms`` given) or ``TUMBLE`` over the records, with the job's options for event time."""
     config = parse(job, list(argv))
@@ -31,13 +38,17 @@ def window_totals(job, argv: Sequence[str], lines: Sequence[str], tvf: str, size
         window = f"TUMBLE(TABLE events, DESCRIPTOR(rt), {interval_literal(size_ms)})"
     key_column = f"`{key}`" if key else "CAST(NULL AS STRING)"
     group_key = f", `{key}`" if key else ""
-    query = (f"SELECT {key_column} AS k, CAST(window_start AS STRING) AS ws, CAST(window_end AS STRING) AS we, "
-             f"COUNT(*) AS c, SUM(COALESCE(`value`, 0.0)) AS s FROM TABLE({window}) "
-             f"GROUP BY window_start, window_end{group_key}")
+    query = (
+        f"SELECT {key_column} AS k, CAST(window_start AS STRING) AS ws, CAST(window_end AS STRING) AS we, "
+        f"COUNT(*) AS c, SUM(COALESCE(`value`, 0.0)) AS s FROM TABLE({window}) "
+        f"GROUP BY window_start, window_end{group_key}"
+    )
     with t_env.sql_query(query).execute().collect() as rows:
-        return [{"key": r[0], "window_start": _ms(r[1]), "window_end": _ms(r[2]), "count": r[3], "sum": r[4]} for r in rows]
+        return [
+            {"key": r[0], "window_start": _ms(r[1]), "window_end": _ms(r[2]), "count": r[3], "sum": r[4]} for r in rows
+        ]
 
 
 def _ms(text: str) -> int:
-    t = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    t = datetime.fromisoformat(text).replace(tzinfo=UTC)
     return int(t.timestamp() * 1000)

@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from jobs import inactivity_timeouts
+from runner.cli import PROJECT_ROOT
 from samples.generate import BASE_MS
 from tests.harness import run_job
 from tools.processes import child_env
-from runner.cli import PROJECT_ROOT
 from udfs.timeutil import format_time
 
 T = format_time(BASE_MS)
@@ -28,8 +28,11 @@ def obj(body: str) -> bytes:
 CASES = [
     (obj(f'"user_id": "a", "value": 1, "timestamp": "{T}"'), "valid", None),
     # truncated JSON
-    (b'{"user_id": "a", "value": 1, "timestamp": "2026-11-24T10:00', "errors",
-     "not valid JSON: Unterminated string starting at at line 1 column 43"),
+    (
+        b'{"user_id": "a", "value": 1, "timestamp": "2026-11-24T10:00',
+        "errors",
+        "not valid JSON: Unterminated string starting at at line 1 column 43",
+    ),
     (b'{"user_id": "a", "value": 1', "errors", "not valid JSON: Expecting ',' delimiter at line 1 column 28"),
     # invalid UTF-8: a Latin-1 byte, a UTF-16 byte-order mark, an overlong '/', an encoded surrogate
     (obj(f'"user_id": "caf@", "value": 1, "timestamp": "{T}"').replace(b"@", b"\xe9"), "errors", "not valid UTF-8"),
@@ -37,35 +40,65 @@ CASES = [
     (obj(f'"user_id": "a@", "timestamp": "{T}"').replace(b"@", b"\xc0\xaf"), "errors", "not valid UTF-8"),
     (obj(f'"user_id": "@", "timestamp": "{T}"').replace(b"@", b"\xed\xa0\x80"), "errors", "not valid UTF-8"),
     # valid JSON that is not Unicode
-    (obj(f'"user_id": "\\ud800", "value": 1, "timestamp": "{T}"'), "errors",
-     "not valid Unicode: a string escapes a lone surrogate (\\uD800-\\uDFFF)"),
+    (
+        obj(f'"user_id": "\\ud800", "value": 1, "timestamp": "{T}"'),
+        "errors",
+        "not valid Unicode: a string escapes a lone surrogate (\\uD800-\\uDFFF)",
+    ),
     # numbers as strings
     (obj(f'"user_id": "a", "value": "12", "timestamp": "{T}"'), "errors", "field 'value' must be a number, got string"),
-    (obj(f'"user_id": "a", "value": 1, "timestamp": "{BASE_MS}"'), "errors",
-     f"timestamp '{BASE_MS}' is not an ISO-8601 time (epoch milliseconds must be a JSON number, not a string)"),
+    (
+        obj(f'"user_id": "a", "value": 1, "timestamp": "{BASE_MS}"'),
+        "errors",
+        f"timestamp '{BASE_MS}' is not an ISO-8601 time (epoch milliseconds must be a JSON number, not a string)",
+    ),
     (obj(f'"user_id": 42, "value": 1, "timestamp": "{T}"'), "errors", "field 'user_id' must be a string, got number"),
     # null fields
     (obj(f'"user_id": null, "value": 1, "timestamp": "{T}"'), "errors", "required field 'user_id' is null"),
     (obj('"user_id": "a", "value": 1, "timestamp": null'), "errors", "timestamp is null"),
-    (obj(f'"user_id": "a", "value": null, "timestamp": "{T}"'), "errors",
-     "field 'value' is null: the router needs a non-negative number"),
+    (
+        obj(f'"user_id": "a", "value": null, "timestamp": "{T}"'),
+        "errors",
+        "field 'value' is null: the router needs a non-negative number",
+    ),
     (obj(f'"user_id": "a", "value": 1, "tenant": null, "action": null, "timestamp": "{T}"'), "valid", None),
     # huge and negative timestamps and numbers
-    (obj('"user_id": "a", "value": 1, "timestamp": 100000000000000000000'), "errors",
-     "timestamp 100000000000000000000 is outside 1970-01-01 .. 9999-12-31"),
-    (obj('"user_id": "a", "value": 1, "timestamp": 253402300800000'), "errors",
-     "timestamp 253402300800000 is outside 1970-01-01 .. 9999-12-31"),
+    (
+        obj('"user_id": "a", "value": 1, "timestamp": 100000000000000000000'),
+        "errors",
+        "timestamp 100000000000000000000 is outside 1970-01-01 .. 9999-12-31",
+    ),
+    (
+        obj('"user_id": "a", "value": 1, "timestamp": 253402300800000'),
+        "errors",
+        "timestamp 253402300800000 is outside 1970-01-01 .. 9999-12-31",
+    ),
     (obj('"user_id": "a", "value": 1, "timestamp": -1'), "errors", "timestamp -1 is outside 1970-01-01 .. 9999-12-31"),
-    (obj('"user_id": "a", "value": 1, "timestamp": "1969-12-31T23:59:59Z"'), "errors",
-     "timestamp 1969-12-31T23:59:59Z is outside 1970-01-01 .. 9999-12-31"),
-    (obj('"user_id": "a", "value": 1, "timestamp": 1e400'), "errors",
-     "timestamp must be an ISO-8601 string or integer epoch milliseconds, got float inf"),
-    (obj('"user_id": "a", "value": 1, "timestamp": "99999-01-01T00:00:00Z"'), "errors",
-     "timestamp '99999-01-01T00:00:00Z' is not an ISO-8601 time"),
-    (obj('"user_id": "a", "value": 1, "timestamp": 1' + "0" * 5000), "errors",
-     "not valid JSON: a number has more than 4300 digits"),
-    (obj(f'"user_id": "a", "value": 1{"0" * 400}, "timestamp": "{T}"'), "errors",
-     "field 'value' is too large (more than 1.8e308)"),
+    (
+        obj('"user_id": "a", "value": 1, "timestamp": "1969-12-31T23:59:59Z"'),
+        "errors",
+        "timestamp 1969-12-31T23:59:59Z is outside 1970-01-01 .. 9999-12-31",
+    ),
+    (
+        obj('"user_id": "a", "value": 1, "timestamp": 1e400'),
+        "errors",
+        "timestamp must be an ISO-8601 string or integer epoch milliseconds, got float inf",
+    ),
+    (
+        obj('"user_id": "a", "value": 1, "timestamp": "99999-01-01T00:00:00Z"'),
+        "errors",
+        "timestamp '99999-01-01T00:00:00Z' is not an ISO-8601 time",
+    ),
+    (
+        obj('"user_id": "a", "value": 1, "timestamp": 1' + "0" * 5000),
+        "errors",
+        "not valid JSON: a number has more than 4300 digits",
+    ),
+    (
+        obj(f'"user_id": "a", "value": 1{"0" * 400}, "timestamp": "{T}"'),
+        "errors",
+        "field 'value' is too large (more than 1.8e308)",
+    ),
     (obj(f'"user_id": "a", "value": NaN, "timestamp": "{T}"'), "errors", "field 'value' must be a finite number"),
     (obj(f'"user_id": "a", "value": -5, "timestamp": "{T}"'), "errors", "field 'value' must not be negative, got -5"),
     # empty lines
@@ -77,8 +110,11 @@ CASES = [
     (obj(f'"user_id": "a", "value": 2, "timestamp": "{T}"') + b"\r", "valid", None),
     # 1 MB lines: garbage, truncated, and a valid event that must come through intact
     (b"x" * MB, "errors", "not valid JSON: Expecting value at line 1 column 1"),
-    (b'{"user_id": "a", "page": "' + b"p" * MB, "errors",
-     "not valid JSON: Unterminated string starting at at line 1 column 26"),
+    (
+        b'{"user_id": "a", "page": "' + b"p" * MB,
+        "errors",
+        "not valid JSON: Unterminated string starting at at line 1 column 26",
+    ),
     (obj(f'"user_id": "a", "value": 3, "page": "{"p" * MB}", "timestamp": "{T}"'), "valid", None),
 ]
 
@@ -99,13 +135,31 @@ def router_run(tmp_path_factory):
     source = tmp / "events.jsonl"
     source.write_bytes(b"\n".join(line for line, _, _ in CASES) + b"\n")
     result = subprocess.run(
-        [sys.executable, "-m", "jobs.event_router", "--input", str(source), "--sink", "file", "--output", str(tmp / "out")],
-        cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "jobs.event_router",
+            "--input",
+            str(source),
+            "--sink",
+            "file",
+            "--output",
+            str(tmp / "out"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     outputs = {}
     for folder in (tmp / "out").iterdir():
-        outputs[folder.name] = [json.loads(line) for f in sorted(folder.rglob("*.jsonl"))
-                                for line in f.read_text(encoding="utf-8").splitlines()]
+        outputs[folder.name] = [
+            json.loads(line)
+            for f in sorted(folder.rglob("*.jsonl"))
+            for line in f.read_text(encoding="utf-8").splitlines()
+        ]
     return result, outputs
 
 
@@ -139,16 +193,20 @@ def test_inactivity_timeouts_survives_the_same_input():
     # The router's value rules do not apply here: those events are valid activity.
     router_only = ("field 'value' must not be negative", "field 'value' is null")
     assert sorted(e["error"] for e in out["errors"]) == sorted(
-        reason for _, output, reason in CASES if output == "errors" and not reason.startswith(router_only))
+        reason for _, output, reason in CASES if output == "errors" and not reason.startswith(router_only)
+    )
     assert inactivity_timeouts.JOB.accounted(out) == len(CASES)
 
 
-@pytest.mark.parametrize("text, reason", [
-    ('{"user_id": "\\udfff", "timestamp": 1}', "not valid Unicode"),
-    ('{"user_id": "a", "page": {"x": ["\\ud800"]}, "timestamp": 1}', "not valid Unicode"),  # unknown fields too
-    ('{"user_id": "a", "value": 1' + "0" * 5000 + ', "timestamp": 1}', "more than 4300 digits"),
-    ('{"user_id": "a", "value": -1' + "0" * 400 + ', "timestamp": 1}', "field 'value' is too large"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ('{"user_id": "\\udfff", "timestamp": 1}', "not valid Unicode"),
+        ('{"user_id": "a", "page": {"x": ["\\ud800"]}, "timestamp": 1}', "not valid Unicode"),  # unknown fields too
+        ('{"user_id": "a", "value": 1' + "0" * 5000 + ', "timestamp": 1}', "more than 4300 digits"),
+        ('{"user_id": "a", "value": -1' + "0" * 400 + ', "timestamp": 1}', "field 'value' is too large"),
+    ],
+)
 def test_parser_rejects_what_used_to_crash_or_confuse(text, reason):
     from udfs.events import ACTIVITY, InvalidRecord
 
@@ -156,11 +214,14 @@ def test_parser_rejects_what_used_to_crash_or_confuse(text, reason):
         ACTIVITY.parse(text)
 
 
-@pytest.mark.parametrize("text", [
-    '{"user_id": "\\ud83d\\ude00", "timestamp": 1}',  # a surrogate PAIR is an emoji: fine
-    '{"user_id": "\\\\ud800", "timestamp": 1}',  # an escaped backslash, then plain text
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"user_id": "\\ud83d\\ude00", "timestamp": 1}',  # a surrogate PAIR is an emoji: fine
+        '{"user_id": "\\\\ud800", "timestamp": 1}',  # an escaped backslash, then plain text
+    ],
+)
 def test_parser_keeps_what_is_valid_unicode(text):
     from udfs.events import ACTIVITY
 
-    assert ACTIVITY.parse(text)[0] in ("\U0001F600", "\\ud800")
+    assert ACTIVITY.parse(text)[0] in ("\U0001f600", "\\ud800")

@@ -10,9 +10,30 @@ from runner.cli import PROJECT_ROOT
 
 def test_bench_smoke_job_and_sql_agree(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--jobs", "moving_average", "--sizes", "400", "--keys", "20",
-         "--paths", "job,sql", "--name", "smoke", "--results", str(tmp_path), "--data-dir", str(tmp_path)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--jobs",
+            "moving_average",
+            "--sizes",
+            "400",
+            "--keys",
+            "20",
+            "--paths",
+            "job,sql",
+            "--name",
+            "smoke",
+            "--results",
+            str(tmp_path),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((tmp_path / "smoke.json").read_text())
     [entry] = report["jobs"]

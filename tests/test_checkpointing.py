@@ -14,8 +14,8 @@ import pkgutil
 import pytest
 
 import jobs
-from tests.harness import canonical, checkpoints_seen, run_job
 from runner.cli import SAMPLES
+from tests.harness import canonical, checkpoints_seen, run_job
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
 

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*argv, timeout=180):
-    return subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, env=child_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", *argv], cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def read_output(directory: Path, output: str) -> list[dict]:
@@ -30,9 +31,14 @@ def test_sessions_file_sink_writes_every_output_with_spec_fields(tmp_path):
     def ev(user, second, action):
         return json.dumps({"user_id": user, "action": action, "timestamp": format_time(BASE_MS + second * 1000)})
 
-    lines = [ev("Alice", 0, "login"), ev("Alice", 1, "view"), ev("Alice", 9, "search"),
-             ev("Alice", 0, "click"),  # its own window [0 s, 3 s) ended before the watermark (9 - 5 = 4 s): late
-             "{broken", ev("Alice", 10, "logout")]
+    lines = [
+        ev("Alice", 0, "login"),
+        ev("Alice", 1, "view"),
+        ev("Alice", 9, "search"),
+        ev("Alice", 0, "click"),  # its own window [0 s, 3 s) ended before the watermark (9 - 5 = 4 s): late
+        "{broken",
+        ev("Alice", 10, "logout"),
+    ]
     source = tmp_path / "events.jsonl"
     source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
@@ -45,12 +51,18 @@ def test_sessions_file_sink_writes_every_output_with_spec_fields(tmp_path):
 
     sessions = read_output(out, "sessions")
     assert sorted(s["event_count"] for s in sessions) == [2, 2]
-    assert all(set(s) == {"user_id", "session_start", "session_end", "window_end", "duration_s", "event_count", "actions"}
-               for s in sessions)
+    assert all(
+        set(s) == {"user_id", "session_start", "session_end", "window_end", "duration_s", "event_count", "actions"}
+        for s in sessions
+    )
     assert read_output(out, "late") == [json.loads(lines[3])]
     assert read_output(out, "errors") == [
-        {"job": "sessions", "error": "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
-         "raw": "{broken"}]
+        {
+            "job": "sessions",
+            "error": "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+            "raw": "{broken",
+        }
+    ]
 
 
 def test_bad_option_fails_fast_with_one_line():
@@ -58,7 +70,8 @@ def test_bad_option_fails_fast_with_one_line():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "python -m jobs.sessions: error: argument --gap: invalid duration '3 parsecs': "
-        "write a whole number and a unit, e.g. 500ms, 3s, 5min, 1h"]
+        "write a whole number and a unit, e.g. 500ms, 3s, 5min, 1h"
+    ]
     assert result.stdout == ""
 
 
@@ -68,21 +81,34 @@ def test_missing_input_fails_fast_with_one_line(tmp_path):
     assert result.stderr.strip() == f"python -m jobs.sessions: error: input not found: {tmp_path / 'nope.jsonl'}"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["jobs.sessions", "--gap", "0s"], "argument --gap: must be longer than 0ms, got '0s'"),
-    (["jobs.window_join", "--window", "0ms"], "argument --window: must be longer than 0ms, got '0ms'"),
-    (["jobs.moving_average", "--slide", "0s"], "argument --slide: must be longer than 0ms, got '0s'"),
-    (["jobs.global_triggers", "--trigger", "time:0s"],
-     "argument --trigger: invalid trigger 'time:0s': write count:N (N >= 1), time:DURATION (e.g. time:10s) "
-     "or condition:ACTION"),
-    (["jobs.late_data", "--checkpoint-interval", "5ms"],
-     "argument --checkpoint-interval: must be at least 10ms (Flink's minimum), got '5ms'"),
-    (["jobs.inactivity_timeouts", "--transaction-timeout", "0s"],
-     "argument --transaction-timeout: must be longer than 0ms, got '0s'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["jobs.sessions", "--gap", "0s"], "argument --gap: must be longer than 0ms, got '0s'"),
+        (["jobs.window_join", "--window", "0ms"], "argument --window: must be longer than 0ms, got '0ms'"),
+        (["jobs.moving_average", "--slide", "0s"], "argument --slide: must be longer than 0ms, got '0s'"),
+        (
+            ["jobs.global_triggers", "--trigger", "time:0s"],
+            "argument --trigger: invalid trigger 'time:0s': write count:N (N >= 1), time:DURATION (e.g. time:10s) "
+            "or condition:ACTION",
+        ),
+        (
+            ["jobs.late_data", "--checkpoint-interval", "5ms"],
+            "argument --checkpoint-interval: must be at least 10ms (Flink's minimum), got '5ms'",
+        ),
+        (
+            ["jobs.inactivity_timeouts", "--transaction-timeout", "0s"],
+            "argument --transaction-timeout: must be longer than 0ms, got '0s'",
+        ),
+    ],
+)
 def test_a_duration_flink_refuses_fails_fast_with_one_line(argv, message):
     result = run_cli(*argv, timeout=60)
-    assert (result.returncode, result.stderr.splitlines(), result.stdout) == (2, [f"python -m {argv[0]}: error: {message}"], "")
+    assert (result.returncode, result.stderr.splitlines(), result.stdout) == (
+        2,
+        [f"python -m {argv[0]}: error: {message}"],
+        "",
+    )
 
 
 def test_a_non_empty_output_folder_is_refused_before_anything_runs(tmp_path):
@@ -90,16 +116,22 @@ def test_a_non_empty_output_folder_is_refused_before_anything_runs(tmp_path):
     (out / "sessions").mkdir(parents=True)
     (out / "sessions" / "part-0.jsonl").write_text("{}\n")
     result = run_cli("jobs.sessions", "--sink", "file", "--output", str(out), timeout=60)
-    assert (result.returncode, result.stderr.splitlines()) == (2, [
-        f"python -m jobs.sessions: error: --output {out} is not empty: the outputs of two runs would mix; "
-        "choose a new folder or empty it"])
+    assert (result.returncode, result.stderr.splitlines()) == (
+        2,
+        [
+            f"python -m jobs.sessions: error: --output {out} is not empty: the outputs of two runs would mix; "
+            "choose a new folder or empty it"
+        ],
+    )
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["sessions", "sessions/part-0.jsonl"]
 
 
 def test_an_unreachable_broker_is_one_line_on_stderr():
     result = run_cli("jobs.sessions", "--source", "kafka", "--bootstrap-servers", "127.0.0.1:1", timeout=60)
-    assert (result.returncode, result.stderr.splitlines()) == (2, [
-        "cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError: Unable to bootstrap from 127.0.0.1:1"])
+    assert (result.returncode, result.stderr.splitlines()) == (
+        2,
+        ["cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError: Unable to bootstrap from 127.0.0.1:1"],
+    )
 
 
 def test_a_negative_interval_bound_may_follow_its_option_as_a_separate_argument(tmp_path):
@@ -107,20 +139,40 @@ def test_a_negative_interval_bound_may_follow_its_option_as_a_separate_argument(
     clicks.write_text(json.dumps({"user_id": "A", "page": "/p", "timestamp": format_time(BASE_MS + 10_000)}) + "\n")
     purchases.write_text(json.dumps({"user_id": "A", "amount": 5, "timestamp": format_time(BASE_MS)}) + "\n")
 
-    result = run_cli("jobs.interval_join", "--clicks", str(clicks), "--purchases", str(purchases),
-                     "--lower", "-30s", "--upper", "-5s", "--sink", "file", "--output", str(out))
+    result = run_cli(
+        "jobs.interval_join",
+        "--clicks",
+        str(clicks),
+        "--purchases",
+        str(purchases),
+        "--lower",
+        "-30s",
+        "--upper",
+        "-5s",
+        "--sink",
+        "file",
+        "--output",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     # The purchase 10 s before the click is within [click - 30 s, click - 5 s].
     assert [c["delay_s"] for c in read_output(out, "conversions")] == [-10.0]
 
 
 def test_signed_durations_in_both_spellings():
-    assert [(c.options.lower_ms, c.options.upper_ms) for c in (parse(interval_join.JOB, ["--lower", "-30s", "--upper", "-5s"]),
-                                         parse(interval_join.JOB, ["--lower=-30s", "--upper=-5s"]))] == [(-30_000, -5_000)] * 2
+    assert [
+        (c.options.lower_ms, c.options.upper_ms)
+        for c in (
+            parse(interval_join.JOB, ["--lower", "-30s", "--upper", "-5s"]),
+            parse(interval_join.JOB, ["--lower=-30s", "--upper=-5s"]),
+        )
+    ] == [(-30_000, -5_000)] * 2
     with pytest.raises(SystemExit) as raised:
         parse(interval_join.JOB, ["--lower", "-30x"])
-    assert raised.value.message == ("python -m jobs.interval_join: error: argument --lower: invalid duration '-30x': "
-                                    "write a whole number and a unit, optionally signed, e.g. -30s, 500ms, 5min")
+    assert raised.value.message == (
+        "python -m jobs.interval_join: error: argument --lower: invalid duration '-30x': "
+        "write a whole number and a unit, optionally signed, e.g. -30s, 500ms, 5min"
+    )
 
 
 def test_a_job_that_always_fails_ends_with_its_root_cause_on_one_line(tmp_path):
@@ -128,10 +180,26 @@ def test_a_job_that_always_fails_ends_with_its_root_cause_on_one_line(tmp_path):
     # restarts (udfs/environment.py: LOCAL_RESTARTS) and says why in one line, exit 1.
     from tests.flaky_job import ALWAYS
 
-    result = run_cli("tests.flaky_job", "--job", "sessions", "--checkpoints", str(tmp_path / "ck"),
-                     "--failure-marker", str(tmp_path / "marker"), "--failure-mode", "always",
-                     "--checkpoint-interval", "1s", "--sink", "file", "--output", str(tmp_path / "out"))
+    result = run_cli(
+        "tests.flaky_job",
+        "--job",
+        "sessions",
+        "--checkpoints",
+        str(tmp_path / "ck"),
+        "--failure-marker",
+        str(tmp_path / "marker"),
+        "--failure-mode",
+        "always",
+        "--checkpoint-interval",
+        "1s",
+        "--sink",
+        "file",
+        "--output",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 1, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last == f"python -m jobs.sessions: job failed: pemja.core.PythonException: <class 'RuntimeError'>: {ALWAYS}", last
+    assert (
+        last == f"python -m jobs.sessions: job failed: pemja.core.PythonException: <class 'RuntimeError'>: {ALWAYS}"
+    ), last
     assert "Traceback" not in result.stderr and "at org.apache" not in result.stderr

@@ -13,10 +13,10 @@ import uuid
 from pathlib import Path
 
 from jobs import sessions, window_join
-from tools.flink_cluster import FlinkCluster, group_members
 from tests.harness import canonical, run_job
-from tools.processes import child_env
+from tools.flink_cluster import FlinkCluster, group_members
 from tools.kafka_broker import produce, read_topic
+from tools.processes import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -34,13 +34,30 @@ def test_flink_run_on_a_standalone_cluster_reads_and_writes_kafka(flink_cluster,
     topic, prefix = f"cluster-activity-{suffix}", f"cluster-sessions-{suffix}"
     produce(kafka_bootstrap, topic, SAMPLE)
 
-    submitted = flink_cluster.submit("jobs/sessions.py", [
-        "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--bounded",
-        "--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "3s"])
+    submitted = flink_cluster.submit(
+        "jobs/sessions.py",
+        [
+            "--source",
+            "kafka",
+            "--topic",
+            topic,
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--bounded",
+            "--sink",
+            "kafka",
+            "--output-topic-prefix",
+            prefix,
+            "--gap",
+            "3s",
+        ],
+    )
     assert submitted.execution_mode == "thread"  # the cluster's python.execution-mode
     assert flink_cluster.wait_for_job(submitted.job_id) == "FINISHED"
 
-    out = {o: [json.loads(r) for r in read_topic(kafka_bootstrap, f"{prefix}.{o}")] for o in ("sessions", "late", "errors")}
+    out = {
+        o: [json.loads(r) for r in read_topic(kafka_bootstrap, f"{prefix}.{o}")] for o in ("sessions", "late", "errors")
+    }
     expected = run_job(sessions.JOB, ["--gap", "3s"], events=SAMPLE)
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
     assert sessions.JOB.accounted(out) == len(SAMPLE)
@@ -50,10 +67,23 @@ def test_two_thread_mode_jobs_run_at_once_on_one_taskmanager(flink_cluster, tmp_
     # FLINK-37727: the second thread-mode job on a TaskManager used to fail loading pemja's native
     # libraries (NoSuchFieldException: loadedLibraryNames); flink-conf/config.yaml says why not now.
     clicks, purchases = SAMPLES / "clicks.jsonl", SAMPLES / "purchases.jsonl"
-    first = flink_cluster.submit("jobs/sessions.py", [
-        "--input", str(SAMPLES / "activity.jsonl"), "--gap", "3s", "--sink", "file", "--output", str(tmp_path / "sessions")])
-    second = flink_cluster.submit("jobs/window_join.py", [
-        "--clicks", str(clicks), "--purchases", str(purchases), "--sink", "file", "--output", str(tmp_path / "join")])
+    first = flink_cluster.submit(
+        "jobs/sessions.py",
+        [
+            "--input",
+            str(SAMPLES / "activity.jsonl"),
+            "--gap",
+            "3s",
+            "--sink",
+            "file",
+            "--output",
+            str(tmp_path / "sessions"),
+        ],
+    )
+    second = flink_cluster.submit(
+        "jobs/window_join.py",
+        ["--clicks", str(clicks), "--purchases", str(purchases), "--sink", "file", "--output", str(tmp_path / "join")],
+    )
     assert (first.execution_mode, second.execution_mode) == ("thread", "thread")
     assert flink_cluster.wait_for_job(first.job_id) == "FINISHED", flink_cluster.root_cause(first.job_id)
     assert flink_cluster.wait_for_job(second.job_id) == "FINISHED", flink_cluster.root_cause(second.job_id)
@@ -61,17 +91,23 @@ def test_two_thread_mode_jobs_run_at_once_on_one_taskmanager(flink_cluster, tmp_
     expected = run_job(sessions.JOB, ["--gap", "3s"], events=SAMPLE)
     got = file_outputs(tmp_path / "sessions", expected)
     assert {k: canonical(v) for k, v in got.items()} == {k: canonical(v) for k, v in expected.items()}
-    expected = run_job(window_join.JOB, [], clicks=clicks.read_text().splitlines(), purchases=purchases.read_text().splitlines())
+    expected = run_job(
+        window_join.JOB, [], clicks=clicks.read_text().splitlines(), purchases=purchases.read_text().splitlines()
+    )
     got = file_outputs(tmp_path / "join", expected)
     assert {k: canonical(v) for k, v in got.items()} == {k: canonical(v) for k, v in expected.items()}
 
 
 def test_the_cluster_default_execution_mode_is_kept_and_the_option_overrides_it(flink_cluster, tmp_path):
     common = ["--input", str(SAMPLES / "activity.jsonl"), "--gap", "3s", "--sink", "file"]
-    cluster_process = flink_cluster.submit("jobs/sessions.py", [*common, "--output", str(tmp_path / "a")],
-                                           flink_options=["-D", "python.execution-mode=process"])
-    option_process = flink_cluster.submit("jobs/sessions.py", [*common, "--output", str(tmp_path / "b"),
-                                                               "--execution-mode", "process"])
+    cluster_process = flink_cluster.submit(
+        "jobs/sessions.py",
+        [*common, "--output", str(tmp_path / "a")],
+        flink_options=["-D", "python.execution-mode=process"],
+    )
+    option_process = flink_cluster.submit(
+        "jobs/sessions.py", [*common, "--output", str(tmp_path / "b"), "--execution-mode", "process"]
+    )
     assert (cluster_process.execution_mode, option_process.execution_mode) == ("process", "process")
     for job in (cluster_process, option_process):
         assert flink_cluster.wait_for_job(job.job_id) == "FINISHED"
@@ -97,10 +133,27 @@ def test_the_idleness_option_lets_windows_fire_while_a_partition_is_idle(flink_c
     assert 0 < len(expected) < len(every)
     assert all(abs(parse_timestamp(s["window_end"]) - 1 - watermark) > 1 for s in every)  # no edge cases
 
-    job_id = flink_cluster.submit("jobs/sessions.py", [
-        "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap,
-        "--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "1s", "--idleness", "1s",
-        "--parallelism", "2"]).job_id
+    job_id = flink_cluster.submit(
+        "jobs/sessions.py",
+        [
+            "--source",
+            "kafka",
+            "--topic",
+            topic,
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--sink",
+            "kafka",
+            "--output-topic-prefix",
+            prefix,
+            "--gap",
+            "1s",
+            "--idleness",
+            "1s",
+            "--parallelism",
+            "2",
+        ],
+    ).job_id
     try:
         out = wait_for_records(kafka_bootstrap, f"{prefix}.sessions", len(expected), timeout_s=180)
     finally:
@@ -110,23 +163,47 @@ def test_the_idleness_option_lets_windows_fire_while_a_partition_is_idle(flink_c
 
 def wrapper(cluster: FlinkCluster, *args, **popen):
     command = [str(ROOT / "scripts" / "flink-cluster"), "--home", str(cluster.home), *args]
-    return subprocess.Popen(command, cwd=ROOT, env=child_env(), text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **popen)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=child_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen
+    )
 
 
 def test_the_wrapper_follows_a_job_to_its_end(flink_cluster, tmp_path):
-    run = wrapper(flink_cluster, "run", "jobs/sessions.py", "--input", str(SAMPLES / "activity.jsonl"),
-                  "--gap", "3s", "--sink", "file", "--output", str(tmp_path))
+    run = wrapper(
+        flink_cluster,
+        "run",
+        "jobs/sessions.py",
+        "--input",
+        str(SAMPLES / "activity.jsonl"),
+        "--gap",
+        "3s",
+        "--sink",
+        "file",
+        "--output",
+        str(tmp_path),
+    )
     _, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
     lines = err.splitlines()
-    assert any(line.startswith("flink: submitted jobs/sessions.py as job ") and "/#/job/running/" in line
-               for line in lines), err
+    assert any(
+        line.startswith("flink: submitted jobs/sessions.py as job ") and "/#/job/running/" in line for line in lines
+    ), err
     assert lines[-1].startswith("FINISHED"), err
     assert sessions.JOB.accounted(file_outputs(tmp_path, ("sessions", "late", "errors"))) == len(SAMPLE)
 
-    bad = wrapper(flink_cluster, "run", "jobs/sessions.py", "--gap", "0s", "--input", str(SAMPLES / "activity.jsonl"),
-                  "--sink", "file", "--output", str(tmp_path / "bad"))
+    bad = wrapper(
+        flink_cluster,
+        "run",
+        "jobs/sessions.py",
+        "--gap",
+        "0s",
+        "--input",
+        str(SAMPLES / "activity.jsonl"),
+        "--sink",
+        "file",
+        "--output",
+        str(tmp_path / "bad"),
+    )
     _, err = bad.communicate(timeout=300)
     assert bad.returncode == 2
     assert err.splitlines()[-1] == "python -m jobs.sessions: error: argument --gap: must be longer than 0ms, got '0s'"
@@ -135,8 +212,21 @@ def test_the_wrapper_follows_a_job_to_its_end(flink_cluster, tmp_path):
 def test_ctrl_c_on_the_wrapper_cancels_the_job(flink_cluster, kafka_bootstrap):
     topic = f"ctrl-c-{uuid.uuid4().hex[:8]}"
     produce(kafka_bootstrap, topic, SAMPLE[:10])
-    run = wrapper(flink_cluster, "run", "jobs/sessions.py", "--source", "kafka", "--topic", topic,
-                  "--bootstrap-servers", kafka_bootstrap, "--sink", "kafka", "--output-topic-prefix", topic)
+    run = wrapper(
+        flink_cluster,
+        "run",
+        "jobs/sessions.py",
+        "--source",
+        "kafka",
+        "--topic",
+        topic,
+        "--bootstrap-servers",
+        kafka_bootstrap,
+        "--sink",
+        "kafka",
+        "--output-topic-prefix",
+        topic,
+    )
     job_id = None
     for line in run.stderr:  # unbounded source: the job runs until cancelled
         if line.startswith("flink: submitted"):
@@ -159,9 +249,23 @@ def test_stop_leaves_no_process_behind_python_workers_included(tmp_path, kafka_b
         topic = f"workers-{uuid.uuid4().hex[:8]}"
         produce(kafka_bootstrap, topic, SAMPLE[:10])
         # Process mode: the job's Python operators run in worker processes the TaskManager starts.
-        job_id = cluster.submit("jobs/sessions.py", [
-            "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap,
-            "--sink", "kafka", "--output-topic-prefix", topic, "--execution-mode", "process"]).job_id
+        job_id = cluster.submit(
+            "jobs/sessions.py",
+            [
+                "--source",
+                "kafka",
+                "--topic",
+                topic,
+                "--bootstrap-servers",
+                kafka_bootstrap,
+                "--sink",
+                "kafka",
+                "--output-topic-prefix",
+                topic,
+                "--execution-mode",
+                "process",
+            ],
+        ).job_id
         deadline = time.monotonic() + 180
         while not _python_workers(groups):
             assert time.monotonic() < deadline, "no Python worker started within 180 s"
@@ -178,8 +282,11 @@ def _python_workers(groups) -> list[int]:
 
 
 def _processes_mentioning(text: str) -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir()
-            if p.name.isdigit() and int(p.name) != os.getpid() and text in _cmdline(int(p.name))]
+    return [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and int(p.name) != os.getpid() and text in _cmdline(int(p.name))
+    ]
 
 
 def _cmdline(pid: int) -> str:

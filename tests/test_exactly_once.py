@@ -24,8 +24,8 @@ import pytest
 from jobs import sessions, window_join
 from tests.flaky_job import MESSAGE
 from tests.harness import canonical, run_job
-from tools.kafka_broker import produce, read_topic
 from tools import loadgen
+from tools.kafka_broker import produce, read_topic
 
 RUNS = int(os.environ.get("EXACTLY_ONCE_RUNS", "1"))
 EVENTS = int(os.environ.get("EXACTLY_ONCE_EVENTS", "2000"))
@@ -50,9 +50,18 @@ def submit_flaky_job(cluster, bootstrap, tmp_path, case, seed, mode):
     suffix = uuid.uuid4().hex[:8]
     prefix = f"eo-{case.name}-{suffix}"
     inputs, topic_args = {}, []
-    for spec, stream in zip(case.job.JOB.inputs, case.streams):
-        records = list(loadgen.generate(stream, EVENTS // len(case.streams), seed=seed, users=20,
-                                        out_of_orderness_ms=3_000, late_fraction=0.0, invalid_fraction=0.02))
+    for spec, stream in zip(case.job.JOB.inputs, case.streams, strict=False):
+        records = list(
+            loadgen.generate(
+                stream,
+                EVENTS // len(case.streams),
+                seed=seed,
+                users=20,
+                out_of_orderness_ms=3_000,
+                late_fraction=0.0,
+                invalid_fraction=0.02,
+            )
+        )
         topic = f"eo-{stream}-{suffix}"
         produce(bootstrap, topic, records)
         inputs[spec.name] = records
@@ -60,10 +69,31 @@ def submit_flaky_job(cluster, bootstrap, tmp_path, case, seed, mode):
     checkpoints, marker = tmp_path / "checkpoints", tmp_path / "failed-once"
     submitted = cluster.submit(
         "tests/flaky_job.py",
-        ["--job", case.name, "--checkpoints", str(checkpoints), "--failure-marker", str(marker), "--failure-mode", mode,
-         "--source", "kafka", *topic_args, "--bootstrap-servers", bootstrap, "--bounded",
-         "--sink", "kafka", "--output-topic-prefix", prefix, *case.argv,
-         "--checkpoint-interval", "1s", "--delivery-guarantee", "exactly-once"],
+        [
+            "--job",
+            case.name,
+            "--checkpoints",
+            str(checkpoints),
+            "--failure-marker",
+            str(marker),
+            "--failure-mode",
+            mode,
+            "--source",
+            "kafka",
+            *topic_args,
+            "--bootstrap-servers",
+            bootstrap,
+            "--bounded",
+            "--sink",
+            "kafka",
+            "--output-topic-prefix",
+            prefix,
+            *case.argv,
+            "--checkpoint-interval",
+            "1s",
+            "--delivery-guarantee",
+            "exactly-once",
+        ],
         packages=("udfs", "jobs", "runner", "tests/flaky_job.py"),
         flink_options=["-D", f"execution.checkpointing.dir={checkpoints.as_uri()}"],
     )
@@ -81,8 +111,10 @@ def assert_exactly_once(bootstrap, case, prefix, inputs, label):
     assert case.job.JOB.accounted(out) == records_in
     # What the failed attempt wrote and Flink aborted (visible only to read_uncommitted readers).
     aborted = sum(len(read_topic(bootstrap, f"{prefix}.{o}", "read_uncommitted")) - len(out[o]) for o in out)
-    print(f"\nexactly-once run {case.name} {label}: {records_in} records in, {sum(map(len, out.values()))} out, "
-          f"{aborted} records of the failed attempt aborted")
+    print(
+        f"\nexactly-once run {case.name} {label}: {records_in} records in, {sum(map(len, out.values()))} out, "
+        f"{aborted} records of the failed attempt aborted"
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

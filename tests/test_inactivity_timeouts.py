@@ -7,21 +7,26 @@ import random
 import pytest
 
 from jobs import inactivity_timeouts
-from samples.generate import BASE_MS
-from tests.observed import traced_timeouts_build as traced_build
-from tests.harness import canonical, lines, run_job
-from tests.reference import inactivity_timeouts as reference
 from runner.cli import OptionError, parse
+from samples.generate import BASE_MS
+from tests.harness import canonical, lines, run_job
+from tests.observed import traced_timeouts_build as traced_build
+from tests.reference import inactivity_timeouts as reference
 from udfs.timeutil import format_time
+
 
 def event(user, ms, action="view", **extra):
     return {"user_id": user, "action": action, "timestamp": format_time(BASE_MS + ms), **extra}
 
 
 def timeout(user, last_ms, count, timeout_ms=3_000):
-    return {"user_id": user, "last_seen": format_time(BASE_MS + last_ms),
-            "timeout_at": format_time(BASE_MS + last_ms + timeout_ms), "inactive_s": timeout_ms / 1000,
-            "event_count": count}
+    return {
+        "user_id": user,
+        "last_seen": format_time(BASE_MS + last_ms),
+        "timeout_at": format_time(BASE_MS + last_ms + timeout_ms),
+        "inactive_s": timeout_ms / 1000,
+        "event_count": count,
+    }
 
 
 def run(stream, *argv, traced=True):
@@ -59,28 +64,42 @@ def test_every_arrival_order_within_the_bound_gives_the_same_timeouts():
     stream = [event(f"u{i:02d}", t) for i, order in enumerate(orders) for t in order]
     out = run(stream, "--timeout", "3s", "--out-of-orderness", "1h")
     assert canonical(out["timeouts"]) == canonical(
-        [timeout(f"u{i:02d}", last, n) for i in range(len(orders)) for last, n in [(0, 1), (6_000, 2), (10_000, 1)]])
+        [timeout(f"u{i:02d}", last, n) for i in range(len(orders)) for last, n in [(0, 1), (6_000, 2), (10_000, 1)]]
+    )
     assert out["late"] == []
 
 
 def test_a_gap_equal_to_the_timeout_is_not_inactivity():
     # No out-of-orderness: Carol's event at 3 s arrives when the watermark is exactly 3 s (0 s +
     # timeout), which is not behind it: she was not inactive for more than 3 s.
-    stream = [event("Alice", 0), event("Bob", 0), event("Carol", 0),
-              event("Alice", 3_000), event("Carol", 3_000), event("Bob", 3_001)]
+    stream = [
+        event("Alice", 0),
+        event("Bob", 0),
+        event("Carol", 0),
+        event("Alice", 3_000),
+        event("Carol", 3_000),
+        event("Bob", 3_001),
+    ]
     out = run(stream, "--timeout", "3s", "--out-of-orderness", "0ms")
-    assert canonical(out["timeouts"]) == canonical([
-        timeout("Alice", 3_000, 2),
-        timeout("Bob", 0, 1), timeout("Bob", 3_001, 1),
-        timeout("Carol", 3_000, 2),
-    ])
+    assert canonical(out["timeouts"]) == canonical(
+        [
+            timeout("Alice", 3_000, 2),
+            timeout("Bob", 0, 1),
+            timeout("Bob", 3_001, 1),
+            timeout("Carol", 3_000, 2),
+        ]
+    )
     assert out["late"] == []
 
 
 def test_late_events_go_to_late_and_invalid_records_to_errors():
     # The watermark reaches 20 - 2 = 18 s: Alice's event at 11 s can no longer be put in order.
-    stream = [event("Alice", 10_000), event("Alice", 20_000), event("Alice", 11_000, "click", page="/late"),
-              {"user_id": "Alice", "timestamp": "noon"}]
+    stream = [
+        event("Alice", 10_000),
+        event("Alice", 20_000),
+        event("Alice", 11_000, "click", page="/late"),
+        {"user_id": "Alice", "timestamp": "noon"},
+    ]
     out = run([*stream[:3], *lines(stream[3:])], "--out-of-orderness", "2s")
     assert out["late"] == [stream[2]]
     assert canonical(out["timeouts"]) == canonical([timeout("Alice", 10_000, 1), timeout("Alice", 20_000, 1)])
@@ -94,7 +113,9 @@ def random_stream(seed, users=12, per_user=30, bound_ms=2_000, late_fraction=0.0
         t = rng.randint(0, 5_000)
         for _ in range(per_user):
             # Gaps around the 3 s timeout, exactly 3 s included, and some duplicate times.
-            t += rng.choice([0, rng.randint(1, 2_900), 3_000, 3_001, rng.randint(2_500, 3_500), rng.randint(3_000, 15_000)])
+            t += rng.choice(
+                [0, rng.randint(1, 2_900), 3_000, 3_001, rng.randint(2_500, 3_500), rng.randint(3_000, 15_000)]
+            )
             timed.append({"user_id": f"u{u}", "ts": t})
     arrival = []
     for e in timed:
@@ -105,20 +126,23 @@ def random_stream(seed, users=12, per_user=30, bound_ms=2_000, late_fraction=0.0
 
 def as_records(stream):
     # Both timestamp spellings SPEC allows.
-    return [{"user_id": e["user_id"], "timestamp": BASE_MS + e["ts"] if i % 3 else format_time(BASE_MS + e["ts"])}
-            for i, e in enumerate(stream)]
+    return [
+        {"user_id": e["user_id"], "timestamp": BASE_MS + e["ts"] if i % 3 else format_time(BASE_MS + e["ts"])}
+        for i, e in enumerate(stream)
+    ]
 
 
+@pytest.mark.parametrize("parallelism", [1, 2])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_randomized_out_of_order_input_matches_brute_force(seed):
+def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism):
     stream = random_stream(seed)
     records = as_records(stream)
-    out = run(records, "--timeout", "3s", "--out-of-orderness", "2s")
+    out = run(records, "--parallelism", str(parallelism), "--timeout", "3s", "--out-of-orderness", "2s")
     expected, late = reference(stream, timeout_ms=3_000, bound_ms=2_000)
     assert late, "the input must exercise late data"
     assert canonical(out["timeouts"]) == canonical([timeout(t["user_id"], t["last"], t["count"]) for t in expected])
     late_ids = {id(e) for e in late}
-    assert canonical(out["late"]) == canonical([r for r, e in zip(records, stream) if id(e) in late_ids])
+    assert canonical(out["late"]) == canonical([r for r, e in zip(records, stream, strict=False) if id(e) in late_ids])
 
 
 def test_watermarks_far_behind_fold_everything_at_the_end_of_input():
@@ -146,8 +170,8 @@ def test_timeout_must_be_positive():
 
 def sample_events():
     """The bundled sample as the job reads it: (raw lines, the valid ones as {"user_id", "ts"})."""
-    from udfs.events import ACTIVITY, InvalidRecord
     from runner.cli import SAMPLES
+    from udfs.events import ACTIVITY, InvalidRecord
 
     raw = (SAMPLES / "activity.jsonl").read_text(encoding="utf-8").splitlines()
     valid = []

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from jobs import sessions
-from tests.harness import canonical, run_job
-from tools.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
-from tools import loadgen
-from udfs.events import ACTIVITY, InvalidRecord
 from runner.cli import OptionError, parse, run_command
 from runner.run import run
+from tests.harness import canonical, run_job
+from tools import loadgen
+from tools.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
+from udfs.events import ACTIVITY, InvalidRecord
 from udfs.timeutil import parse_event_time
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "samples" / "activity.jsonl").read_text().splitlines()
@@ -40,8 +40,21 @@ def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarante
     topic, prefix = unique("activity"), unique("sessions")
     produce(kafka_bootstrap, topic, SAMPLE)
     argv = ["--gap", "3s"]
-    kafka = ["--source", "kafka", "--topic", topic, "--bounded", "--bootstrap-servers", kafka_bootstrap,
-             "--sink", "kafka", "--output-topic-prefix", prefix, "--delivery-guarantee", guarantee]
+    kafka = [
+        "--source",
+        "kafka",
+        "--topic",
+        topic,
+        "--bounded",
+        "--bootstrap-servers",
+        kafka_bootstrap,
+        "--sink",
+        "kafka",
+        "--output-topic-prefix",
+        prefix,
+        "--delivery-guarantee",
+        guarantee,
+    ]
     if guarantee == "exactly-once":
         kafka += ["--checkpoint-interval", "1s"]
 
@@ -56,20 +69,56 @@ def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarante
 
 def test_loadgen_is_reproducible_and_readable_by_the_jobs(kafka_bootstrap):
     prefix_a, prefix_b = unique("lg") + ".", unique("lg") + "."
-    common = ["--bootstrap-servers", kafka_bootstrap, "--stream", "activity,clicks", "--events", "400",
-              "--late-fraction", "0.05", "--invalid-fraction", "0.05", "--seed", "11", "--users", "5", "--progress", "off"]
+    common = [
+        "--bootstrap-servers",
+        kafka_bootstrap,
+        "--stream",
+        "activity,clicks",
+        "--events",
+        "400",
+        "--late-fraction",
+        "0.05",
+        "--invalid-fraction",
+        "0.05",
+        "--seed",
+        "11",
+        "--users",
+        "5",
+        "--progress",
+        "off",
+    ]
     assert loadgen.main([*common, "--topic-prefix", prefix_a]) == 0
     assert loadgen.main([*common, "--topic-prefix", prefix_b]) == 0
 
     activity = read_topic(kafka_bootstrap, prefix_a + "activity")
     assert activity == read_topic(kafka_bootstrap, prefix_b + "activity")
-    assert activity == list(loadgen.generate("activity", 400, seed=11, users=5, late_fraction=0.05, invalid_fraction=0.05))
+    assert activity == list(
+        loadgen.generate("activity", 400, seed=11, users=5, late_fraction=0.05, invalid_fraction=0.05)
+    )
     assert len(read_topic(kafka_bootstrap, prefix_a + "clicks")) == 400
 
     out_prefix = unique("lg-sessions")
-    assert run_command(sessions.JOB, ["--source", "kafka", "--topic", prefix_a + "activity", "--bounded",
-                          "--bootstrap-servers", kafka_bootstrap, "--sink", "kafka",
-                          "--output-topic-prefix", out_prefix, "--gap", "3s"]) == 0
+    assert (
+        run_command(
+            sessions.JOB,
+            [
+                "--source",
+                "kafka",
+                "--topic",
+                prefix_a + "activity",
+                "--bounded",
+                "--bootstrap-servers",
+                kafka_bootstrap,
+                "--sink",
+                "kafka",
+                "--output-topic-prefix",
+                out_prefix,
+                "--gap",
+                "3s",
+            ],
+        )
+        == 0
+    )
     out = kafka_outputs(kafka_bootstrap, out_prefix)
     expected = run_job(sessions.JOB, ["--gap", "3s"], events=activity)
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
@@ -80,8 +129,9 @@ def test_loadgen_is_reproducible_and_readable_by_the_jobs(kafka_bootstrap):
 def test_loadgen_fractions_and_out_of_orderness():
     from udfs.events import ACTIVITY, InvalidRecord
 
-    records = list(loadgen.generate("activity", 5_000, seed=3, out_of_orderness_ms=2_000,
-                                    late_fraction=0.0, invalid_fraction=0.1))
+    records = list(
+        loadgen.generate("activity", 5_000, seed=3, out_of_orderness_ms=2_000, late_fraction=0.0, invalid_fraction=0.1)
+    )
     parsed, invalid = [], 0
     for r in records:
         try:
@@ -114,15 +164,39 @@ def test_missing_topic_stops_the_job_before_submission(kafka_bootstrap):
 
 
 def test_transaction_timeout_beyond_the_broker_maximum_stops_the_job(kafka_bootstrap):
-    message = fail_fast(["--sink", "kafka", "--bootstrap-servers", kafka_bootstrap, "--delivery-guarantee",
-                         "exactly-once", "--checkpoint-interval", "10s", "--transaction-timeout", "20min"])
-    assert message == (f"--transaction-timeout 1200000 ms exceeds the broker's transaction.max.timeout.ms "
-                       f"(900000 ms) at {kafka_bootstrap}: lower it (or raise the broker's limit)")
+    message = fail_fast(
+        [
+            "--sink",
+            "kafka",
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--delivery-guarantee",
+            "exactly-once",
+            "--checkpoint-interval",
+            "10s",
+            "--transaction-timeout",
+            "20min",
+        ]
+    )
+    assert message == (
+        f"--transaction-timeout 1200000 ms exceeds the broker's transaction.max.timeout.ms "
+        f"(900000 ms) at {kafka_bootstrap}: lower it (or raise the broker's limit)"
+    )
 
 
 def test_transaction_timeout_must_outlast_the_checkpoint_interval():
-    message = fail_fast(["--sink", "kafka", "--delivery-guarantee", "exactly-once",
-                         "--checkpoint-interval", "2min", "--transaction-timeout", "1min"])
+    message = fail_fast(
+        [
+            "--sink",
+            "kafka",
+            "--delivery-guarantee",
+            "exactly-once",
+            "--checkpoint-interval",
+            "2min",
+            "--transaction-timeout",
+            "1min",
+        ]
+    )
     assert "--transaction-timeout must be longer than --checkpoint-interval" in message
 
 
@@ -150,31 +224,43 @@ def error_event_time(job: str, raw: str) -> int | None:
         return None
 
 
-@pytest.mark.parametrize("job, argv, outputs", [
-    ("sessions", ["--gap", "3s"], ["sessions", "late"]),
-    ("sessions", ["--gap", "3s", "--allowed-lateness", "10s"], ["sessions", "late"]),  # re-fired sessions included
-    ("moving_average", [], ["windows", "late"]),
-    ("window_join", [], ["matches", "consumed", "late"]),
-    ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
-    ("temporal_join", [], ["enriched", "consumed", "late"]),
-    ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
-    ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included
-    ("inactivity_timeouts", [], ["timeouts", "late"]),
-    ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),
-    ("event_router", ["--tenants", "acme", "--execution-mode", "process"], ["valid", "tenant-acme", "late"]),
-])
+@pytest.mark.parametrize(
+    "job, argv, outputs",
+    [
+        ("sessions", ["--gap", "3s"], ["sessions", "late"]),
+        ("sessions", ["--gap", "3s", "--allowed-lateness", "10s"], ["sessions", "late"]),  # re-fired sessions included
+        ("moving_average", [], ["windows", "late"]),
+        ("window_join", [], ["matches", "consumed", "late"]),
+        ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
+        ("temporal_join", [], ["enriched", "consumed", "late"]),
+        ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
+        ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included
+        ("inactivity_timeouts", [], ["timeouts", "late"]),
+        ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),
+        ("event_router", ["--tenants", "acme", "--execution-mode", "process"], ["valid", "tenant-acme", "late"]),
+    ],
+)
 def test_kafka_record_timestamps_follow_the_rule(kafka_bootstrap, job, argv, outputs):
     prefix = unique(job)
     started_ms = int(time.time() * 1000)
-    assert run_command(importlib.import_module(f"jobs.{job}").JOB,
-        [*argv, "--sink", "kafka", "--bootstrap-servers", kafka_bootstrap, "--output-topic-prefix", prefix]) == 0
+    assert (
+        run_command(
+            importlib.import_module(f"jobs.{job}").JOB,
+            [*argv, "--sink", "kafka", "--bootstrap-servers", kafka_bootstrap, "--output-topic-prefix", prefix],
+        )
+        == 0
+    )
     finished_ms = int(time.time() * 1000)
 
     for output in outputs:
-        records = [(ts, json.loads(value)) for ts, value in read_topic_timestamped(kafka_bootstrap, f"{prefix}.{output}")]
+        records = [
+            (ts, json.loads(value)) for ts, value in read_topic_timestamped(kafka_bootstrap, f"{prefix}.{output}")
+        ]
         assert records, output
         assert [ts for ts, _ in records] == [rule_time(output, record) for _, record in records], output
-    errors = [(ts, json.loads(value)["raw"]) for ts, value in read_topic_timestamped(kafka_bootstrap, f"{prefix}.errors")]
+    errors = [
+        (ts, json.loads(value)["raw"]) for ts, value in read_topic_timestamped(kafka_bootstrap, f"{prefix}.errors")
+    ]
     assert errors
     for ts, raw in errors:
         event_time = error_event_time(job, raw)

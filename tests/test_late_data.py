@@ -20,9 +20,15 @@ def at(second, **fields):
 
 
 def result(user, start_s, size_s, values, firing, late_update):
-    return {"user_id": user, "window_start": format_time(BASE_MS + start_s * 1000),
-            "window_end": format_time(BASE_MS + (start_s + size_s) * 1000), "count": len(values),
-            "sum": float(sum(values)), "firing": firing, "late_update": late_update}
+    return {
+        "user_id": user,
+        "window_start": format_time(BASE_MS + start_s * 1000),
+        "window_end": format_time(BASE_MS + (start_s + size_s) * 1000),
+        "count": len(values),
+        "sum": float(sum(values)),
+        "firing": firing,
+        "late_update": late_update,
+    }
 
 
 def assert_accounted(outputs, records_in):
@@ -33,10 +39,14 @@ def test_seed_watermark_example():
     # Seed section 2: events at 0, 2, 5, 10, 3, 12 s, bound 2 s. The seed calls the event at 3 s
     # late (it is behind the 8 s watermark); in Flink it is late only if its window [0, 10 s)
     # has fired, which happens when the watermark reaches 10 s, so it counts on time.
-    events = [at(s, user_id="u", id=i + 1, value=v) for i, (s, v) in enumerate([(0, 10), (2, 20), (5, 30), (10, 40), (3, 25), (12, 50)])]
+    events = [
+        at(s, user_id="u", id=i + 1, value=v)
+        for i, (s, v) in enumerate([(0, 10), (2, 20), (5, 30), (10, 40), (3, 25), (12, 50)])
+    ]
     out = run_job(late_data.JOB, ["--out-of-orderness", "2s"], events=lines(events))
-    assert canonical(out["windows"]) == canonical([result("u", 0, 10, [10, 20, 30, 25], 1, False),
-                                                   result("u", 10, 10, [40, 50], 1, False)])
+    assert canonical(out["windows"]) == canonical(
+        [result("u", 0, 10, [10, 20, 30, 25], 1, False), result("u", 10, 10, [40, 50], 1, False)]
+    )
     assert out["late"] == []
     assert_accounted(out, 6)
 
@@ -46,18 +56,28 @@ def test_seed_allowed_lateness_timeline():
     # (bound 2 min), allowed lateness 2 min: each late event within it re-fires the window with the
     # update; after 10:12 (window end + lateness) the window is gone and late events go to `late`.
     m = 60
-    events = [at(5 * m, user_id="u", value=1),
-              at(12 * m, user_id="u", value=10),  # watermark 10:10: [10:00, 10:10) fires (firing 1)
-              at(7 * m, user_id="u", value=2),  # late, within lateness: firing 2
-              at(13 * m, user_id="u", value=10),  # watermark 10:11
-              at(9 * m, user_id="u", value=3),  # still within lateness: firing 3
-              at(14 * m, user_id="u", value=10),  # watermark 10:12: lateness expired, window dropped
-              at(8 * m, user_id="u", value=4)]  # beyond the allowed lateness: `late`
-    out = run_job(late_data.JOB, ["--window", "10min", "--out-of-orderness", "2min", "--allowed-lateness", "2min"],
-                  events=lines(events))
-    assert canonical(out["windows"]) == canonical([
-        result("u", 0, 600, [1], 1, False), result("u", 0, 600, [1, 2], 2, True), result("u", 0, 600, [1, 2, 3], 3, True),
-        result("u", 600, 600, [10, 10, 10], 1, False)])
+    events = [
+        at(5 * m, user_id="u", value=1),
+        at(12 * m, user_id="u", value=10),  # watermark 10:10: [10:00, 10:10) fires (firing 1)
+        at(7 * m, user_id="u", value=2),  # late, within lateness: firing 2
+        at(13 * m, user_id="u", value=10),  # watermark 10:11
+        at(9 * m, user_id="u", value=3),  # still within lateness: firing 3
+        at(14 * m, user_id="u", value=10),  # watermark 10:12: lateness expired, window dropped
+        at(8 * m, user_id="u", value=4),
+    ]  # beyond the allowed lateness: `late`
+    out = run_job(
+        late_data.JOB,
+        ["--window", "10min", "--out-of-orderness", "2min", "--allowed-lateness", "2min"],
+        events=lines(events),
+    )
+    assert canonical(out["windows"]) == canonical(
+        [
+            result("u", 0, 600, [1], 1, False),
+            result("u", 0, 600, [1, 2], 2, True),
+            result("u", 0, 600, [1, 2, 3], 3, True),
+            result("u", 600, 600, [10, 10, 10], 1, False),
+        ]
+    )
     assert out["late"] == [{**events[6], "window_end": format_time(BASE_MS + 600_000)}]
     assert_accounted(out, 7)
 
@@ -66,8 +86,13 @@ def test_a_window_first_filled_by_a_late_event_fires_as_a_late_update():
     # Bob has nothing in [0, 10 s) until after the watermark passed 10 s.
     events = [at(1, user_id="Alice", value=1), at(15, user_id="Alice", value=1), at(4, user_id="Bob", value=7)]
     out = run_job(late_data.JOB, ["--out-of-orderness", "2s", "--allowed-lateness", "5s"], events=lines(events))
-    assert canonical(out["windows"]) == canonical([
-        result("Alice", 0, 10, [1], 1, False), result("Alice", 10, 10, [1], 1, False), result("Bob", 0, 10, [7], 1, True)])
+    assert canonical(out["windows"]) == canonical(
+        [
+            result("Alice", 0, 10, [1], 1, False),
+            result("Alice", 10, 10, [1], 1, False),
+            result("Bob", 0, 10, [7], 1, True),
+        ]
+    )
 
 
 def random_stream(seed, n=400, users=4, bound_ms=2_000, late_fraction=0.12):
@@ -88,18 +113,40 @@ def random_stream(seed, n=400, users=4, bound_ms=2_000, late_fraction=0.12):
 def expected(records, window_ms, bound_ms, lateness_ms):
     events = [{"key": r["user_id"], "ts": r["timestamp"], "value": r.get("value", 0), "record": r} for r in records]
     firings, late = window_firings(events, tumbling(window_ms), bound_ms, lateness_ms)
-    windows = [{"user_id": f["key"], "window_start": format_time(f["start"]), "window_end": format_time(f["end"]),
-                "count": len(f["events"]), "sum": float(sum(e["value"] for e in f["events"])),
-                "firing": f["firing"], "late_update": f["late"]} for f in firings]
+    windows = [
+        {
+            "user_id": f["key"],
+            "window_start": format_time(f["start"]),
+            "window_end": format_time(f["end"]),
+            "count": len(f["events"]),
+            "sum": float(sum(e["value"] for e in f["events"])),
+            "firing": f["firing"],
+            "late_update": f["late"],
+        }
+        for f in firings
+    ]
     late = [{**e["record"], "window_end": format_time(e["ts"] - e["ts"] % window_ms + window_ms)} for e in late]
     return windows, late
 
 
+@pytest.mark.parametrize("parallelism", [1, 2])
 @pytest.mark.parametrize("seed, lateness_ms", [(1, 0), (2, 3_000), (3, 8_000)])
-def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms):
+def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms, parallelism):
     records = random_stream(seed)
-    out = run_job(late_data.JOB, ["--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", f"{lateness_ms}ms"],
-                  events=lines(records))
+    out = run_job(
+        late_data.JOB,
+        [
+            "--parallelism",
+            str(parallelism),
+            "--window",
+            "10s",
+            "--out-of-orderness",
+            "2s",
+            "--allowed-lateness",
+            f"{lateness_ms}ms",
+        ],
+        events=lines(records),
+    )
     windows, late = expected(records, 10_000, 2_000, lateness_ms)
     assert late, "the input must exercise late data"
     if lateness_ms:
@@ -115,16 +162,24 @@ def test_randomized_input_within_the_bound_matches_flink_sql_tumble():
     out = run_job(late_data.JOB, argv, events=lines(records))
     truth = window_totals(late_data.JOB, argv, lines(records), "TUMBLE", 10_000, key="user_id")
     assert out["late"] == [] and {w["firing"] for w in out["windows"]} == {1}
-    assert sorted((w["user_id"], w["window_start"], w["window_end"], w["count"], w["sum"]) for w in out["windows"]) == sorted(
-        (t["key"], format_time(t["window_start"]), format_time(t["window_end"]), t["count"], t["sum"]) for t in truth)
+    assert sorted(
+        (w["user_id"], w["window_start"], w["window_end"], w["count"], w["sum"]) for w in out["windows"]
+    ) == sorted(
+        (t["key"], format_time(t["window_start"]), format_time(t["window_end"]), t["count"], t["sum"]) for t in truth
+    )
 
 
 def test_invalid_records_go_to_errors_and_are_accounted_for():
     good = at(0, user_id="a", value=2)
-    bad = [json.dumps({"user_id": None, "timestamp": good["timestamp"]}), json.dumps({"user_id": "a", "timestamp": True})]
+    bad = [
+        json.dumps({"user_id": None, "timestamp": good["timestamp"]}),
+        json.dumps({"user_id": "a", "timestamp": True}),
+    ]
     out = run_job(late_data.JOB, [], events=lines([good, *bad]))
     assert [e["error"] for e in out["errors"]] == [
-        "required field 'user_id' is null", "timestamp must be an ISO-8601 string or epoch milliseconds, got boolean True"]
+        "required field 'user_id' is null",
+        "timestamp must be an ISO-8601 string or epoch milliseconds, got boolean True",
+    ]
     assert [w["count"] for w in out["windows"]] == [1]
     assert_accounted(out, 3)
 

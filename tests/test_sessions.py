@@ -23,28 +23,40 @@ def assert_accounted(outputs, records_in):
 
 def test_seed_example_gap_3s():
     # Seed section 1, in event-time order: Alice at 0,1,2,7,8 s; Bob at 0,1,5 s.
-    timeline = sorted([event("Alice", s, a) for s, a in [(0, "login"), (1, "view"), (2, "click"), (7, "search"), (8, "logout")]]
-                      + [event("Bob", s, a) for s, a in [(0, "login"), (1, "view"), (5, "login")]],
-                      key=lambda e: e["timestamp"])
+    timeline = sorted(
+        [event("Alice", s, a) for s, a in [(0, "login"), (1, "view"), (2, "click"), (7, "search"), (8, "logout")]]
+        + [event("Bob", s, a) for s, a in [(0, "login"), (1, "view"), (5, "login")]],
+        key=lambda e: e["timestamp"],
+    )
     out = run_job(sessions.JOB, ["--gap", "3s"], events=lines(timeline))
 
     def session(user, start, end, actions):
-        return {"user_id": user, "session_start": format_time(BASE_MS + start * 1000),
-                "session_end": format_time(BASE_MS + end * 1000), "window_end": format_time(BASE_MS + (end + 3) * 1000),
-                "duration_s": float(end - start), "event_count": len(actions), "actions": actions}
+        return {
+            "user_id": user,
+            "session_start": format_time(BASE_MS + start * 1000),
+            "session_end": format_time(BASE_MS + end * 1000),
+            "window_end": format_time(BASE_MS + (end + 3) * 1000),
+            "duration_s": float(end - start),
+            "event_count": len(actions),
+            "actions": actions,
+        }
 
-    assert canonical(out["sessions"]) == canonical([
-        session("Alice", 0, 2, ["login", "view", "click"]),
-        session("Alice", 7, 8, ["search", "logout"]),
-        session("Bob", 0, 1, ["login", "view"]),
-        session("Bob", 5, 5, ["login"]),
-    ])
+    assert canonical(out["sessions"]) == canonical(
+        [
+            session("Alice", 0, 2, ["login", "view", "click"]),
+            session("Alice", 7, 8, ["search", "logout"]),
+            session("Bob", 0, 1, ["login", "view"]),
+            session("Bob", 5, 5, ["login"]),
+        ]
+    )
     assert out["late"] == [] and out["errors"] == []
 
 
 def test_out_of_order_within_bound_gives_the_same_sessions():
     # Arrival order scrambled within the 5 s bound: Flink's sessions do not depend on it.
-    timeline = [event("Alice", s, a) for s, a in [(2, "click"), (0, "login"), (8, "logout"), (1, "view"), (7, "search")]]
+    timeline = [
+        event("Alice", s, a) for s, a in [(2, "click"), (0, "login"), (8, "logout"), (1, "view"), (7, "search")]
+    ]
     out = run_job(sessions.JOB, ["--gap", "3s"], events=lines(timeline))
     assert sorted((s["event_count"], s["actions"][0]) for s in out["sessions"]) == [(2, "search"), (3, "login")]
     assert out["late"] == []
@@ -67,12 +79,16 @@ def test_invalid_records_go_to_errors_with_reasons():
         json.dumps({"timestamp": good["timestamp"]}): "required field 'user_id' is missing",
         json.dumps({"user_id": "Bob"}): "missing required field 'timestamp'",
         json.dumps({"user_id": 7, "timestamp": good["timestamp"]}): "field 'user_id' must be a string, got number",
-        json.dumps({"user_id": "Bob", "value": "3", "timestamp": good["timestamp"]}): "field 'value' must be a number, got string",
+        json.dumps(
+            {"user_id": "Bob", "value": "3", "timestamp": good["timestamp"]}
+        ): "field 'value' must be a number, got string",
         json.dumps({"user_id": "Bob", "timestamp": "noon"}): "timestamp 'noon' is not an ISO-8601 time",
         "": "empty record",
     }
     out = run_job(sessions.JOB, ["--gap", "3s"], events=lines([good, *bad]))
-    assert canonical(out["errors"]) == canonical([{"job": "sessions", "error": reason, "raw": raw} for raw, reason in bad.items()])
+    assert canonical(out["errors"]) == canonical(
+        [{"job": "sessions", "error": reason, "raw": raw} for raw, reason in bad.items()]
+    )
     assert [s["event_count"] for s in out["sessions"]] == [1]
     assert_accounted(out, 1 + len(bad))
 
@@ -92,20 +108,42 @@ def random_stream(seed, users=15, per_user=25, bound_ms=2_000, late_fraction=0.0
     return [e for _, e in sorted(arrival, key=lambda pair: pair[0])]
 
 
+@pytest.mark.parametrize("parallelism", [1, 2])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_randomized_out_of_order_input_matches_brute_force(seed):
+def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism):
     stream = random_stream(seed)
-    records = [{"user_id": e["user_id"], "timestamp": e["ts"], **({"action": e["action"]} if e["action"] else {})} for e in stream]
-    out = run_job(sessions.JOB, ["--gap", "3s", "--out-of-orderness", "2s"], events=lines(records))
+    records = [
+        {"user_id": e["user_id"], "timestamp": e["ts"], **({"action": e["action"]} if e["action"] else {})}
+        for e in stream
+    ]
+    out = run_job(
+        sessions.JOB,
+        ["--parallelism", str(parallelism), "--gap", "3s", "--out-of-orderness", "2s"],
+        events=lines(records),
+    )
 
     expected, late = sessionize(stream, gap_ms=3_000, bound_ms=2_000)
     assert late, "the input must exercise late data"
-    assert canonical(out["sessions"]) == canonical([
-        {"user_id": s["user_id"], "session_start": format_time(s["start"]), "session_end": format_time(s["last"]),
-         "window_end": format_time(s["end"]), "duration_s": (s["last"] - s["start"]) / 1000,
-         "event_count": s["count"], "actions": s["actions"]} for s in expected])
+    assert canonical(out["sessions"]) == canonical(
+        [
+            {
+                "user_id": s["user_id"],
+                "session_start": format_time(s["start"]),
+                "session_end": format_time(s["last"]),
+                "window_end": format_time(s["end"]),
+                "duration_s": (s["last"] - s["start"]) / 1000,
+                "event_count": s["count"],
+                "actions": s["actions"],
+            }
+            for s in expected
+        ]
+    )
     assert canonical(out["late"]) == canonical(
-        [{"user_id": e["user_id"], "timestamp": e["ts"], **({"action": e["action"]} if e["action"] else {})} for e in late])
+        [
+            {"user_id": e["user_id"], "timestamp": e["ts"], **({"action": e["action"]} if e["action"] else {})}
+            for e in late
+        ]
+    )
     assert_accounted(out, len(records))
 
 

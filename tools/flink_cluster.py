@@ -9,6 +9,7 @@ Jobs are submitted with ``flink run -py jobs/<name>.py --pyFiles udfs,jobs ...``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyflink
 import yaml
 
 from runner.jars import connector_jars
@@ -30,7 +32,7 @@ from tools.package import package
 from tools.processes import child_env
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PYFLINK = Path(__import__("pyflink").__file__).resolve().parent
+PYFLINK = Path(pyflink.__path__[0]).resolve()
 BIN = PYFLINK / "bin"
 
 
@@ -49,32 +51,41 @@ class FlinkCluster:
     # -- configuration -----------------------------------------------------------------------
     def configure(self) -> None:
         self.conf_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("log4j.properties", "log4j-cli.properties", "log4j-console.properties",
-                     "logback.xml", "logback-console.xml"):
+        for name in (
+            "log4j.properties",
+            "log4j-cli.properties",
+            "log4j-console.properties",
+            "logback.xml",
+            "logback-console.xml",
+        ):
             if (PYFLINK / "conf" / name).exists():
                 shutil.copy(PYFLINK / "conf" / name, self.conf_dir / name)
         conf = _project_config()
         if self.free_ports:  # test clusters: side by side with anything else on the machine
-            conf.update({
-                "jobmanager.rpc.port": free_port(),
-                "rest.port": self.rest_port,
-                "blob.server.port": free_port(),
-                "taskmanager.rpc.port": free_port(),
-                "taskmanager.data.port": free_port(),
-                "jobmanager.memory.process.size": "800m",
-                "taskmanager.memory.process.size": "1280m",
-                # A killed TaskManager (exactly-once test) is noticed in seconds, not 50 s.
-                "heartbeat.interval": 2000,
-                "heartbeat.timeout": 8000,
-            })
-        conf.update({
-            "env.pid.dir": str(self.home / "pid"),
-            "env.log.dir": str(self.home / "log"),
-            "io.tmp.dirs": str(self.home / "tmp"),
-            "execution.checkpointing.dir": self.checkpoints.as_uri(),
-            "python.executable": sys.executable,
-            "python.client.executable": sys.executable,  # the project's venv: PyFlink, kafka-python
-        })
+            conf.update(
+                {
+                    "jobmanager.rpc.port": free_port(),
+                    "rest.port": self.rest_port,
+                    "blob.server.port": free_port(),
+                    "taskmanager.rpc.port": free_port(),
+                    "taskmanager.data.port": free_port(),
+                    "jobmanager.memory.process.size": "800m",
+                    "taskmanager.memory.process.size": "1280m",
+                    # A killed TaskManager (exactly-once test) is noticed in seconds, not 50 s.
+                    "heartbeat.interval": 2000,
+                    "heartbeat.timeout": 8000,
+                }
+            )
+        conf.update(
+            {
+                "env.pid.dir": str(self.home / "pid"),
+                "env.log.dir": str(self.home / "log"),
+                "io.tmp.dirs": str(self.home / "tmp"),
+                "execution.checkpointing.dir": self.checkpoints.as_uri(),
+                "python.executable": sys.executable,
+                "python.client.executable": sys.executable,  # the project's venv: PyFlink, kafka-python
+            }
+        )
         (self.conf_dir / "config.yaml").write_text(yaml.safe_dump(conf, sort_keys=False))
         (self.conf_dir / "masters").write_text(f"127.0.0.1:{self.rest_port}\n")
         (self.conf_dir / "workers").write_text("127.0.0.1\n")
@@ -140,10 +151,8 @@ class FlinkCluster:
         """The process groups of this cluster's live daemons."""
         groups = []
         for pid in self.pids("taskexecutor") + self.pids("standalonesession"):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 groups.append(os.getpgid(pid))
-            except ProcessLookupError:
-                pass
         return sorted(set(groups))
 
     def pids(self, daemon: str) -> list[int]:
@@ -156,8 +165,14 @@ class FlinkCluster:
     def _daemon(self, script: str, command: str) -> None:
         # A session of its own: the daemon, and every process it starts, share one process group
         # that stop() and kill_taskmanagers() signal as a whole.
-        subprocess.run([str(BIN / script), command], env=self.env, check=True, start_new_session=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(BIN / script), command],
+            env=self.env,
+            check=True,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     # -- REST --------------------------------------------------------------------------------
     @property
@@ -198,21 +213,39 @@ class FlinkCluster:
         self.wait_for_job(job_id, states=("CANCELED", "FAILED", "FINISHED"), timeout=60)
 
     # -- submission --------------------------------------------------------------------------
-    def flink_run(self, script: str, args, packages=("udfs", "jobs", "runner"), detached: bool = False,
-                  timeout: float = 600, flink_options=()) -> subprocess.CompletedProcess:
+    def flink_run(
+        self,
+        script: str,
+        args,
+        packages=("udfs", "jobs", "runner"),
+        detached: bool = False,
+        timeout: float = 600,
+        flink_options=(),
+    ) -> subprocess.CompletedProcess:
         """``flink run`` a job script the way a user does (see docs/kafka-and-cluster.md): the
         packages go as one zip in ``--pyFiles`` (tools/package.py says why)."""
         zipped = package(self.home / f"{script.replace('/', '-')}.zip", packages)
-        command = [str(BIN / "flink"), "run", "-m", f"127.0.0.1:{self.rest_port}",
-                   *(["--detached"] if detached else []), *flink_options,
-                   "-py", str(PROJECT_ROOT / script),
-                   "--pyFiles", str(zipped),
-                   "-pyexec", sys.executable, "-pyclientexec", sys.executable,
-                   # "--": the job's options are the job's, even where one looks like flink run's
-                   # own (--parallelism, or --job, a prefix of --jobmanager)
-                   "--", *args]
-        return subprocess.run(command, env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              timeout=timeout)
+        command = [
+            str(BIN / "flink"),
+            "run",
+            "-m",
+            f"127.0.0.1:{self.rest_port}",
+            *(["--detached"] if detached else []),
+            *flink_options,
+            "-py",
+            str(PROJECT_ROOT / script),
+            "--pyFiles",
+            str(zipped),
+            "-pyexec",
+            sys.executable,
+            "-pyclientexec",
+            sys.executable,
+            # "--": the job's options are the job's, even where one looks like flink run's
+            # own (--parallelism, or --job, a prefix of --jobmanager)
+            "--",
+            *args,
+        ]
+        return subprocess.run(command, env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
 
     def submit(self, script: str, args, **kwargs) -> Submission:
         """``flink run --detached``. A job that fails before it is submitted (a bad option, a
@@ -299,12 +332,16 @@ def _project_config() -> dict:
 def main(argv=None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="scripts/flink-cluster",
-                                     description="a local standalone Flink cluster from PyFlink's bin/")
+    parser = argparse.ArgumentParser(
+        prog="scripts/flink-cluster", description="a local standalone Flink cluster from PyFlink's bin/"
+    )
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "run"])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".flink-cluster")
-    parser.add_argument("job_args", nargs=argparse.REMAINDER,
-                        help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...")
+    parser.add_argument(
+        "job_args",
+        nargs=argparse.REMAINDER,
+        help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...",
+    )
     args = parser.parse_args(argv)
     cluster = FlinkCluster(args.home, free_ports=False)
     if args.command == "start":
@@ -313,7 +350,9 @@ def main(argv=None) -> int:
             return 0
         started = time.monotonic()
         cluster.start()
-        print(f"flink: running at {cluster.rest_url} ({time.monotonic() - started:.1f}s); logs in {cluster.home / 'log'}")
+        print(
+            f"flink: running at {cluster.rest_url} ({time.monotonic() - started:.1f}s); logs in {cluster.home / 'log'}"
+        )
     elif args.command == "stop":
         cluster.stop()
         print("flink: stopped")
@@ -336,20 +375,29 @@ def main(argv=None) -> int:
 def _run(cluster: FlinkCluster, script: str, job_args) -> int:
     """``scripts/flink-cluster run``: submit, report progress until the job ends; Ctrl-C cancels it."""
     if not any(_alive(p) for p in cluster.pids("standalonesession")):
-        print(f"flink: no cluster running at {cluster.rest_url}; start one with scripts/flink-cluster start",
-              file=sys.stderr)
+        print(
+            f"flink: no cluster running at {cluster.rest_url}; start one with scripts/flink-cluster start",
+            file=sys.stderr,
+        )
         return 2
     if _code_changed_since_taskmanager_start(cluster):
-        print("flink: warning: jobs/ or udfs/ changed since the TaskManager started; in thread mode it keeps the "
-              "modules it imported first (scripts/flink-cluster restart loads the new code)", file=sys.stderr)
+        print(
+            "flink: warning: jobs/ or udfs/ changed since the TaskManager started; in thread mode it keeps the "
+            "modules it imported first (scripts/flink-cluster restart loads the new code)",
+            file=sys.stderr,
+        )
     try:
         submitted = cluster.submit(script, job_args)
     except SubmissionError as error:
         print(error, file=sys.stderr)
         return error.exit_code
     job_id = submitted.job_id
-    print(f"flink: submitted {script} as job {job_id} (python.execution-mode {submitted.execution_mode}): "
-          f"{cluster.rest_url}/#/job/running/{job_id}/overview", file=sys.stderr, flush=True)
+    print(
+        f"flink: submitted {script} as job {job_id} (python.execution-mode {submitted.execution_mode}): "
+        f"{cluster.rest_url}/#/job/running/{job_id}/overview",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         state = cluster.follow(job_id)
     except KeyboardInterrupt:
@@ -362,7 +410,11 @@ def _code_changed_since_taskmanager_start(cluster: FlinkCluster) -> bool:
     if not pid_files:
         return False
     started = max(f.stat().st_mtime for f in pid_files)
-    return any(p.stat().st_mtime > started for package in ("jobs", "udfs", "runner") for p in (PROJECT_ROOT / package).rglob("*.py"))
+    return any(
+        p.stat().st_mtime > started
+        for package in ("jobs", "udfs", "runner")
+        for p in (PROJECT_ROOT / package).rglob("*.py")
+    )
 
 
 def job_id_of(output: str) -> str:
@@ -387,10 +439,8 @@ def group_members(pgid: int) -> list[int]:
 
 def _signal_groups(groups, sig) -> None:
     for pgid in groups:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def _alive(pid: int) -> bool:

@@ -50,36 +50,38 @@ def free_port() -> int:
 
 
 def server_properties(home: Path, port: int, controller_port: int) -> str:
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        f"log.dirs={home / 'data'}",
-        "num.partitions=1",
-        "auto.create.topics.enable=true",
-        # One node: every internal topic has one replica. Transactions (exactly-once sinks)
-        # need the transaction state log to be writable with a single in-sync replica.
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=1",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "transaction.state.log.num.partitions=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        # Kafka's default (15 min); udfs/kafka.py checks sink transaction timeouts against it.
-        "transaction.max.timeout.ms=900000",
-        "group.initial.rebalance.delay.ms=0",
-        # The sink writes each record's event time as its Kafka timestamp; the bundled samples and
-        # test data lie in a fixed day that may be hours ahead of the broker's clock, which Kafka
-        # (KIP-937) rejects beyond one hour by default.
-        "log.message.timestamp.after.max.ms=9223372036854775807",
-        "",
-    ])
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={home / 'data'}",
+            "num.partitions=1",
+            "auto.create.topics.enable=true",
+            # One node: every internal topic has one replica. Transactions (exactly-once sinks)
+            # need the transaction state log to be writable with a single in-sync replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            # Kafka's default (15 min); udfs/kafka.py checks sink transaction timeouts against it.
+            "transaction.max.timeout.ms=900000",
+            "group.initial.rebalance.delay.ms=0",
+            # The sink writes each record's event time as its Kafka timestamp; the bundled samples and
+            # test data lie in a fixed day that may be hours ahead of the broker's clock, which Kafka
+            # (KIP-937) rejects beyond one hour by default.
+            "log.message.timestamp.after.max.ms=9223372036854775807",
+            "",
+        ]
+    )
 
 
 def random_cluster_id() -> str:
@@ -142,20 +144,46 @@ class KafkaBroker:
         (self.home / "log4j2.properties").write_text(LOG4J2.format(log=self.log))
         cluster_id = random_cluster_id()
         subprocess.run(
-            ["java", *JVM_OPTS, f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-             "-cp", kafka_broker_classpath(), "kafka.tools.StorageTool",
-             "format", "-t", cluster_id, "-c", str(self.config)],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                "java",
+                *JVM_OPTS,
+                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                "-cp",
+                kafka_broker_classpath(),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.config),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def start(self, timeout: float = 90) -> str:
         """Start (if not running) and wait until the broker answers. Returns the bootstrap servers."""
         if self.pid() is None:
             self.format()
-            out = open(self.home / "broker.out", "ab")
+            out = open(self.home / "broker.out", "ab")  # noqa: SIM115 (the broker's; it outlives this call)
             process = subprocess.Popen(
-                ["java", *JVM_OPTS, f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-                 f"-Dkafka.logs.dir={self.home}", "-cp", kafka_broker_classpath(), "kafka.Kafka", str(self.config)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                [
+                    "java",
+                    *JVM_OPTS,
+                    f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                    f"-Dkafka.logs.dir={self.home}",
+                    "-cp",
+                    kafka_broker_classpath(),
+                    "kafka.Kafka",
+                    str(self.config),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             self.pid_file.write_text(str(process.pid))
         self.wait_ready(timeout)
         return self.bootstrap_servers
@@ -164,8 +192,10 @@ class KafkaBroker:
         deadline = time.monotonic() + timeout
         while True:
             if self.pid() is None:
-                raise RuntimeError(f"Kafka broker exited during start-up; see {self.log} and {self.home / 'broker.out'}:\n"
-                                   + self._tail())
+                raise RuntimeError(
+                    f"Kafka broker exited during start-up; see {self.log} and {self.home / 'broker.out'}:\n"
+                    + self._tail()
+                )
             if answers(self.bootstrap_servers):
                 return
             if time.monotonic() > deadline:
@@ -210,8 +240,12 @@ def answers(bootstrap_servers: str) -> bool:
 
 def _answers(bootstrap_servers, KafkaAdminClient, KafkaError) -> bool:
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000, bootstrap_timeout_ms=3000,
-                                 client_id="readiness")
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=3000,
+            bootstrap_timeout_ms=3000,
+            client_id="readiness",
+        )
     except (KafkaError, OSError, ValueError):
         return False
     try:
@@ -256,13 +290,19 @@ def read_topic(bootstrap_servers: str, topic: str, isolation_level: str = "read_
     return [value for _, value in read_topic_timestamped(bootstrap_servers, topic, isolation_level)]
 
 
-def read_topic_timestamped(bootstrap_servers: str, topic: str,
-                           isolation_level: str = "read_committed") -> list[tuple[int, str]]:
+def read_topic_timestamped(
+    bootstrap_servers: str, topic: str, isolation_level: str = "read_committed"
+) -> list[tuple[int, str]]:
     """:func:`read_topic` with each record's Kafka timestamp: ``(epoch ms, value)``."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, isolation_level=isolation_level,
-                             enable_auto_commit=False, auto_offset_reset="earliest", consumer_timeout_ms=10_000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        isolation_level=isolation_level,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=10_000,
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -272,7 +312,7 @@ def read_topic_timestamped(bootstrap_servers: str, topic: str,
         consumer.seek_to_beginning(*assignment)
         # With read_committed, the end offsets are the last stable offsets: nothing uncommitted.
         end = consumer.end_offsets(assignment)
-        records = []
+        records: list = []
         while any(consumer.position(tp) < end[tp] for tp in assignment):
             batch = consumer.poll(timeout_ms=1000)
             for tp_records in batch.values():

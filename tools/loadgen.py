@@ -18,13 +18,14 @@ replaced by invalid ones. The same seed and options give the same records in the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import json
 import random
 import sys
 import time
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from samples.generate import ACTIONS, BASE_MS, PAGES, TENANTS, invalid_records, timestamp
 from udfs.timeutil import parse_duration
@@ -57,8 +58,12 @@ def _events_in_time_order(rng: random.Random, stream: str, users: int, start_ms:
         ms, u = heapq.heappop(clocks)
         user = f"user{u:03d}"
         if stream == "activity":
-            record = {"user_id": user, "action": rng.choice(ACTIONS), "tenant": TENANTS[u % len(TENANTS)],
-                      "page": rng.choice(PAGES)}
+            record: dict[str, object] = {
+                "user_id": user,
+                "action": rng.choice(ACTIONS),
+                "tenant": TENANTS[u % len(TENANTS)],
+                "page": rng.choice(PAGES),
+            }
             if rng.random() < 0.9:
                 record["value"] = round(rng.uniform(0, 100), 2)
         elif stream == "clicks":
@@ -66,25 +71,36 @@ def _events_in_time_order(rng: random.Random, stream: str, users: int, start_ms:
         elif stream == "purchases":
             record = {"user_id": user, "product_id": rng.randint(1, 9), "amount": round(rng.uniform(5, 200), 2)}
         else:
-            record = {"user_id": user, "tier": rng.choice(["bronze", "silver", "gold"]),
-                      "country": rng.choice(["DE", "FR", "US", "JP"])}
+            record = {
+                "user_id": user,
+                "tier": rng.choice(["bronze", "silver", "gold"]),
+                "country": rng.choice(["DE", "FR", "US", "JP"]),
+            }
         yield ms, record
         # Mostly bursts, sometimes a pause longer than the default session gap (5 min).
         pause = rng.randint(200, 2_000) if rng.random() < 0.97 else rng.randint(60_000, 400_000)
         heapq.heappush(clocks, (ms + pause, u))
 
 
-def generate(stream: str, count: int | None, *, seed: int = 5, users: int = 50, start_ms: int = BASE_MS,
-             out_of_orderness_ms: int = 3_000, late_fraction: float = 0.0, late_delay_ms: int = 10_000,
-             invalid_fraction: float = 0.0) -> Iterator[str]:
+def generate(
+    stream: str,
+    count: int | None,
+    *,
+    seed: int = 5,
+    users: int = 50,
+    start_ms: int = BASE_MS,
+    out_of_orderness_ms: int = 3_000,
+    late_fraction: float = 0.0,
+    late_delay_ms: int = 10_000,
+    invalid_fraction: float = 0.0,
+) -> Iterator[str]:
     """``count`` records of ``stream`` (endless if None) as JSON lines, in arrival order."""
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}: expected one of {', '.join(STREAMS)}")
     rng = random.Random(f"{seed}-{stream}")
     bad = invalid_for(stream)
     pending: list[tuple[float, int, str]] = []  # (arrival time, sequence, line): a delay buffer
-    sequence = 0
-    for ms, record in _events_in_time_order(rng, stream, users, start_ms):
+    for sequence, (ms, record) in enumerate(_events_in_time_order(rng, stream, users, start_ms)):
         delay = rng.uniform(0, out_of_orderness_ms)
         if rng.random() < late_fraction:
             delay += rng.uniform(late_delay_ms, 2 * late_delay_ms)
@@ -93,7 +109,6 @@ def generate(stream: str, count: int | None, *, seed: int = 5, users: int = 50, 
         else:
             line = json.dumps({**record, "timestamp": timestamp(rng, ms)})
         heapq.heappush(pending, (ms + delay, sequence, line))
-        sequence += 1
         # Everything due to arrive before the newest event's time has arrived by now.
         while pending and pending[0][0] <= ms:
             yield heapq.heappop(pending)[2]
@@ -139,7 +154,7 @@ def _start_time(text: str) -> int:
         return int(time.time() * 1000)
     if text.lstrip("-").isdigit():
         return int(text)
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).timestamp() * 1000)
 
 
 def _fraction(text: str) -> float:
@@ -158,27 +173,46 @@ def _duration(text: str) -> int:
 
 def options(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.loadgen", description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap-servers", default=None,
-                        help="Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS or localhost:9092)")
-    parser.add_argument("--stream", default="activity",
-                        help=f"comma-separated streams: {', '.join(STREAMS)} (default activity)")
+    parser.add_argument(
+        "--bootstrap-servers", default=None, help="Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS or localhost:9092)"
+    )
+    parser.add_argument(
+        "--stream", default="activity", help=f"comma-separated streams: {', '.join(STREAMS)} (default activity)"
+    )
     parser.add_argument("--topic-prefix", default="", help="topic of a stream = prefix + stream name")
     parser.add_argument("--events", type=int, default=10_000, help="records per stream; 0 = endless (default 10000)")
     parser.add_argument("--rate", type=float, default=0, help="records per second per stream; 0 = as fast as possible")
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--start", default=str(BASE_MS),
-                        help="event time of the first events: epoch ms, ISO-8601, or 'now' (default: the samples' day)")
-    parser.add_argument("--out-of-orderness", type=_duration, default=3_000, metavar="DURATION",
-                        help="maximum arrival delay of on-time events (default 3s)")
+    parser.add_argument(
+        "--start",
+        default=str(BASE_MS),
+        help="event time of the first events: epoch ms, ISO-8601, or 'now' (default: the samples' day)",
+    )
+    parser.add_argument(
+        "--out-of-orderness",
+        type=_duration,
+        default=3_000,
+        metavar="DURATION",
+        help="maximum arrival delay of on-time events (default 3s)",
+    )
     parser.add_argument("--late-fraction", type=_fraction, default=0.0)
-    parser.add_argument("--late-delay", type=_duration, default=10_000, metavar="DURATION",
-                        help="late events arrive this much (up to twice) later still (default 10s)")
+    parser.add_argument(
+        "--late-delay",
+        type=_duration,
+        default=10_000,
+        metavar="DURATION",
+        help="late events arrive this much (up to twice) later still (default 10s)",
+    )
     parser.add_argument("--invalid-fraction", type=_fraction, default=0.0)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--partitions", type=int, default=1, help="partitions of topics this run creates")
     parser.add_argument("--dry-run", action="store_true", help="write the records to stdout instead of Kafka")
-    parser.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
-                        help="progress bar on stderr (auto: when stderr is a terminal)")
+    parser.add_argument(
+        "--progress",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="progress bar on stderr (auto: when stderr is a terminal)",
+    )
     args = parser.parse_args(argv)
     args.streams = [s.strip() for s in args.stream.split(",") if s.strip()]
     unknown = [s for s in args.streams if s not in STREAMS]
@@ -192,9 +226,17 @@ def options(argv=None) -> argparse.Namespace:
 
 
 def _records(args, stream: str) -> Iterator[str]:
-    return generate(stream, args.events or None, seed=args.seed, users=args.users, start_ms=args.start_ms,
-                    out_of_orderness_ms=args.out_of_orderness, late_fraction=args.late_fraction,
-                    late_delay_ms=args.late_delay, invalid_fraction=args.invalid_fraction)
+    return generate(
+        stream,
+        args.events or None,
+        seed=args.seed,
+        users=args.users,
+        start_ms=args.start_ms,
+        out_of_orderness_ms=args.out_of_orderness,
+        late_fraction=args.late_fraction,
+        late_delay_ms=args.late_delay,
+        invalid_fraction=args.invalid_fraction,
+    )
 
 
 def _interleaved(args) -> Iterator[tuple[str, str]]:
@@ -225,13 +267,14 @@ def main(argv=None) -> int:
         try:
             admin = KafkaAdminClient(bootstrap_servers=servers, client_id="loadgen")
             existing = set(admin.list_topics())
-            new = [NewTopic(args.topic_prefix + s, args.partitions, 1) for s in args.streams
-                   if args.topic_prefix + s not in existing]
+            new = [
+                NewTopic(args.topic_prefix + s, args.partitions, 1)
+                for s in args.streams
+                if args.topic_prefix + s not in existing
+            ]
             if new:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics(new)
-                except TopicAlreadyExistsError:
-                    pass
             admin.close()
             producer = KafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=20, batch_size=256 * 1024)
         except KafkaError as error:
@@ -259,8 +302,11 @@ def main(argv=None) -> int:
     progress.update(sent)
     progress.close()
     seconds = time.monotonic() - started
-    print(f"loadgen: {sent} records to {', '.join(args.topic_prefix + s for s in args.streams)} "
-          f"in {seconds:.1f}s ({sent / max(seconds, 1e-9):,.0f}/s)", file=sys.stderr)
+    print(
+        f"loadgen: {sent} records to {', '.join(args.topic_prefix + s for s in args.streams)} "
+        f"in {seconds:.1f}s ({sent / max(seconds, 1e-9):,.0f}/s)",
+        file=sys.stderr,
+    )
     return 0
 
 

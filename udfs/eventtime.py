@@ -46,8 +46,9 @@ def interval_literal(ms: int) -> str:
     return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}' DAY TO SECOND(3)"
 
 
-def event_table(t_env: StreamTableEnvironment, parsed: DataStream, schema: EventSchema,
-                out_of_orderness_ms: int) -> Table:
+def event_table(
+    t_env: StreamTableEnvironment, parsed: DataStream, schema: EventSchema, out_of_orderness_ms: int
+) -> Table:
     """Parsed rows -> a table with rowtime ``rt`` and a bounded-out-of-orderness watermark."""
     builder = Schema.new_builder()
     for name, sql_type in schema.sql_columns:
@@ -57,8 +58,13 @@ def event_table(t_env: StreamTableEnvironment, parsed: DataStream, schema: Event
     return t_env.from_data_stream(parsed, builder.build())
 
 
-def with_event_time(t_env: StreamTableEnvironment, parsed: DataStream, schema: EventSchema,
-                    out_of_orderness_ms: int, parallelism: int | None = None) -> DataStream:
+def with_event_time(
+    t_env: StreamTableEnvironment,
+    parsed: DataStream,
+    schema: EventSchema,
+    out_of_orderness_ms: int,
+    parallelism: int | None = None,
+) -> DataStream:
     """Parsed rows -> the same rows with timestamps and per-record watermarks, plus one column,
     ``behind_watermark``: the record's event time was already behind the watermark when it arrived
     (it is late for any event-time operator downstream)."""
@@ -91,8 +97,9 @@ def with_event_time(t_env: StreamTableEnvironment, parsed: DataStream, schema: E
 
 def timed_row_type(schema: EventSchema):
     """The row type of :func:`with_event_time`'s stream."""
-    return Types.ROW_NAMED(schema.names + [BEHIND_WATERMARK],
-                           list(schema.row_type.get_field_types()) + [Types.BOOLEAN()])
+    return Types.ROW_NAMED(
+        [*schema.names, BEHIND_WATERMARK], [*list(schema.row_type.get_field_types()), Types.BOOLEAN()]
+    )
 
 
 def stamped_type() -> TypeInformation:
@@ -112,8 +119,11 @@ def stamped(pairs: DataStream, name: str) -> DataStream:
     """
     functions = get_gateway().jvm.org.apache.flink.streaming.api.functions.python.eventtime
     strategy = WatermarkStrategy.no_watermarks()._j_watermark_strategy.withTimestampAssigner(
-        functions.CustomTimestampAssigner())  # the tuple's second field
-    j_timed = pairs._j_data_stream.assignTimestampsAndWatermarks(strategy).name(f"timestamp-{name}").uid(f"timestamp-{name}")
+        functions.CustomTimestampAssigner()
+    )  # the tuple's second field
+    j_timed = (
+        pairs._j_data_stream.assignTimestampsAndWatermarks(strategy).name(f"timestamp-{name}").uid(f"timestamp-{name}")
+    )
     j_json = j_timed.map(functions.RemoveTimestampMapFunction(), Types.STRING().get_java_type_info())
     return DataStream(j_json.name(f"drop-timestamp-{name}").uid(f"drop-timestamp-{name}"))
 
@@ -122,4 +132,3 @@ def _expr(sql: str):
     from pyflink.table.expressions import call_sql
 
     return call_sql(sql)
-

@@ -140,13 +140,13 @@ class Count:
 
 # --- the declaration ------------------------------------------------------------------------
 
-O = TypeVar("O")  # the job's own options
+Options = TypeVar("Options")  # the job's own options
 Streams = Mapping[str, DataStream]
 Outputs = Mapping[str, DataStream]
 
 
 @dataclass(frozen=True)
-class Job(Generic[O]):
+class Job(Generic[Options]):
     """A job: ``build(t_env, streams, options)`` turns its inputs' parsed, event-timed streams into
     named outputs of JSON strings; the runner adds sources, parsing, event time, ``errors`` and
     sinks. ``accounting`` says how the outputs hold every input record (``errors`` included)."""
@@ -154,7 +154,7 @@ class Job(Generic[O]):
     name: str  # the module jobs.<name>; also the Flink job name and the default topic prefix
     doc: str  # the module's docstring: its first line is the job's description
     inputs: tuple[Input, ...]
-    build: Callable[[StreamTableEnvironment, Streams, O], Outputs]
+    build: Callable[[StreamTableEnvironment, Streams, Options], Outputs]
     accounting: tuple[Count, ...]
     options: type = NoOptions
 

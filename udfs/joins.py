@@ -103,8 +103,9 @@ def window_join(t_env: StreamTableEnvironment, left: Side, right: Side, key: str
     return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
 
 
-def interval_join(t_env: StreamTableEnvironment, left: Side, right: Side, key: str,
-                  lower_ms: int, upper_ms: int) -> Joined:
+def interval_join(
+    t_env: StreamTableEnvironment, left: Side, right: Side, key: str, lower_ms: int, upper_ms: int
+) -> Joined:
     """Inner join of the rows with equal ``key`` and ``left.ts + lower <= right.ts <= left.ts + upper``
     (both bounds inclusive; ``lower`` may be negative), emitted as soon as both rows are there."""
     if lower_ms > upper_ms:
@@ -132,8 +133,9 @@ def temporal_join(t_env: StreamTableEnvironment, probe: Side, versions: Side, ke
     key with the same event time: the one that arrives last wins.
     """
     late = f"{ROWTIME} <= CURRENT_WATERMARK({ROWTIME})"
-    p_view, v_view, consumed, late_rows = _prepare(t_env, [probe, versions], late, COUNT_BUCKET_MS,
-                                                   primary_keys={versions.name: key})
+    p_view, v_view, consumed, late_rows = _prepare(
+        t_env, [probe, versions], late, COUNT_BUCKET_MS, primary_keys={versions.name: key}
+    )
     pairs = t_env.sql_query(f"""
         SELECT p.`{key}` AS `key`, p.ts AS left_ts, p.`raw` AS left_raw, v.ts AS right_ts, v.`raw` AS right_raw,
                p.{ROWTIME} AS {RECORD_TIME}
@@ -143,8 +145,14 @@ def temporal_join(t_env: StreamTableEnvironment, probe: Side, versions: Side, ke
     return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
 
 
-def _prepare(t_env: StreamTableEnvironment, sides: list[Side], late_sql: str, bucket_ms: int,
-             window_end_sql: str = "CAST(NULL AS BIGINT)", primary_keys: dict[str, str] | None = None):
+def _prepare(
+    t_env: StreamTableEnvironment,
+    sides: list[Side],
+    late_sql: str,
+    bucket_ms: int,
+    window_end_sql: str = "CAST(NULL AS BIGINT)",
+    primary_keys: dict[str, str] | None = None,
+):
     """Registers each side's on-time rows as a view; returns the view names, the ``consumed``
     counts and the late rows (both inputs unioned)."""
     # Window TVFs on a TIMESTAMP_LTZ rowtime align windows in the session time zone: make that UTC,
@@ -157,10 +165,14 @@ def _prepare(t_env: StreamTableEnvironment, sides: list[Side], late_sql: str, bu
         columns = ", ".join(f"`{name}`" for name, _ in side.schema.sql_columns)
         flag = f"COALESCE({late_sql}, FALSE)"
         view = f"join_{side.name}"
-        t_env.create_temporary_view(view, t_env.sql_query(f"SELECT {columns}, {ROWTIME} FROM {source} WHERE NOT {flag}"))
+        t_env.create_temporary_view(
+            view, t_env.sql_query(f"SELECT {columns}, {ROWTIME} FROM {source} WHERE NOT {flag}")
+        )
         views.append(view)
-        late.append(f"SELECT '{side.name}' AS input, ts, `raw`, {window_end_sql} AS window_end, {ROWTIME} AS {RECORD_TIME} "
-                    f"FROM {source} WHERE {flag}")
+        late.append(
+            f"SELECT '{side.name}' AS input, ts, `raw`, {window_end_sql} AS window_end, {ROWTIME} AS {RECORD_TIME} "
+            f"FROM {source} WHERE {flag}"
+        )
         counts.append(f"""
             SELECT '{side.name}' AS input, MIN(ts - MOD(ts, {bucket_ms})) AS bucket_start,
                    MIN(ts - MOD(ts, {bucket_ms})) + {bucket_ms} AS bucket_end, COUNT(*) AS records,
@@ -192,7 +204,7 @@ def _timed_stream(t_env: StreamTableEnvironment, table: Table) -> DataStream:
     object)."""
     schema = table.get_schema()
     target = Schema.new_builder()
-    for name, data_type in list(zip(schema.get_field_names(), schema.get_field_data_types()))[:-1]:
+    for name, data_type in list(zip(schema.get_field_names(), schema.get_field_data_types(), strict=False))[:-1]:
         target.column(name, data_type)
     target.column_by_metadata(RECORD_TIME, "TIMESTAMP_LTZ(3)")
     return t_env.to_changelog_stream(table, target.build())
@@ -222,5 +234,11 @@ def _late_json(row) -> str:
 
 
 def _consumed_json(row) -> str:
-    return json.dumps({"input": row.input, "window_start": format_time(row.bucket_start),
-                       "window_end": format_time(row.bucket_end), "records": row.records})
+    return json.dumps(
+        {
+            "input": row.input,
+            "window_start": format_time(row.bucket_start),
+            "window_end": format_time(row.bucket_end),
+            "records": row.records,
+        }
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyflink.datastream import DataStream
 from pyflink.datastream.functions import MapFunction, ProcessFunction, RuntimeContext
+from pyflink.metrics import Counter
 
 #: Metric group under which every job counts its records (``<operator>.records.<output>``).
 GROUP = "records"
@@ -16,7 +17,7 @@ class CountRecords(MapFunction):
     def __init__(self, output: str, tag: bool = False):
         self.output = output
         self.tag = tag
-        self.counter = None
+        self.counter: Counter
 
     def open(self, runtime_context: RuntimeContext):
         self.counter = runtime_context.get_metrics_group().add_group(GROUP).counter(self.output)
@@ -41,22 +42,19 @@ class _LastValue:
 
     def __init__(self, group, name: str):
         self.value = 0
+        self.holder = None
         if type(group).__module__.startswith("pyflink.fn_execution.metrics.embedded"):
-            holder = group.distribution(name)
-            self.set = self._push(holder)
-            holder.update(0)
+            self.holder = group.distribution(name)
+            self.holder.update(0)
         else:
             group.gauge(name, lambda: self.value)
 
-    def _push(self, holder):
-        def set_value(value: int) -> None:
-            if value != self.value:  # each update is a call into the JVM
-                self.value = value
-                holder.update(value)
-        return set_value
-
     def set(self, value: int) -> None:
-        self.value = value
+        if self.holder is None:
+            self.value = value
+        elif value != self.value:  # each update is a call into the JVM
+            self.value = value
+            self.holder.update(value)
 
 
 class EventTimeLag(ProcessFunction):

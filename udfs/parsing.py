@@ -11,6 +11,7 @@ import json
 from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.functions import ProcessFunction, RuntimeContext
+from pyflink.metrics import Counter
 from pyflink.table import StreamTableEnvironment
 
 from udfs.events import EventSchema, InvalidRecord
@@ -32,7 +33,8 @@ class ParseEvents(ProcessFunction):
         self.job = job
         self.schema = schema
         self.label = label  # names the input in reasons when a job has several
-        self.records_in = self.invalid = None
+        self.records_in: Counter
+        self.invalid: Counter
 
     def open(self, runtime_context: RuntimeContext):
         group = runtime_context.get_metrics_group().add_group(GROUP)

@@ -7,7 +7,7 @@ format them.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|min|h|d)\s*$")
@@ -50,11 +50,13 @@ def parse_event_time(value) -> int:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             if value.strip().isdigit():
-                raise ValueError(f"timestamp {_clip(value)!r} is not an ISO-8601 time (epoch milliseconds "
-                                 "must be a JSON number, not a string)") from None
+                raise ValueError(
+                    f"timestamp {_clip(value)!r} is not an ISO-8601 time (epoch milliseconds "
+                    "must be a JSON number, not a string)"
+                ) from None
             raise ValueError(f"timestamp {_clip(value)!r} is not an ISO-8601 time") from None
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         # Exact integer arithmetic: float timestamps lose the millisecond for far-off dates.
         delta = parsed - _EPOCH
         ms = (delta.days * 86_400 + delta.seconds) * 1_000 + delta.microseconds // 1_000
@@ -62,7 +64,8 @@ def parse_event_time(value) -> int:
         raise ValueError("timestamp is null")
     else:
         raise ValueError(
-            f"timestamp must be an ISO-8601 string or integer epoch milliseconds, got {type(value).__name__} {_clip(value)}"
+            "timestamp must be an ISO-8601 string or integer epoch milliseconds, "
+            f"got {type(value).__name__} {_clip(value)}"
         )
     if not MIN_EVENT_TIME_MS <= ms <= MAX_EVENT_TIME_MS:
         raise ValueError(f"timestamp {_clip(value)} is outside 1970-01-01 .. 9999-12-31")
@@ -78,14 +81,14 @@ def format_time(ms: int) -> str:
 @lru_cache(maxsize=65_536)
 def _format_second(seconds: int) -> str:
     # Output records repeat the same seconds (window bounds, nearby events): strftime is the cost.
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def seconds_between(start_ms: int, end_ms: int) -> float:
     return (end_ms - start_ms) / 1_000
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _clip(value, limit: int = 60) -> str:

@@ -17,7 +17,7 @@ from jobs import sessions
 from runner.cli import parse
 from tools import loadgen
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text()
@@ -48,8 +48,12 @@ def test_docker_compose_config_accepts_the_file():
     docker = shutil.which("docker")
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("no `docker compose` plugin here; test_compose_structure checks the file instead")
-    result = subprocess.run([docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "--profile", "tools",
-                             "config", "--quiet"], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "--profile", "tools", "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -79,7 +83,9 @@ def test_versions_match_the_project_pins():
     assert locked_version("apache-flink") == flink
     args = SERVICES["jobmanager"]["build"]["args"]
     assert args["FLINK_VERSION"] == dockerfile_arg("FLINK_VERSION") == flink
-    assert args["KAFKA_CONNECTOR_VERSION"] == dockerfile_arg("KAFKA_CONNECTOR_VERSION") == pom["kafka.connector.version"]
+    assert (
+        args["KAFKA_CONNECTOR_VERSION"] == dockerfile_arg("KAFKA_CONNECTOR_VERSION") == pom["kafka.connector.version"]
+    )
     assert pom["kafka.connector.version"].endswith("-" + ".".join(flink.split(".")[:2]))
     assert SERVICES["kafka"]["image"] == f"apache/kafka:{pom['kafka.version']}"
     assert all(s.get("image") == SERVICES["jobmanager"]["image"] for n, s in SERVICES.items() if n != "kafka")
@@ -103,7 +109,7 @@ def test_submit_and_loadgen_commands_are_valid():
     assert script.startswith("/opt/pyflink-jobs/") and (ROOT / script.removeprefix("/opt/pyflink-jobs/")).is_file()
     assert command[command.index("--pyFiles") + 1] in DOCKERFILE  # the zip the image builds
     assert command[command.index("--pyFiles") + 2] == "--"  # the rest is the job's, not flink run's
-    job_args = command[command.index("--pyFiles") + 3:]
+    job_args = command[command.index("--pyFiles") + 3 :]
     config = parse(sessions.JOB, job_args)  # the job's own parser accepts them
     assert config.source.kind == config.sink.kind == "kafka" and config.sink.delivery_guarantee == "exactly-once"
     assert config.execution.mode is None  # the cluster's: thread, with flink-python in lib/

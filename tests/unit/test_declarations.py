@@ -1,0 +1,144 @@
+"""Every job's declaration and command line, the option types, accounting as data, and the
+runner's pure helpers: all without a JVM."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+
+import pytest
+
+import jobs
+from runner.cli import OptionError, checkpoint_interval, parse
+from runner.run import root_cause
+from runner.sources import count_input_records, files_of
+from udfs.eventtime import interval_literal
+from udfs.job import EVERY_OUTPUT, Count, Job, duration, positive_duration, positive_int, signed_duration
+from udfs.windows import FieldKey, key_value, window_start
+
+JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
+
+
+@pytest.mark.parametrize("name", JOBS)
+def test_every_job_is_a_declaration_with_defaults_that_parse(name):
+    job = importlib.import_module(f"jobs.{name}").JOB
+    assert isinstance(job, Job) and job.name == name
+    assert job.description and "\n" not in job.description
+    config = parse(job, [])
+    assert config.job == name and isinstance(config.options, job.options)
+    assert set(config.source.paths) == {spec.name for spec in job.inputs}
+    assert all(path.is_file() for path in config.source.paths.values())  # the bundled samples
+    assert any(count.output in ("errors", EVERY_OUTPUT) for count in job.accounting)
+
+
+@pytest.mark.parametrize(
+    "parse_type, text, value",
+    [
+        (duration, "0s", 0),
+        (duration, "3s", 3_000),
+        (positive_duration, "1ms", 1),
+        (signed_duration, "-30s", -30_000),
+        (signed_duration, "1h", 3_600_000),
+        (positive_int, "4", 4),
+        (checkpoint_interval, "10ms", 10),
+    ],
+)
+def test_option_types(parse_type, text, value):
+    assert parse_type(text) == value
+
+
+@pytest.mark.parametrize(
+    "parse_type, text, reason",
+    [
+        (duration, "3 parsecs", "invalid duration"),
+        (positive_duration, "0s", "must be longer than 0ms"),
+        (signed_duration, "-x", "optionally signed"),
+        (positive_int, "0", "expected a whole number >= 1"),
+        (positive_int, "two", "expected a whole number >= 1"),
+        (checkpoint_interval, "5ms", "at least 10ms"),
+    ],
+)
+def test_option_types_reject_with_a_reason(parse_type, text, reason):
+    with pytest.raises(argparse.ArgumentTypeError, match=reason):
+        parse_type(text)
+
+
+@pytest.mark.parametrize(
+    "name, argv, message",
+    [
+        ("moving_average", ["--size", "5s", "--slide", "10s"], "--slide must be at most --size"),
+        ("interval_join", ["--lower", "2s", "--upper", "1s"], "--lower must not be after --upper"),
+        ("sessions", ["--sink", "kafka", "--delivery-guarantee", "exactly-once"], "set --checkpoint-interval"),
+        (
+            "sessions",
+            ["--checkpoint-interval", "1min", "--delivery-guarantee", "exactly-once", "--transaction-timeout", "30s"],
+            "--transaction-timeout must be longer",
+        ),
+        ("window_join", ["--window", "0s"], "must be longer than 0ms"),
+    ],
+)
+def test_checks_across_options_are_one_line(name, argv, message):
+    with pytest.raises(OptionError) as raised:
+        parse(importlib.import_module(f"jobs.{name}").JOB, argv)
+    assert raised.value.message.startswith(f"python -m jobs.{name}: error: ") and message in raised.value.message
+    assert "\n" not in raised.value.message and raised.value.code == 2
+
+
+def test_signed_values_attach_to_their_option():
+    from jobs import interval_join
+
+    assert parse(interval_join.JOB, ["--lower", "-30s", "--upper", "-5s"]).options.lower_ms == -30_000
+
+
+def test_count_of_records_fields_and_the_largest_per_slot():
+    windows = [{"k": "a", "n": 2}, {"k": "a", "n": 3}, {"k": "b", "n": 1}]
+    assert Count("windows").of(windows) == 3
+    assert Count("windows", "n").of(windows) == 6
+    assert Count("windows", "n", per=("k",)).of(windows) == 4  # a re-fired window counts once
+
+
+def test_job_accounted_every_output():
+    job = Job("x", "doc", inputs=(), build=lambda t_env, streams, options: {}, accounting=(Count(EVERY_OUTPUT),))
+    assert job.accounted({"valid": [{}] * 3, "tenant-acme": [{}], "errors": [{}] * 2}) == 6
+    counted = Job("y", "doc", (), lambda *_: {}, (Count("sessions", "event_count"), Count("late"), Count("errors")))
+    assert counted.accounted({"sessions": [{"event_count": 4}], "late": [{}], "errors": []}) == 5
+
+
+def test_field_key_reads_schema_fields_and_any_other_field():
+    from tests.unit.test_job_functions import event
+
+    schema_fields = ["user_id", "action", "value", "tenant", "page"]
+    assert FieldKey("user_id", schema_fields).get_key(event(user_id="Alice")) == '"Alice"'
+    assert FieldKey("region", schema_fields).get_key(event(region="eu")) == '"eu"'
+    assert FieldKey("region", schema_fields).get_key(event()) == "null"
+    assert FieldKey(None, schema_fields).get_key(event()) == "null"
+    assert key_value('"eu"') == "eu" and key_value("3.0") == 3.0
+
+
+def test_window_start_and_interval_literals():
+    assert window_start(12_345, 5_000) == 10_000
+    assert interval_literal(1_500) == "INTERVAL '1.500' SECOND(3)"
+    assert interval_literal(3_600_000) == "INTERVAL '0 01:00:00.000' DAY TO SECOND(3)"
+
+
+def test_root_cause_is_the_innermost_caused_by():
+    trace = (
+        "org.apache.flink.runtime.JobException: Recovery is suppressed\n\tat x\nCaused by: java.lang.X: outer\n"
+        "\tat y\nCaused by: pemja.core.PythonException: <class 'RuntimeError'>: boom\n\tat z"
+    )
+    assert root_cause(trace) == "pemja.core.PythonException: <class 'RuntimeError'>: boom"
+    assert root_cause("only a line") == "only a line" and root_cause("") == "(no message)"
+
+
+def test_files_of_a_folder_and_the_records_they_hold(tmp_path):
+    (tmp_path / "a.jsonl").write_text("1\n2\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.jsonl").write_text("3\n")
+    (tmp_path / ".hidden").write_text("x\n")
+    (tmp_path / "_SUCCESS").write_text("")
+    assert files_of(tmp_path) == [tmp_path / "a.jsonl", tmp_path / "sub" / "b.jsonl"]
+    from jobs import sessions
+
+    config = parse(sessions.JOB, ["--input", str(tmp_path)])
+    assert count_input_records(config.source) == 3
