@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import data
 from bench.cases import CASES
@@ -32,7 +33,7 @@ from runner.outputs import read_file_outputs, read_records
 #: Execution settings compared by ``--variants``: the Python execution mode, Flink configuration
 #: ``overrides`` (applied after the project's own, runner/environment.py), more job options
 #: (``argv``), another ``build`` of the job, and whether outputs pass their counting map.
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "default": {"mode": "thread"},
     "process": {"mode": "process"},  # deterministic watermarks: bundle size 1
     "process-bundle-1000": {"mode": "process", "argv": ["--process-bundle-size", "1000"]},
@@ -98,7 +99,7 @@ def compare(case, job_out: Path, outputs: list[str], sql_out: Path | None, recor
     """(a) vs (b) record for record, and the job's accounting identity."""
     job_outputs = read_file_outputs(job_out, outputs)
     job = importlib.import_module(f"jobs.{case.job}").JOB
-    check = {"outputs": {name: len(records) for name, records in job_outputs.items()}}
+    check: dict[str, Any] = {"outputs": {name: len(records) for name, records in job_outputs.items()}}
     try:
         check["accounted"] = job.accounted(job_outputs)
         check["accounting_ok"] = check["accounted"] == records_in
@@ -130,7 +131,7 @@ def available(job: str) -> bool:
 def bench_job(case, args, variant: str, work: Path) -> dict:
     settings = VARIANTS[variant]
     sizes = args.sizes
-    entry = {
+    entry: dict[str, Any] = {
         "job": case.job,
         "variant": variant,
         "keys": args.keys,
@@ -144,7 +145,8 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
     for n in sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
         records_in = sum(data.lines_in(f) for f in files.values())
-        runs = entry["runs"][str(n)] = {"records_in": records_in}
+        runs: dict[str, Any] = {"records_in": records_in}
+        entry["runs"][str(n)] = runs
         base = work / f"{case.job}-{variant}-{n}"
         common = {"case": case.job, "files": files, "parallelism": args.parallelism}
         if "job" in paths:
@@ -216,7 +218,7 @@ def bench_stages(case, args, variant: str, work: Path) -> dict:
     from bench.worker import STAGES
 
     settings = VARIANTS[variant]
-    entry = {"job": case.job, "variant": variant, "keys": args.keys, "sizes": args.sizes, "stages": {}}
+    entry: dict[str, Any] = {"job": case.job, "variant": variant, "keys": args.keys, "sizes": args.sizes, "stages": {}}
     for n in args.sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
         for stage in STAGES:
@@ -331,8 +333,8 @@ def markdown(report: dict) -> str:
         checks = e["checks"].values()
         same = [c.get("same_as_sql") for c in checks if "same_as_sql" in c]
         acct = [c.get("accounting_ok") for c in checks if "accounting_ok" in c]
-        loads = [
-            r.get("load_avg_1m")
+        loads: list[float] = [
+            r["load_avg_1m"]
             for run in e["runs"].values()
             for k, r in run.items()
             if isinstance(r, dict) and r.get("load_avg_1m") is not None

@@ -31,6 +31,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import data
 from bench.cases import BOUND_MS, CASES
@@ -85,7 +86,7 @@ def run_local(case, files, out: Path) -> dict:
     while proc.poll() is None:
         meter.sample()
         time.sleep(0.2)  # sampling the process tree's CPU
-    err = proc.stderr.read()
+    err = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
         return {"ok": False, "error": err[-2000:]}
     return {"ok": True, "wall_s": time.monotonic() - started, "cpu_s": meter.seconds()}
@@ -139,13 +140,14 @@ def same(a: dict[str, list], b: dict[str, list]) -> bool:
 
 
 def bench_case(case, args, cluster, bootstrap, work: Path) -> dict:
-    entry = {"job": case.job, "sizes": args.sizes, "runs": {}, "checks": {}}
+    entry: dict[str, Any] = {"job": case.job, "sizes": args.sizes, "runs": {}, "checks": {}}
     job = importlib.import_module(f"jobs.{case.job}").JOB
     input_names = [spec.name for spec in job.inputs]
     for n in args.sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
         records_in = sum(data.lines_in(f) for f in files.values())
-        runs = entry["runs"][str(n)] = {"records_in": records_in}
+        runs: dict[str, Any] = {"records_in": records_in}
+        entry["runs"][str(n)] = runs
         base = work / f"{case.job}-{n}"
         runs["local"] = run_local(case, files, base / "local")
         print(f"  {case.job} n={n} local: {runs['local']}", flush=True)

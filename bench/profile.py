@@ -57,7 +57,9 @@ def summarize(stacks: Path, seconds: float, rate: int, top: int = 25) -> str:
     """Own and total time per function, over the samples of the run proper: samples inside an
     import (the embedded interpreter loading pyflink and apache_beam when the operators open) are
     start-up and counted apart."""
-    own, total, samples, imports = Counter(), Counter(), 0, 0
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = imports = 0
     for line in stacks.read_text().splitlines():
         frames, _, count = line.rpartition(" ")
         if not frames:
@@ -134,6 +136,7 @@ def main(argv=None) -> int:
                     time.monotonic(),
                 )
         time.sleep(0.5)
+    assert job.stdout is not None
     result = json.loads([line for line in job.stdout.read().splitlines() if line.startswith("BENCH-RESULT ")][-1][13:])
     merged = work / "stacks.txt"
     with open(merged, "w") as f:

@@ -177,6 +177,7 @@ def run_sql(spec) -> dict:
     config.set("table.local-time-zone", "UTC")
     config.set("pipeline.name", f"bench-sql-{spec['case']}")
     paths = {table: spec["files"][name] for table, name in case.sql_inputs.items()}
+    assert case.sql is not None, f"{spec['case']} has no SQL counterpart"
     *ddl, insert = case.sql(paths, spec.get("out"))
     for statement in ddl:
         t_env.execute_sql(statement)
@@ -201,6 +202,7 @@ def run_seed(spec) -> dict:
         with open(spec["files"][dataset_file], encoding="utf-8") as f:
             inputs[name] = [json.loads(line) for line in f if line.strip()]
     cpu, started = time.process_time(), time.monotonic()
+    assert case.seed is not None, f"{spec['case']} has no seed simulation"
     results = case.seed(inputs)
     done = time.monotonic()
     return {

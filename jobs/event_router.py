@@ -22,9 +22,10 @@ from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.functions import ProcessFunction
 
-from udfs.events import ACTIVITY, original_fields
+from runner.cli import main
+from udfs.events import original_fields
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import EVERY_OUTPUT, Count, Input, Job, option
+from udfs.job import ACTIVITY_EVENTS, EVERY_OUTPUT, Count, Job, option
 from udfs.parsing import error_record
 
 #: Side outputs leave as ``(json, event time)`` pairs that :func:`udfs.eventtime.stamped`
@@ -112,16 +113,9 @@ def build(t_env, streams, options: RouterOptions) -> dict[str, DataStream]:
     return outputs
 
 
-JOB = Job(
-    "event_router",
-    __doc__,
-    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
-    options=RouterOptions,
-    build=build,
-    accounting=(Count(EVERY_OUTPUT),),  # every input record is exactly one record of one output
-)
+#: Every input record is exactly one record of one output.
+ACCOUNTING = (Count(EVERY_OUTPUT),)
+JOB = Job("event_router", __doc__, (ACTIVITY_EVENTS,), RouterOptions, build, ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

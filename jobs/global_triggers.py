@@ -24,9 +24,9 @@ from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunctio
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import GlobalWindows, Trigger, TriggerResult
 
-from udfs.events import ACTIVITY
+from runner.cli import main
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import Count, Input, Job, option
+from udfs.job import ACTIVITY_EVENTS, Count, Job, option
 from udfs.timeutil import format_time, parse_duration
 from udfs.windows import firing_note, note_firing
 
@@ -252,17 +252,9 @@ def build(t_env, streams, options: GlobalTriggerOptions) -> dict[str, DataStream
     return {"firings": stamped(firings, "firings")}
 
 
-JOB = Job(
-    "global_triggers",
-    __doc__,
-    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
-    options=GlobalTriggerOptions,
-    build=build,
-    # Each firing purges what it emitted: every valid event is in one firing's event_count.
-    accounting=(Count("firings", "event_count"), Count("errors")),
-)
+#: Each firing purges what it emitted: every valid event is in one firing's event_count.
+ACCOUNTING = (Count("firings", "event_count"), Count("errors"))
+JOB = Job("global_triggers", __doc__, (ACTIVITY_EVENTS,), GlobalTriggerOptions, build, ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

@@ -21,9 +21,9 @@ from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListState, ListStateDescriptor, ValueState, ValueStateDescriptor
 from pyflink.metrics import Counter
 
-from udfs.events import ACTIVITY
+from runner.cli import main
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import Count, Input, Job, option, positive_duration
+from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
 from udfs.metrics import GROUP
 from udfs.timeutil import format_time
 from udfs.windows import late_record
@@ -170,18 +170,10 @@ def build(t_env, streams, options: TimeoutOptions) -> dict[str, DataStream]:
     return {"timeouts": stamped(timeouts, "timeouts"), "late": stamped(timeouts.get_side_output(LATE), "late")}
 
 
-JOB = Job(
-    "inactivity_timeouts",
-    __doc__,
-    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
-    options=TimeoutOptions,
-    build=build,
-    # Each input record is in one timeout's event_count (the activity that timeout ends), in late
-    # or in errors.
-    accounting=(Count("timeouts", "event_count"), Count("late"), Count("errors")),
-)
+#: Each input record is in one timeout's event_count (the activity that timeout ends), in late
+#: or in errors.
+ACCOUNTING = (Count("timeouts", "event_count"), *LATE_AND_ERRORS)
+JOB = Job("inactivity_timeouts", __doc__, (ACTIVITY_EVENTS,), TimeoutOptions, build, ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
+from runner.cli import main
 from udfs import joins
-from udfs.events import CLICKS, PURCHASES
-from udfs.job import Input, Job, option, signed_duration
+from udfs.job import CLICK_EVENTS, PURCHASE_EVENTS, Job, option, signed_duration
 from udfs.timeutil import format_time, seconds_between
 
 
@@ -52,30 +52,14 @@ def conversion_record(pair) -> str:
 
 
 def build(t_env: StreamTableEnvironment, streams, options: IntervalJoinOptions) -> dict[str, DataStream]:
+    clicks, purchases = joins.sides(streams, CLICK_EVENTS, PURCHASE_EVENTS)
     joined = joins.interval_join(
-        t_env,
-        joins.Side("clicks", streams["clicks"], CLICKS),
-        joins.Side("purchases", streams["purchases"], PURCHASES),
-        key="user_id",
-        lower_ms=options.lower_ms,
-        upper_ms=options.upper_ms,
+        t_env, clicks, purchases, key="user_id", lower_ms=options.lower_ms, upper_ms=options.upper_ms
     )
     return joins.outputs(joined, "conversions", conversion_record)
 
 
-JOB = Job(
-    "interval_join",
-    __doc__,
-    inputs=(
-        Input("clicks", CLICKS, "clicks.jsonl", "--clicks", "--clicks-topic"),
-        Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic"),
-    ),
-    options=IntervalJoinOptions,
-    build=build,
-    accounting=joins.ACCOUNTING,
-)
+JOB = Job("interval_join", __doc__, (CLICK_EVENTS, PURCHASE_EVENTS), IntervalJoinOptions, build, joins.ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

@@ -21,11 +21,11 @@ from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunctio
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import Trigger, TriggerResult, TumblingEventTimeWindows
 
-from udfs.events import ACTIVITY
+from runner.cli import main
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import Count, Input, Job, duration, option, positive_duration
+from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
 from udfs.timeutil import format_time
-from udfs.windows import FIRING_NOTE, firing_note, late_records_missing, late_tag, note_firing
+from udfs.windows import FIRING_NOTE, allowed_lateness_option, firing_note, late_records_missing, late_tag, note_firing
 
 LATE = late_tag()
 
@@ -33,9 +33,7 @@ LATE = late_tag()
 @dataclass(frozen=True)
 class LateDataOptions:
     window_ms: int = option("--window", positive_duration, "10s", "tumbling window size (default 10s)")
-    allowed_lateness_ms: int = option(
-        "--allowed-lateness", duration, "0ms", "how long after its end a window still takes late events (default 0)"
-    )
+    allowed_lateness_ms: int = allowed_lateness_option()
 
 
 class NotingEventTimeTrigger(Trigger):
@@ -134,18 +132,10 @@ def build(t_env, streams, options: LateDataOptions) -> dict[str, DataStream]:
     }
 
 
-JOB = Job(
-    "late_data",
-    __doc__,
-    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
-    options=LateDataOptions,
-    build=build,
-    # A window's last firing counts every event it took (on time or within the allowed
-    # lateness); later events are in late.
-    accounting=(Count("windows", "count", per=("user_id", "window_start")), Count("late"), Count("errors")),
-)
+#: A window's last firing counts every event it took (on time or within the allowed lateness);
+#: later events are in late.
+ACCOUNTING = (Count("windows", "count", per=("user_id", "window_start")), *LATE_AND_ERRORS)
+JOB = Job("late_data", __doc__, (ACTIVITY_EVENTS,), LateDataOptions, build, ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

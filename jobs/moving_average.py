@@ -19,11 +19,12 @@ from pyflink.datastream import DataStream
 from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunction
 from pyflink.datastream.window import SlidingEventTimeWindows
 
+from runner.cli import main
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import Count, Input, Job, duration, option, positive_duration
+from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
 from udfs.timeutil import format_time
-from udfs.windows import FieldKey, key_value, late_records, late_tag, window_start
+from udfs.windows import FieldKey, allowed_lateness_option, key_value, late_records, late_tag, window_start
 
 LATE = late_tag()
 
@@ -39,9 +40,7 @@ class MovingAverageOptions:
         "one moving average per value of this event field (default: one global stream)",
         metavar="FIELD",
     )
-    allowed_lateness_ms: int = option(
-        "--allowed-lateness", duration, "0ms", "how long after its end a window still takes late events (default 0)"
-    )
+    allowed_lateness_ms: int = allowed_lateness_option()
 
     def __post_init__(self):
         if self.size_ms < self.slide_ms:
@@ -121,23 +120,11 @@ def build(t_env, streams, options: MovingAverageOptions) -> dict[str, DataStream
     return {"windows": stamped(windows, "windows"), "late": late_records(windows.get_side_output(LATE))}
 
 
-JOB = Job(
-    "moving_average",
-    __doc__,
-    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
-    options=MovingAverageOptions,
-    build=build,
-    # Every on-time event is in the leaving count of exactly one window, its last (which closes
-    # last: an event that missed it missed all its windows and is in late). A window re-fired by
-    # allowed lateness repeats its counts, updated: its largest leaving counts.
-    accounting=(
-        Count("windows", "leaving", per=("key", "window_start", "window_end")),
-        Count("late"),
-        Count("errors"),
-    ),
-)
+#: Every on-time event is in the leaving count of exactly one window, its last (which closes
+#: last: an event that missed it missed all its windows and is in late). A window re-fired by
+#: allowed lateness repeats its counts, updated: its largest leaving counts.
+ACCOUNTING = (Count("windows", "leaving", per=("key", "window_start", "window_end")), *LATE_AND_ERRORS)
+JOB = Job("moving_average", __doc__, (ACTIVITY_EVENTS,), MovingAverageOptions, build, ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

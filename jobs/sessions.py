@@ -17,12 +17,12 @@ from pyflink.common import Types
 from pyflink.datastream import DataStream
 from pyflink.datastream.window import EventTimeSessionWindows
 
-from udfs.events import ACTIVITY
+from runner.cli import main
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import Count, Input, Job, duration, option, positive_duration
+from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
 from udfs.merging_windows import MergingWindowFunction
 from udfs.timeutil import format_time
-from udfs.windows import late_records, late_tag
+from udfs.windows import allowed_lateness_option, late_records, late_tag
 
 LATE = late_tag()
 
@@ -30,9 +30,7 @@ LATE = late_tag()
 @dataclass(frozen=True)
 class SessionOptions:
     gap_ms: int = option("--gap", positive_duration, "5min", "inactivity gap that ends a session (default 5min)")
-    allowed_lateness_ms: int = option(
-        "--allowed-lateness", duration, "0ms", "how long after its end a session still takes late events (default 0)"
-    )
+    allowed_lateness_ms: int = allowed_lateness_option("session")
 
 
 class SessionSummary(MergingWindowFunction):
@@ -78,17 +76,9 @@ def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]:
     return {"sessions": stamped(sessions, "sessions"), "late": late_records(sessions.get_side_output(LATE))}
 
 
-JOB = Job(
-    "sessions",
-    __doc__,
-    inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
-    options=SessionOptions,
-    build=build,
-    # Each input record is in one session's event_count, in late or in errors.
-    accounting=(Count("sessions", "event_count"), Count("late"), Count("errors")),
-)
+#: Each input record is in one session's event_count, in late or in errors.
+ACCOUNTING = (Count("sessions", "event_count"), *LATE_AND_ERRORS)
+JOB = Job("sessions", __doc__, (ACTIVITY_EVENTS,), SessionOptions, build, ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

@@ -17,9 +17,9 @@ import json
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
+from runner.cli import main
 from udfs import joins
-from udfs.events import PROFILES, PURCHASES
-from udfs.job import Input, Job, NoOptions
+from udfs.job import PROFILE_VERSIONS, PURCHASE_EVENTS, Job, NoOptions
 
 #: Fields of a profile version that identify it rather than describe the user.
 NOT_ATTRIBUTES = ("user_id", "timestamp")
@@ -33,27 +33,12 @@ def enriched_record(pair) -> str:
 
 
 def build(t_env: StreamTableEnvironment, streams, options: NoOptions) -> dict[str, DataStream]:
-    joined = joins.temporal_join(
-        t_env,
-        joins.Side("purchases", streams["purchases"], PURCHASES),
-        joins.Side("profiles", streams["profiles"], PROFILES),
-        key="user_id",
-    )
+    purchases, profiles = joins.sides(streams, PURCHASE_EVENTS, PROFILE_VERSIONS)
+    joined = joins.temporal_join(t_env, purchases, profiles, key="user_id")
     return joins.outputs(joined, "enriched", enriched_record)
 
 
-JOB = Job(
-    "temporal_join",
-    __doc__,
-    inputs=(
-        Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic"),
-        Input("profiles", PROFILES, "profiles.jsonl", "--profiles", "--profiles-topic"),
-    ),
-    build=build,
-    accounting=joins.ACCOUNTING,
-)
+JOB = Job("temporal_join", __doc__, (PURCHASE_EVENTS, PROFILE_VERSIONS), NoOptions, build, joins.ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

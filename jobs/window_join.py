@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
+from runner.cli import main
 from udfs import joins
-from udfs.events import CLICKS, PURCHASES
-from udfs.job import Input, Job, option, positive_duration
+from udfs.job import CLICK_EVENTS, PURCHASE_EVENTS, Job, option, positive_duration
 from udfs.timeutil import format_time
 
 
@@ -41,29 +41,12 @@ def match_record(pair) -> str:
 
 
 def build(t_env: StreamTableEnvironment, streams, options: WindowJoinOptions) -> dict[str, DataStream]:
-    joined = joins.window_join(
-        t_env,
-        joins.Side("clicks", streams["clicks"], CLICKS),
-        joins.Side("purchases", streams["purchases"], PURCHASES),
-        key="user_id",
-        size_ms=options.window_ms,
-    )
+    clicks, purchases = joins.sides(streams, CLICK_EVENTS, PURCHASE_EVENTS)
+    joined = joins.window_join(t_env, clicks, purchases, key="user_id", size_ms=options.window_ms)
     return joins.outputs(joined, "matches", match_record)
 
 
-JOB = Job(
-    "window_join",
-    __doc__,
-    inputs=(
-        Input("clicks", CLICKS, "clicks.jsonl", "--clicks", "--clicks-topic"),
-        Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic"),
-    ),
-    options=WindowJoinOptions,
-    build=build,
-    accounting=joins.ACCOUNTING,
-)
+JOB = Job("window_join", __doc__, (CLICK_EVENTS, PURCHASE_EVENTS), WindowJoinOptions, build, joins.ACCOUNTING)
 
 if __name__ == "__main__":
-    from runner.cli import main
-
     main(JOB)

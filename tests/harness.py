@@ -97,7 +97,8 @@ class AwaitCheckpoints(MapFunction):
 
 def completed_checkpoints(folder) -> int:
     """The highest checkpoint id with metadata under a job's checkpoint folder (0 if none)."""
-    ids = [int(re.search(r"chk-(\d+)", p).group(1)) for p in glob.glob(os.path.join(folder, "*", "chk-*", "_metadata"))]
+    paths = glob.glob(os.path.join(folder, "*", "chk-*", "_metadata"))
+    ids = [int(match.group(1)) for p in paths if (match := re.search(r"chk-(\d+)", p))]
     return max(ids, default=0)
 
 

@@ -9,7 +9,8 @@ from collections import defaultdict
 def watermarks(times: list[int], bound_ms: int) -> list[int | None]:
     """The watermark each record sees on arrival (before it), as the bridge emits them: after each
     record, max event time so far - bound."""
-    seen, current, result = None, None, []
+    seen, current = None, None
+    result: list[int | None] = []
     for t in times:
         result.append(current)
         seen = t if seen is None else max(seen, t)
@@ -248,7 +249,8 @@ def global_firings(events: list[dict], kind: str, arg, bound_ms: int) -> list[di
 
 def split_late(events: list[dict], bound_ms: int, covered) -> tuple[list[dict], list[dict]]:
     """(on-time, late): late when ``covered(ts, watermark)`` holds for the watermark before it."""
-    on_time, late = [], []
+    on_time: list[dict] = []
+    late: list[dict] = []
     for event, wm in zip(events, watermarks([e["ts"] for e in events], bound_ms), strict=False):
         (late if wm is not None and covered(event["ts"], wm) else on_time).append(event)
     return on_time, late

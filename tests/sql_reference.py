@@ -33,6 +33,7 @@ def window_totals(
     parsed, _ = parse_events(env.from_collection(list(lines), Types.STRING()), config.job, ACTIVITY)
     t_env.create_temporary_view("events", event_table(t_env, parsed, ACTIVITY, config.event_time.out_of_orderness_ms))
     if tvf == "HOP":
+        assert slide_ms is not None, "HOP needs a slide"
         window = f"HOP(TABLE events, DESCRIPTOR(rt), {interval_literal(slide_ms)}, {interval_literal(size_ms)})"
     else:
         window = f"TUMBLE(TABLE events, DESCRIPTOR(rt), {interval_literal(size_ms)})"

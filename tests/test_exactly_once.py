@@ -18,6 +18,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
+from types import ModuleType
 
 import pytest
 
@@ -33,7 +34,7 @@ EVENTS = int(os.environ.get("EXACTLY_ONCE_EVENTS", "2000"))
 
 @dataclass(frozen=True)
 class Case:
-    job: object
+    job: ModuleType  # a module of jobs/
     argv: tuple[str, ...]
     streams: tuple[str, ...]  # loadgen stream of each input, in the job's input order
 

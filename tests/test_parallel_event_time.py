@@ -34,7 +34,7 @@ JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
 REPEATED = ("late_data", "sessions")
 
 
-def run_main(job, argv, out) -> dict[str, list[dict]]:
+def run_main(job, argv, out) -> dict[str, list[str]]:
     assert run_command(job.JOB, [*argv, "--sink", "file", "--output", str(out)]) == 0
     return {k: canonical(v) for k, v in read_file_outputs(out, [p.name for p in out.iterdir()]).items()}
 

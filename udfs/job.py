@@ -9,9 +9,8 @@ A job file holds its concept and a :class:`Job`::
 
     def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]: ...
 
-    JOB = Job("sessions", __doc__, inputs=(Input("events", ACTIVITY, "activity.jsonl"),),
-              options=SessionOptions, build=build,
-              accounting=(Count("sessions", "event_count"), Count("late"), Count("errors")))
+    ACCOUNTING = (Count("sessions", "event_count"), *LATE_AND_ERRORS)
+    JOB = Job("sessions", __doc__, (ACTIVITY_EVENTS,), SessionOptions, build, ACCOUNTING)
 
 Nothing here starts a JVM: declarations, option types and accounting are plain Python.
 """
@@ -28,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
-from udfs.events import EventSchema
+from udfs.events import ACTIVITY, CLICKS, PROFILES, PURCHASES, EventSchema
 from udfs.timeutil import parse_duration
 
 
@@ -41,6 +40,13 @@ class Input:
     sample: str  # a file under samples/
     path_option: str = "--input"
     topic_option: str = "--topic"
+
+
+#: The inputs of the jobs (with several inputs, each is named by its own options).
+ACTIVITY_EVENTS = Input("events", ACTIVITY, "activity.jsonl")
+CLICK_EVENTS = Input("clicks", CLICKS, "clicks.jsonl", "--clicks", "--clicks-topic")
+PURCHASE_EVENTS = Input("purchases", PURCHASES, "purchases.jsonl", "--purchases", "--purchases-topic")
+PROFILE_VERSIONS = Input("profiles", PROFILES, "profiles.jsonl", "--profiles", "--profiles-topic")
 
 
 # --- the job's own options ------------------------------------------------------------------
@@ -138,6 +144,10 @@ class Count:
         return sum(largest.values())
 
 
+#: The records no operator could place, and the invalid ones: one input record each.
+LATE_AND_ERRORS = (Count("late"), Count("errors"))
+
+
 # --- the declaration ------------------------------------------------------------------------
 
 Options = TypeVar("Options")  # the job's own options
@@ -147,16 +157,18 @@ Outputs = Mapping[str, DataStream]
 
 @dataclass(frozen=True)
 class Job(Generic[Options]):
-    """A job: ``build(t_env, streams, options)`` turns its inputs' parsed, event-timed streams into
-    named outputs of JSON strings; the runner adds sources, parsing, event time, ``errors`` and
-    sinks. ``accounting`` says how the outputs hold every input record (``errors`` included)."""
+    """A job, ``Job(name, doc, inputs, options, build, accounting)``.
+
+    ``build(t_env, streams, options)`` turns its inputs' parsed, event-timed streams into named
+    outputs of JSON strings; the runner adds sources, parsing, event time, ``errors`` and sinks.
+    ``accounting`` says how the outputs hold every input record (``errors`` included)."""
 
     name: str  # the module jobs.<name>; also the Flink job name and the default topic prefix
     doc: str  # the module's docstring: its first line is the job's description
     inputs: tuple[Input, ...]
+    options: type  # a frozen dataclass of option() fields, or NoOptions
     build: Callable[[StreamTableEnvironment, Streams, Options], Outputs]
     accounting: tuple[Count, ...]
-    options: type = NoOptions
 
     @property
     def description(self) -> str:

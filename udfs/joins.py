@@ -39,6 +39,7 @@ it the results would carry no timestamp, and a Kafka sink would write wall-clock
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyflink.common import Types
@@ -47,7 +48,7 @@ from pyflink.table import Schema, StreamTableEnvironment, Table
 
 from udfs.events import EventSchema
 from udfs.eventtime import BEHIND_WATERMARK, ROWTIME, interval_literal
-from udfs.job import Count
+from udfs.job import LATE_AND_ERRORS, Count, Input
 from udfs.timeutil import format_time
 from udfs.windows import late_record
 
@@ -79,6 +80,11 @@ class Joined:
     pairs: DataStream
     late: DataStream
     consumed: DataStream
+
+
+def sides(streams: Mapping[str, DataStream], *inputs: Input) -> list[Side]:
+    """The join sides of a job's inputs, in the order given."""
+    return [Side(spec.name, streams[spec.name], spec.schema) for spec in inputs]
 
 
 def window_join(t_env: StreamTableEnvironment, left: Side, right: Side, key: str, size_ms: int) -> Joined:
@@ -225,7 +231,7 @@ def outputs(joined: Joined, name: str, format_pair) -> dict[str, DataStream]:
 
 
 #: Each valid input record is counted in ``consumed`` or is in ``late``; invalid ones are in ``errors``.
-ACCOUNTING = (Count("consumed", "records"), Count("late"), Count("errors"))
+ACCOUNTING = (Count("consumed", "records"), *LATE_AND_ERRORS)
 
 
 def _late_json(row) -> str:

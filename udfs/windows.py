@@ -11,6 +11,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.events import original_fields
 from udfs.eventtime import stamped, stamped_type
+from udfs.job import duration, option
 from udfs.timeutil import format_time
 
 
@@ -92,3 +93,10 @@ def late_records_missing(late_events: DataStream, size_ms: int, name: str = "lat
         stamped_type(),
     )
     return stamped(pairs.name(f"format-{name}").uid(f"format-{name}"), name)
+
+
+def allowed_lateness_option(of: str = "window"):
+    """The ``--allowed-lateness`` option of a windowed job's options dataclass."""
+    return option(
+        "--allowed-lateness", duration, "0ms", f"how long after its end a {of} still takes late events (default 0)"
+    )

@@ -36,12 +36,15 @@ def locked_version(package: str) -> str:
 def pom_properties() -> dict[str, str]:
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     props = ET.parse(ROOT / "pom.xml").getroot().find("m:properties", ns)
-    values = {child.tag.split("}")[1]: child.text for child in props}
+    assert props is not None
+    values = {child.tag.split("}")[1]: child.text or "" for child in props}
     return {k: re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], v) for k, v in values.items()}
 
 
 def dockerfile_arg(name: str) -> str:
-    return re.search(rf"^ARG {name}=(\S+)$", DOCKERFILE, re.M).group(1)
+    match = re.search(rf"^ARG {name}=(\S+)$", DOCKERFILE, re.M)
+    assert match, f"no ARG {name} in docker/Dockerfile"
+    return match.group(1)
 
 
 def test_docker_compose_config_accepts_the_file():

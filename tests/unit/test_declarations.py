@@ -14,7 +14,17 @@ from runner.cli import OptionError, checkpoint_interval, parse
 from runner.run import root_cause
 from runner.sources import count_input_records, files_of
 from udfs.eventtime import interval_literal
-from udfs.job import EVERY_OUTPUT, Count, Job, duration, positive_duration, positive_int, signed_duration
+from udfs.job import (
+    EVERY_OUTPUT,
+    LATE_AND_ERRORS,
+    Count,
+    Job,
+    NoOptions,
+    duration,
+    positive_duration,
+    positive_int,
+    signed_duration,
+)
 from udfs.windows import FieldKey, key_value, window_start
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
@@ -99,9 +109,9 @@ def test_count_of_records_fields_and_the_largest_per_slot():
 
 
 def test_job_accounted_every_output():
-    job = Job("x", "doc", inputs=(), build=lambda t_env, streams, options: {}, accounting=(Count(EVERY_OUTPUT),))
+    job = Job("x", "doc", (), NoOptions, lambda t_env, streams, options: {}, (Count(EVERY_OUTPUT),))
     assert job.accounted({"valid": [{}] * 3, "tenant-acme": [{}], "errors": [{}] * 2}) == 6
-    counted = Job("y", "doc", (), lambda *_: {}, (Count("sessions", "event_count"), Count("late"), Count("errors")))
+    counted = Job("y", "doc", (), NoOptions, lambda *_: {}, (Count("sessions", "event_count"), *LATE_AND_ERRORS))
     assert counted.accounted({"sessions": [{"event_count": 4}], "late": [{}], "errors": []}) == 5
 
 
