@@ -58,13 +58,15 @@ def create_environment(
     event_time: EventTimeConfig,
     uses_kafka: bool = False,
     overrides: Mapping[str, str] | None = None,
+    local_rest: Mapping[str, str] | None = None,
 ) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
     """The job's environment; ``overrides`` (Flink configuration keys) are applied after the
     project's own settings, e.g. a checkpoint folder in tests or benchmark settings.
 
     The Python execution mode is ``execution.mode`` if given; else, submitted with ``flink run``,
     the cluster's own ``python.execution-mode`` (its config.yaml reaches the job's environment);
-    else thread. ``uses_kafka``: a local run ships the Kafka connector.
+    else thread. ``uses_kafka``: a local run ships the Kafka connector. ``local_rest``: the REST
+    endpoint's configuration for a local run (a submitted job's client needs the cluster's own).
     """
     conf = Configuration()
     conf.set_string("pipeline.name", job)
@@ -90,6 +92,8 @@ def create_environment(
         # (docs/kafka-and-cluster.md): loaded once per TaskManager, not once per job, which in
         # thread mode would never be unloaded (the embedded interpreter keeps the job's classes).
         env.add_jars(*(jar.resolve().as_uri() for jar in connector_jars()))  # also on the client's class path
+    for key, value in (local_rest or {}).items() if local else ():
+        effective.setString(key, value)
     if local and "restart-strategy.type" not in configured:
         # With checkpoints, Flink's default restarts a failing job forever; a local run gives up
         # after LOCAL_RESTARTS and reports the root cause (a cluster follows its config.yaml).
@@ -119,3 +123,11 @@ def submitted_detached(env: StreamExecutionEnvironment) -> bool:
 def execution_mode(env: StreamExecutionEnvironment) -> str:
     """The Python execution mode the job runs in (see :func:`create_environment`)."""
     return get_j_env_configuration(env._j_stream_execution_environment).toMap().get(EXECUTION_MODE)
+
+
+def local_rest_url(env: StreamExecutionEnvironment) -> str | None:
+    """The REST endpoint of a local run's MiniCluster, if ``create_environment`` started one."""
+    configured = get_j_env_configuration(env._j_stream_execution_environment).toMap()
+    if configured.get("execution.target") not in (None, "local") or "rest.port" not in configured:
+        return None
+    return f"http://{configured.get('rest.address', '127.0.0.1')}:{configured['rest.port']}"

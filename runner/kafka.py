@@ -73,7 +73,9 @@ def kafka_records(env: StreamExecutionEnvironment, source: SourceConfig, topic: 
     return env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka-{name}").uid(f"source-{name}")
 
 
-def kafka_sink(stream: DataStream, sink: SinkConfig, output: str, count: bool = True) -> None:
+def kafka_sink(
+    stream: DataStream, sink: SinkConfig, output: str, count: bool = True, ledger: str | None = None
+) -> None:
     """Write one output (JSON strings) to ``<prefix>.<output>`` with the chosen guarantee."""
     guarantee = sink.delivery_guarantee
     topic = sink.output_topic(output)
@@ -93,7 +95,7 @@ def kafka_sink(stream: DataStream, sink: SinkConfig, output: str, count: bool = 
         builder.set_transactional_id_prefix(transactional_id_prefix(sink, output))
         # The connector's own default (1 h) exceeds a default broker's 15 min maximum.
         builder.set_property("transaction.timeout.ms", str(sink.transaction_timeout_ms))
-    (counted(stream, output) if count else stream).sink_to(builder.build()).name(f"kafka-{output}").uid(
+    (counted(stream, output, ledger=ledger) if count else stream).sink_to(builder.build()).name(f"kafka-{output}").uid(
         f"sink-{output}"
     )
 

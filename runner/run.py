@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,13 +23,14 @@ from pyflink.table import StreamTableEnvironment
 
 from runner.cli import option_error
 from runner.config import EventTimeConfig, RunConfig
-from runner.environment import create_environment, execution_mode, submitted_detached
+from runner.environment import create_environment, execution_mode, local_rest_url, submitted_detached
 from runner.outputs import read_file_outputs
+from runner.progress import JobMetrics, ProgressLine, rest_overrides, run_to_end, wants_progress
 from runner.sinks import collect_tagged, file_sink
 from runner.sources import count_input_records, raw_records
 from udfs.eventtime import timed_row_type
 from udfs.job import Job, Outputs, Streams
-from udfs.metrics import track_event_time_lag
+from udfs.metrics import ledger_counts, track_event_time_lag
 from udfs.parsing import read_events, readers
 
 #: The raw text records of every input, by input name (one stream per source of an input).
@@ -109,15 +111,30 @@ class PreparedJob:
         for name, stream in self.outputs.items():
             file_sink(stream, directory, name, count)
 
-    def add_kafka_sinks(self, count: bool = True) -> None:
+    def add_kafka_sinks(self, count: bool = True, ledger: str | None = None) -> None:
+        """Each output to its topic; ``ledger``: a folder for the final counts (a local run)."""
         from runner.kafka import kafka_sink
 
         for name, stream in self.outputs.items():
-            kafka_sink(stream, self.config.sink, name, count)
+            kafka_sink(stream, self.config.sink, name, count, ledger)
 
-    def execute(self) -> None:
-        """Run the job into the sinks added (returns at submission when detached)."""
-        self.env.execute(self.job.name)
+    def execute(self, progress: ProgressLine | None = None) -> None:
+        """Run the job into the sinks added, to its end, drawing ``progress`` if given (returns at
+        submission when submitted detached). Ctrl-C cancels the job, then raises KeyboardInterrupt."""
+        if submitted_detached(self.env):
+            self.env.execute(self.job.name)
+            return
+        client = self.env.execute_async(self.job.name)
+        rest_url = local_rest_url(self.env)
+        if progress is None or rest_url is None:
+            run_to_end(client)
+            return
+        metrics = JobMetrics(rest_url, str(client.get_job_id()))
+        try:
+            run_to_end(client, lambda: progress.draw(*metrics.read()))
+            progress.complete()
+        finally:
+            progress.done()
 
 
 def prepare(
@@ -128,11 +145,14 @@ def prepare(
     build: Build | None = None,
     overrides: Mapping[str, str] | None = None,
     partitions: Mapping[str, int] | None = None,
+    local_rest: Mapping[str, str] | None = None,
 ) -> PreparedJob:
     """Build the job on a new environment: on ``sources`` (default: the configured file or Kafka
     source; ``partitions`` of each Kafka topic size its readers), with ``build`` (default: the
     job's own), with Flink configuration ``overrides``."""
-    env, t_env = create_environment(config.job, config.execution, config.event_time, config.uses_kafka, overrides)
+    env, t_env = create_environment(
+        config.job, config.execution, config.event_time, config.uses_kafka, overrides, local_rest
+    )
     raw: Mapping[str, list[DataStream]]
     if sources is None:
         raw = raw_records(env, config.source, job.inputs, config.execution.parallelism, partitions)
@@ -151,19 +171,26 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
         from runner.kafka import check_options
 
         partitions = check_options(config)  # one broker round trip, before the JVM starts
-    prepared = prepare(job, config, build=build, partitions=partitions)
+    # Progress is drawn from the local MiniCluster's REST endpoint, started only to draw it.
+    show_progress = config.sink.kind != "print" and wants_progress()
+    local_rest = rest_overrides() if show_progress else None
+    prepared = prepare(job, config, build=build, partitions=partitions, local_rest=local_rest)
     detached = submitted_detached(prepared.env)
     if detached and config.sink.kind == "print":
         raise option_error(
             job.name, "--sink print needs an attached client: use --sink file or kafka with flink run --detached"
         )
     started = time.monotonic()
+    progress = ProgressLine(count_input_records(config.source)) if show_progress else None
     try:
-        records = _execute(prepared, detached)
+        records = _execute(prepared, detached, progress)
     except Py4JJavaError as error:
         # The job failed for good (restarts exhausted): its root cause, not a JVM stack trace.
         print(f"python -m jobs.{job.name}: job failed: {root_cause(str(error))}", file=sys.stderr, flush=True)
         return 1
+    except KeyboardInterrupt:
+        print(f"python -m jobs.{job.name}: interrupted: the job was cancelled", file=sys.stderr, flush=True)
+        return 130
     if detached:
         mode = execution_mode(prepared.env)
         print(
@@ -175,19 +202,26 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
     return 0 if summarize(job, config, records, time.monotonic() - started) else 1
 
 
-def _execute(prepared: PreparedJob, detached: bool) -> Mapping[str, list] | None:
-    """Run into the configured sink; what the outputs hold where the client can read it back
-    (None for Kafka, or when submitted detached)."""
+def _execute(
+    prepared: PreparedJob, detached: bool, progress: ProgressLine | None
+) -> Mapping[str, list] | Mapping[str, int] | None:
+    """Run into the configured sink; what the outputs hold where the client can read it back (for
+    a Kafka sink: how many records each output wrote), None when submitted detached."""
     sink = prepared.config.sink
     if sink.kind == "print":
         return prepared.to_print()
     if sink.kind == "file":
         prepared.add_file_sinks()
-        prepared.execute()
+        prepared.execute(progress)
         return None if detached or sink.output is None else read_file_outputs(sink.output, prepared.outputs)
-    prepared.add_kafka_sinks()
-    prepared.execute()
-    return None
+    if detached:
+        prepared.add_kafka_sinks()
+        prepared.execute()
+        return None
+    with tempfile.TemporaryDirectory(prefix="counts-") as ledger:
+        prepared.add_kafka_sinks(ledger=ledger)
+        prepared.execute(progress)
+        return ledger_counts(ledger, prepared.outputs)
 
 
 def root_cause(text: str) -> str:
@@ -198,9 +232,12 @@ def root_cause(text: str) -> str:
     return causes[-1] if causes else (lines[0] if lines else "(no message)")
 
 
-def summarize(job: Job, config: RunConfig, records: Mapping[str, list] | None, seconds: float) -> bool:
+def summarize(
+    job: Job, config: RunConfig, records: Mapping[str, list] | Mapping[str, int] | None, seconds: float
+) -> bool:
     """One block at the end of a local run: records per output, and whether all input is accounted
-    for. False only when the check could be made and failed."""
+    for (when the records themselves are at hand: not their counts only). False only when the check
+    could be made and failed."""
     lines = [f"run summary: {job.name} finished in {seconds:.1f}s"]
     balanced = True
     records_in = count_input_records(config.source)
@@ -210,9 +247,9 @@ def summarize(job: Job, config: RunConfig, records: Mapping[str, list] | None, s
         lines.append("  per-output counts: Flink metrics '<operator>.records.<output>' (web UI / metric reporters)")
     else:
         for name, items in records.items():
-            lines.append(f"  {name:<15} {len(items)}")
-        if records_in is not None:
-            accounted = job.accounted(records)
+            lines.append(f"  {name:<15} {items if isinstance(items, int) else len(items)}")
+        if records_in is not None and not any(isinstance(items, int) for items in records.values()):
+            accounted = job.accounted(records)  # type: ignore[arg-type]
             balanced = accounted == records_in
             verdict = "nothing lost" if balanced else "MISMATCH"
             lines.append(f"  accounted for   {accounted} of {records_in} input records: {verdict}")

@@ -9,6 +9,7 @@ counts its outputs. :mod:`runner.outputs` reads what the file sink wrote.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -18,11 +19,14 @@ from pyflink.datastream import DataStream
 from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, OutputFileConfig
 from pyflink.datastream.data_stream import CloseableIterator
 
+from runner.progress import cancel
 from udfs.metrics import CountRecords
 
 
-def counted(stream: DataStream, output: str, tag: bool = False) -> DataStream:
-    return stream.map(CountRecords(output, tag), Types.STRING()).name(f"count-{output}").uid(f"count-{output}")
+def counted(stream: DataStream, output: str, tag: bool = False, ledger: str | None = None) -> DataStream:
+    """``stream`` through the output's records counter (see :class:`udfs.metrics.CountRecords`)."""
+    counter = CountRecords(output, tag, ledger)
+    return stream.map(counter, Types.STRING()).name(f"count-{output}").uid(f"count-{output}")
 
 
 def file_sink(stream: DataStream, directory: str | Path, output: str, count: bool = True) -> None:
@@ -55,11 +59,19 @@ def collect_tagged(outputs: Mapping[str, DataStream], job_name: str) -> Iterator
     """
     tagged = tagged_union(outputs)
     j_records = tagged._j_data_stream.collectAsync()
-    tagged.get_execution_environment().execute_async(job_name)
-    with CloseableIterator(j_records, Types.STRING()) as records:
+    client = tagged.get_execution_environment().execute_async(job_name)
+    records = CloseableIterator(j_records, Types.STRING())
+    try:
         for line in records:
             output, record = line.split("\t", 1)
             yield output, record
+    except KeyboardInterrupt:
+        cancel(client)  # Ctrl-C: the job stops with the client
+        raise
+    finally:
+        # After Ctrl-C mid-call the iterator's connection may be gone: nothing left to close.
+        with contextlib.suppress(Exception):
+            records.close()
 
 
 def collect(outputs: Mapping[str, DataStream], job_name: str = "collect") -> dict[str, list[dict]]:

@@ -1,16 +1,24 @@
 """The command line as users type it: `python -m jobs.<name> ...` in a fresh process."""
 
 import json
+import os
+import pty
+import re
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from jobs import interval_join
 from runner.cli import parse
+from runner.outputs import read_file_outputs
 from samples.generate import BASE_MS
-from tools.processes import child_env
+from tools import loadgen
+from tools.processes import child_env, interruptible
 from udfs.timeutil import format_time
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +31,7 @@ def run_cli(*argv, timeout=180):
 
 
 def read_output(directory: Path, output: str) -> list[dict]:
-    files = [p for p in (directory / output).iterdir() if p.is_file() and not p.name.startswith(".")]
-    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    return read_file_outputs(directory, [output])[output]
 
 
 def test_sessions_file_sink_writes_every_output_with_spec_fields(tmp_path):
@@ -203,3 +210,63 @@ def test_a_job_that_always_fails_ends_with_its_root_cause_on_one_line(tmp_path):
         last == f"python -m jobs.sessions: job failed: pemja.core.PythonException: <class 'RuntimeError'>: {ALWAYS}"
     ), last
     assert "Traceback" not in result.stderr and "at org.apache" not in result.stderr
+
+
+def run_on_a_terminal(argv, interrupt_when: str | None = None, timeout: float = 300) -> tuple[int, str]:
+    """Run ``python -m ARGV`` with stderr on a pseudo-terminal, as a person would; with
+    ``interrupt_when`` (a regular expression), press Ctrl-C (SIGINT) once the terminal shows a
+    match. The exit code and what the terminal showed."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        preexec_fn=interruptible,
+    )
+    os.close(terminal)
+    shown, interrupted, deadline = b"", False, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(controller, 4096)
+                except OSError:  # the terminal closed: the process has ended
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if interrupt_when and not interrupted and re.search(interrupt_when, shown.decode(errors="replace")):
+                process.send_signal(signal.SIGINT)
+                interrupted = True
+            if not ready and process.poll() is not None:
+                break
+        return process.wait(timeout=60), shown.decode(errors="replace")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+
+
+def test_on_a_terminal_a_file_run_shows_progress_to_the_end(tmp_path):
+    code, shown = run_on_a_terminal(["jobs.sessions", "--sink", "file", "--output", str(tmp_path / "out")])
+    assert code == 0, shown
+    assert "378 of 378 records (100%)" in shown and "elapsed" in shown
+    assert "accounted for   378 of 378 input records: nothing lost" in shown
+
+
+def test_progress_is_for_terminals_only(tmp_path):
+    result = run_cli("jobs.sessions", "--sink", "file", "--output", str(tmp_path / "out"))
+    assert result.returncode == 0 and "\r" not in result.stderr and "elapsed" not in result.stderr
+
+
+def test_ctrl_c_cancels_the_job_with_one_line(tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(loadgen.generate("activity", 100_000, seed=5)) + "\n")
+    argv = ["jobs.sessions", "--input", str(events), "--sink", "file", "--output", str(tmp_path / "out")]
+    code, shown = run_on_a_terminal(argv, interrupt_when=r"[1-9][\d,]* of [\d,]+ records")  # it is running
+    assert code == 130, shown
+    assert shown.rstrip().splitlines()[-1] == "python -m jobs.sessions: interrupted: the job was cancelled"
+    assert "Traceback" not in shown and "py4j" not in shown

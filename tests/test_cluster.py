@@ -16,7 +16,7 @@ from jobs import sessions, window_join
 from tests.harness import canonical, run_job
 from tools.flink_cluster import FlinkCluster, group_members
 from tools.kafka_broker import produce, read_topic
-from tools.processes import child_env
+from tools.processes import child_env, interruptible
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -164,7 +164,14 @@ def test_the_idleness_option_lets_windows_fire_while_a_partition_is_idle(flink_c
 def wrapper(cluster: FlinkCluster, *args, **popen):
     command = [str(ROOT / "scripts" / "flink-cluster"), "--home", str(cluster.home), *args]
     return subprocess.Popen(
-        command, cwd=ROOT, env=child_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen
+        command,
+        cwd=ROOT,
+        env=child_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
+        **popen,
     )
 
 

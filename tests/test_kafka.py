@@ -34,7 +34,7 @@ def kafka_outputs(bootstrap: str, prefix: str, outputs=("sessions", "late", "err
 
 
 @pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])
-def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarantee):
+def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarantee, capsys):
     # The bundled sample has out-of-order, late and invalid records; one partition keeps the
     # arrival order, so watermarks (and thus late records) are the same as in memory.
     topic, prefix = unique("activity"), unique("sessions")
@@ -59,12 +59,16 @@ def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarante
         kafka += ["--checkpoint-interval", "1s"]
 
     assert run_command(sessions.JOB, [*argv, *kafka]) == 0
+    summary = capsys.readouterr().err
 
     out = kafka_outputs(kafka_bootstrap, prefix)
     expected = run_job(sessions.JOB, argv, events=SAMPLE)
     assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
     assert len(out["errors"]) == 10 and out["late"]  # bad records reached errors, the job went on
     assert sessions.JOB.accounted(out) == len(SAMPLE)
+    # The run ends with the records each output wrote, as a file run does.
+    for output, records in out.items():
+        assert f"\n  {output:<15} {len(records)}\n" in summary, summary
 
 
 def test_loadgen_is_reproducible_and_readable_by_the_jobs(kafka_bootstrap):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 from pyflink.datastream import DataStream
 from pyflink.datastream.functions import MapFunction, ProcessFunction, RuntimeContext
 from pyflink.metrics import Counter
@@ -12,19 +15,43 @@ GROUP = "records"
 
 class CountRecords(MapFunction):
     """Counts the records of one output in the ``records.<output>`` counter and passes them on,
-    optionally tagged with the output's name (``<output>\\t<record>``) for collecting sinks."""
+    optionally tagged with the output's name (``<output>\\t<record>``) for collecting sinks.
 
-    def __init__(self, output: str, tag: bool = False):
+    With a ``ledger`` folder (a local run whose records the client cannot read back, such as a
+    Kafka sink's), each parallel instance also writes its final count there when it closes: Flink
+    drops a job's metrics with its MiniCluster, and Python functions cannot add accumulators.
+    """
+
+    def __init__(self, output: str, tag: bool = False, ledger: str | None = None):
         self.output = output
         self.tag = tag
+        self.ledger = ledger
         self.counter: Counter
+        self.count = 0
 
     def open(self, runtime_context: RuntimeContext):
         self.counter = runtime_context.get_metrics_group().add_group(GROUP).counter(self.output)
+        self.count = 0
 
     def map(self, record: str) -> str:
         self.counter.inc()
+        self.count += 1
         return f"{self.output}\t{record}" if self.tag else record
+
+    def close(self):
+        if self.ledger:
+            with open(os.path.join(self.ledger, f"{self.output}.{uuid.uuid4().hex}"), "w") as f:
+                f.write(str(self.count))
+
+
+def ledger_counts(ledger: str, outputs) -> dict[str, int]:
+    """The final counts :class:`CountRecords` wrote to ``ledger``, summed per output."""
+    counts = dict.fromkeys(outputs, 0)
+    for name in os.listdir(ledger):
+        output = name.rsplit(".", 1)[0]
+        with open(os.path.join(ledger, name)) as f:
+            counts[output] = counts.get(output, 0) + int(f.read() or 0)
+    return counts
 
 
 #: Metric group of the event-time gauges: ``<operator>.eventtime.<gauge>``.
