@@ -481,7 +481,7 @@ def render(
         svg.append(part)
         height += lane_height + 24
     late_total = len(model.late)
-    error_reasons = Counter(str(e.get("error", "?")).split(": ", 1)[-1][:80] for e in model.errors)
+    error_reasons = Counter(str(e.get("error", "?"))[:80] for e in model.errors)
     reasons = "; ".join(f"{reason} ({n})" for reason, n in error_reasons.most_common(5))
     counts = ", ".join(f"{name} {n}" for name, n in model.output_counts.items())
     summary = [
@@ -577,9 +577,10 @@ def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) 
     # event's arrival to their last firing (or the end of their allowed lateness).
     for span in lane.spans:
         members = [e for e in model.in_time(span.key, span.start, span.end) if e.index in drawn]
-        first = y_event(members[0]) - row_h / 2 if members else plot_top
         last_firing = max((f.at for f in span.firings), default=END)
         bottom = y_at(last_firing)
+        # From its first drawn event; a window none of whose events is drawn (a sample): a sliver.
+        first = y_event(members[0]) - row_h / 2 if members else bottom - row_h
         x0, x1 = x(span.start), x(span.end)
         tip = _tip(
             f"{span.kind} [{_fmt(span.start)}, {_fmt(span.end)}) of {span.output}",
@@ -599,7 +600,8 @@ def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) 
             f'data-end="{span.end}" data-firings="{len(span.firings)}" x="{x0:.1f}" y="{first:.1f}" '
             f'width="{max(x1 - x0, 1):.1f}" height="{max(bottom - first, 2):.1f}" data-tip="{tip}"/>'
         )
-        if span.purge_at is not None:
+        # Purged by the final watermark at the end of input: nothing to show but the firing.
+        if span.purge_at is not None and span.purge_at != END:
             on_time = y_at(span.firings[0].at) if span.firings else first
             purge_y = y_at(span.purge_at)
             lateness_end = x(span.end - 1 + options.allowed_lateness_ms)
