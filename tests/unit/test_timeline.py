@@ -146,8 +146,12 @@ def test_sessions_split_by_the_gap_per_key():
     arrivals += [("alice", 11)]
     trace = trace_of(arrivals)
     outputs = {
-        "sessions": [session("alice", 0, 2, 3, 3), session("bob", 0.5, 0.5, 3, 1), session("bob", 5, 5, 3, 1)]
-        + [session("alice", 10, 11, 3, 2)],
+        "sessions": [
+            session("alice", 0, 2, 3, 3),
+            session("bob", 0.5, 0.5, 3, 1),
+            session("bob", 5, 5, 3, 1),
+            session("alice", 10, 11, 3, 2),
+        ],
         "late": [json.loads(trace[6]["raw"])],
         "errors": [],
     }
