@@ -24,13 +24,15 @@ from jobs import late_data, sessions
 from runner.cli import run_command
 from runner.timeline import TimelineOptions, render
 from samples.generate import BASE_MS
-from tests.unit.test_timeline import MODULE_OUTPUTS, MODULE_TRACE
+from tests.unit.test_timeline_drawing import MODULE_OUTPUTS, MODULE_TRACE
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "timeline-late-data.png"
 
 
 def svg_of(html: str) -> ET.Element:
-    return ET.fromstring(re.search(r"<svg.*</svg>", html, re.S).group(0))
+    found = re.search(r"<svg.*</svg>", html, re.S)
+    assert found is not None, "no SVG in the page"
+    return ET.fromstring(found.group(0))
 
 
 def having(root: ET.Element, cls: str) -> list[ET.Element]:

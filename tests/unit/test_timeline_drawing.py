@@ -44,7 +44,9 @@ def trace_of(events, bound_ms=0, input_name="events"):
 
 
 def svg_of(html: str) -> ET.Element:
-    return ET.fromstring(re.search(r"<svg.*</svg>", html, re.S).group(0))
+    found = re.search(r"<svg.*</svg>", html, re.S)
+    assert found is not None, "no SVG in the page"
+    return ET.fromstring(found.group(0))
 
 
 def having(root: ET.Element, cls: str) -> list[ET.Element]:
