@@ -12,6 +12,10 @@ import re
 import time
 import xml.etree.ElementTree as ET
 
+import pytest
+
+from jobs import late_data
+from runner.cli import OptionError, parse
 from runner.timeline import TimelineOptions, render
 from udfs.timeutil import format_time
 
@@ -219,3 +223,12 @@ def test_a_100k_event_run_renders_in_seconds_and_stays_small():
     assert "a sample: 12 of 50 keys" in html and "drawing " in html
     assert seconds < 20, f"{seconds:.1f}s"
     assert len(html) < 5_000_000, f"{len(html)} bytes"
+
+
+def test_the_options_of_every_job():
+    config = parse(late_data.JOB, ["--timeline", "late.html", "--timeline-keys", "u1, u2"])
+    assert config.timeline is not None and config.timeline.keys == ("u1", "u2")
+    assert parse(late_data.JOB, []).timeline is None  # no trace, no tap: the job runs as ever
+    for argv in (["--timeline-keys", "u1"], ["--timeline", "x.html", "--sink", "kafka"]):
+        with pytest.raises(OptionError):
+            parse(late_data.JOB, argv)
