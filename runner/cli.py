@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from runner.config import EventTimeConfig, ExecutionConfig, RunConfig, SinkConfig, SourceConfig
+from runner.config import EventTimeConfig, ExecutionConfig, RunConfig, SinkConfig, SourceConfig, TimelineConfig
 from udfs.job import Job, command_line_options, duration, positive_duration, positive_int, signed_duration
 from udfs.timeutil import parse_duration
 
@@ -131,6 +131,20 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
         "transaction.max.timeout.ms (default 10min)",
     )
 
+    picture = parser.add_argument_group("timeline (docs/timeline.md)")
+    picture.add_argument(
+        "--timeline",
+        metavar="FILE.html",
+        default=None,
+        help="draw the run's event time per key (events, watermark, windows, firings, late records) into one HTML file",
+    )
+    picture.add_argument(
+        "--timeline-keys",
+        metavar="KEY,KEY",
+        default=None,
+        help="with --timeline: draw only these keys (default: all, or a sample of a big run)",
+    )
+
     own = command_line_options(job.options)
     if own:
         group = parser.add_argument_group(f"{job.name} options")
@@ -180,9 +194,26 @@ def parse(job: Job, argv: Sequence[str] | None = None) -> RunConfig:
             checkpoint_interval_ms=args.checkpoint_interval,
         ),
         options=own,
+        timeline=_timeline(parser, args),
     )
     _validate(parser, config)
     return config
+
+
+def _timeline(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TimelineConfig | None:
+    if args.timeline is None:
+        if args.timeline_keys is not None:
+            parser.error("--timeline-keys needs --timeline FILE.html")
+        return None
+    # The picture is drawn by the client from the outputs it reads back: Kafka outputs it cannot.
+    if args.sink == "kafka":
+        parser.error("--timeline needs --sink print or file (the client reads the outputs back to draw them)")
+    keys = None
+    if args.timeline_keys is not None:
+        keys = tuple(key.strip() for key in args.timeline_keys.split(",") if key.strip())
+        if not keys:
+            parser.error("--timeline-keys needs at least one key, e.g. --timeline-keys u1,u2")
+    return TimelineConfig(Path(args.timeline), keys)
 
 
 def _attach_signed_values(job: Job, argv: list[str]) -> list[str]:

@@ -54,6 +54,14 @@ class ExecutionConfig:
 
 
 @dataclass(frozen=True)
+class TimelineConfig:
+    """``--timeline FILE.html``: draw the run's event time (runner/timeline.py) into ``path``."""
+
+    path: Path
+    keys: tuple[str, ...] | None = None  # --timeline-keys: only these keys (None: chosen by the drawing)
+
+
+@dataclass(frozen=True)
 class RunConfig(Generic[Options]):
     """Everything one run of a job needs; ``options`` is the job's own options dataclass."""
 
@@ -63,6 +71,7 @@ class RunConfig(Generic[Options]):
     event_time: EventTimeConfig
     execution: ExecutionConfig
     options: Options
+    timeline: TimelineConfig | None = None  # None: no trace is taken, the job runs as ever
 
     @property
     def uses_kafka(self) -> bool:

@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
 
 from py4j.protocol import Py4JJavaError
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
@@ -28,6 +29,7 @@ from runner.outputs import read_file_outputs
 from runner.progress import JobMetrics, ProgressLine, rest_overrides, run_to_end, wants_progress
 from runner.sinks import collect_tagged, file_sink
 from runner.sources import count_input_records, raw_records
+from runner.trace import TRACE, read_trace, scratch_folder, trace_events
 from udfs.eventtime import timed_row_type
 from udfs.job import Job, Outputs, Streams
 from udfs.metrics import ledger_counts, track_event_time_lag
@@ -45,8 +47,12 @@ def assemble(
     sources: Mapping[str, list[DataStream]],
     options: Any,
     build: Build | None = None,
+    traces: list[DataStream] | None = None,
 ) -> dict[str, DataStream]:
-    """Raw sources -> parsed, event-timed streams -> the job -> named outputs (errors included)."""
+    """Raw sources -> parsed, event-timed streams -> the job -> named outputs (errors included).
+
+    With ``traces`` (a list, ``--timeline``), each source's event-timed stream is also forked
+    into a trace stream appended there (runner/trace.py)."""
     several = len(job.inputs) > 1
     streams, errors = {}, []
     for spec in job.inputs:
@@ -67,6 +73,8 @@ def assemble(
             )
             lagged = track_event_time_lag(events, timed_row_type(spec.schema), name)
             timed.append(lagged.set_parallelism(readers(events)))
+            if traces is not None:  # a second consumer of the stream: the job's path is unchanged
+                traces.append(trace_events(lagged, spec.name, i, readers(events)))
             errors.append(invalid)
         streams[spec.name] = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
     outputs = dict((build or job.build)(t_env, streams, options))
@@ -86,19 +94,28 @@ class PreparedJob:
     env: StreamExecutionEnvironment
     t_env: StreamTableEnvironment
     outputs: dict[str, DataStream]
+    trace: DataStream | None = None  # --timeline: what each input record met (runner/trace.py)
+    traced: list[dict] = field(default_factory=list)  # the trace, once run
+    _trace_folder: Path | None = None
+
+    def _collected(self) -> dict[str, DataStream]:
+        return self.outputs if self.trace is None else {**self.outputs, TRACE: self.trace}
 
     def collect(self) -> dict[str, list[dict]]:
         """Run on bounded inputs; every output's records, collected by the client."""
         records: dict[str, list[dict]] = {name: [] for name in self.outputs}
-        for output, record in collect_tagged(self.outputs, self.job.name):
-            records[output].append(json.loads(record))
+        for output, record in collect_tagged(self._collected(), self.job.name):
+            (self.traced if output == TRACE else records[output]).append(json.loads(record))
         return records
 
     def to_print(self) -> dict[str, list[dict]]:
         """Run, printing ``<output> | <record>`` lines as they come; the records printed."""
         records: dict[str, list[dict]] = {name: [] for name in self.outputs}
         width = max(map(len, self.outputs))
-        for output, record in collect_tagged(self.outputs, self.job.name):
+        for output, record in collect_tagged(self._collected(), self.job.name):
+            if output == TRACE:
+                self.traced.append(json.loads(record))
+                continue
             print(f"{output:<{width}} | {record}", flush=True)
             records[output].append(json.loads(record))
         return records
@@ -110,6 +127,9 @@ class PreparedJob:
             raise ValueError("file sinks need an output folder (--output)")
         for name, stream in self.outputs.items():
             file_sink(stream, directory, name, count)
+        if self.trace is not None:  # not among the user's outputs: a scratch folder, read back
+            self._trace_folder = scratch_folder()
+            file_sink(self.trace, self._trace_folder, TRACE, count=False)
 
     def add_kafka_sinks(self, count: bool = True, ledger: str | None = None) -> None:
         """Each output to its topic; ``ledger``: a folder for the final counts (a local run)."""
@@ -128,13 +148,15 @@ class PreparedJob:
         rest_url = local_rest_url(self.env)
         if progress is None or rest_url is None:
             run_to_end(client)
-            return
-        metrics = JobMetrics(rest_url, str(client.get_job_id()))
-        try:
-            run_to_end(client, lambda: progress.draw(*metrics.read()))
-            progress.complete()
-        finally:
-            progress.done()
+        else:
+            metrics = JobMetrics(rest_url, str(client.get_job_id()))
+            try:
+                run_to_end(client, lambda: progress.draw(*metrics.read()))
+                progress.complete()
+            finally:
+                progress.done()
+        if self._trace_folder is not None:
+            self.traced = read_trace(self._trace_folder)
 
 
 def prepare(
@@ -158,8 +180,10 @@ def prepare(
         raw = raw_records(env, config.source, job.inputs, config.execution.parallelism, partitions)
     else:
         raw = sources(env)
-    outputs = assemble(t_env, job, config.event_time, raw, config.options, build)
-    return PreparedJob(job, config, env, t_env, outputs)
+    traces: list[DataStream] | None = [] if config.timeline is not None else None
+    outputs = assemble(t_env, job, config.event_time, raw, config.options, build, traces)
+    trace = (traces[0].union(*traces[1:]) if len(traces) > 1 else traces[0]) if traces else None
+    return PreparedJob(job, config, env, t_env, outputs, trace)
 
 
 def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
@@ -176,6 +200,8 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
     local_rest = rest_overrides() if show_progress else None
     prepared = prepare(job, config, build=build, partitions=partitions, local_rest=local_rest)
     detached = submitted_detached(prepared.env)
+    if detached and config.timeline is not None:
+        raise option_error(job.name, "--timeline needs an attached client: it draws the run once it has finished")
     if detached and config.sink.kind == "print":
         raise option_error(
             job.name, "--sink print needs an attached client: use --sink file or kafka with flink run --detached"
@@ -199,7 +225,13 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
             flush=True,
         )
         return 0
-    return 0 if summarize(job, config, records, time.monotonic() - started) else 1
+    balanced = summarize(job, config, records, time.monotonic() - started)
+    if config.timeline is not None and records is not None:
+        from runner.timeline import write_timeline
+
+        # --timeline refuses a Kafka sink: the records themselves are at hand, not only their counts.
+        write_timeline(config, prepared.traced, cast(Mapping[str, list], records))
+    return 0 if balanced else 1
 
 
 def _execute(

@@ -1,0 +1,778 @@
+"""``--timeline FILE.html``: a run's event time as one picture, drawn from what really happened.
+
+Input: the trace of the run (runner/trace.py: per input record its event time, the watermark in
+force when it arrived and whether it was behind it, in arrival order) and the job's outputs as the
+client read them. Output: one self-contained HTML file (inline SVG, a few lines of inline script
+for tooltips, nothing fetched). Nothing is re-simulated: events, watermarks and late flags are the
+trace's, windows, sessions, firings, timeouts and pairs are the outputs' records. Two things are
+*placed*, not computed anew: a firing is drawn at the arrival after which the recorded watermark
+passed its time (or, for a late update, after the late event that caused it), and the end of
+allowed lateness where the recorded watermark passed ``end + --allowed-lateness``.
+
+Per key, one lane: x is event time, y arrival order (top to bottom); see docs/timeline.md.
+
+:func:`render` is a pure function (no JVM, no files), so the unit layer tests the drawing itself.
+Nothing here imports ``jobs/``: what the drawing knows of a job is the shape of its output records.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import json
+import math
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from udfs.timeutil import parse_event_time
+
+#: A firing or purge that never happened before the input ended (the final watermark did it).
+END = math.inf
+
+
+@dataclass(frozen=True)
+class TimelineOptions:
+    """What the drawing needs to know beyond the records."""
+
+    key_field: str | None = "user_id"  # the field the job keys by (None: one stream, key null)
+    out_of_orderness_ms: int = 0
+    allowed_lateness_ms: int = 0
+    keys: tuple[str, ...] | None = None  # --timeline-keys
+    max_keys: int = 12  # more keys than this: a sample, said on the picture
+    max_events_per_key: int = 400  # more events in a lane: every n-th (late ones always), said
+    max_spans_per_key: int = 200
+    title: str = ""
+
+
+# --- the model: what happened, per key ----------------------------------------------------------
+
+
+@dataclass
+class Event:
+    index: int  # position in arrival order over the whole run
+    source: tuple[str, int]  # (input, split)
+    key: str
+    ts: int
+    wm: int | None  # the watermark of its own source when it arrived
+    behind: bool
+    raw: str
+    fields: dict
+    late: dict | None = None  # the late record it became
+    missed: Span | None = None  # the window/session it missed
+    outputs: list[str] = field(default_factory=list)  # routed to (event_router) or errors
+
+
+@dataclass
+class Firing:
+    number: int
+    late_update: bool
+    at: float  # fired before the event at this arrival index (END: with the final watermark)
+    record: dict
+
+
+@dataclass
+class Span:
+    kind: str  # window, session, trigger, timeout
+    output: str
+    key: str
+    start: int
+    end: int  # exclusive, as Flink's windows
+    firings: list[Firing] = field(default_factory=list)
+    purge_at: float | None = None  # arrival index where the allowed lateness ended
+
+
+@dataclass
+class Pair:
+    key: str
+    left: Event
+    right: Event
+    record: dict
+
+
+@dataclass
+class Model:
+    events: list[Event]
+    watermarks: list[float]  # the operators' watermark before each event (min over sources)
+    spans: dict[str, list[Span]]
+    pairs: dict[str, list[Pair]]
+    late: list[Mapping]
+    unmatched_late: int
+    errors: list[Mapping]
+    output_counts: dict[str, int]
+    by_key: dict[str, list[Event]] = field(default_factory=dict)  # in arrival order
+    by_key_time: dict[str, tuple[list[int], list[Event]]] = field(default_factory=dict)  # sorted by time
+
+    def in_time(self, key: str, start: int, end: int) -> list[Event]:
+        """The events of ``key`` with ``start <= ts < end``, in arrival order."""
+        times, ordered = self.by_key_time.get(key, ([], []))
+        found = ordered[bisect.bisect_left(times, start) : bisect.bisect_left(times, end)]
+        return sorted(found, key=lambda e: e.index)
+
+    def first_index_with_watermark(self, time: float) -> float:
+        """The arrival index before which the watermark had reached ``time`` (END: never)."""
+        i = bisect.bisect_left(self.watermarks, time)
+        return i if i < len(self.watermarks) else END
+
+
+def key_text(value: Any) -> str:
+    """A key as the lane shows it: strings as they are, anything else as JSON (``null``)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _time(value: Any) -> int:
+    return parse_event_time(value)
+
+
+def _arrival_order(trace: Iterable[Mapping]) -> list[Mapping]:
+    """Trace lines in arrival order: each source's own order (seq), sources merged by wall clock."""
+    by_source: dict[tuple[str, int], list[Mapping]] = defaultdict(list)
+    for line in trace:
+        by_source[(line["input"], line.get("split", 0))].append(line)
+    runs = [sorted(lines, key=lambda line: line["seq"]) for lines in by_source.values()]
+    return list(heapq.merge(*runs, key=lambda line: line.get("at", 0)))
+
+
+def _operator_watermarks(events: Sequence[Event]) -> list[float]:
+    """The watermark an operator after the keyed exchange had before each event: the minimum
+    over the sources (one that has not sent a record yet holds it at -inf, one that has sent its
+    last is taken as ended). With one source, simply each event's own watermark."""
+    sources = sorted({e.source for e in events})
+    if len(sources) == 1:
+        return [-math.inf if e.wm is None else e.wm for e in events]
+    first = {s: min(e.index for e in events if e.source == s) for s in sources}
+    last = {s: max(e.index for e in events if e.source == s) for s in sources}
+    latest: dict[tuple[str, int], float] = {}
+    result = []
+    for e in events:
+        latest[e.source] = -math.inf if e.wm is None else e.wm
+        marks = []
+        for s in sources:
+            if e.index < first[s]:
+                marks.append(-math.inf)
+            elif e.index > last[s]:
+                marks.append(math.inf)
+            else:
+                marks.append(latest.get(s, -math.inf))
+        result.append(min(marks))
+    # Monotone by construction for one source; several sources could dip where one ends: keep the max.
+    for i in range(1, len(result)):
+        result[i] = max(result[i], result[i - 1])
+    return result
+
+
+def _key_of_record(record: Mapping) -> str | None:
+    if "user_id" in record:
+        return key_text(record["user_id"])
+    if "key" in record:
+        return key_text(record["key"])
+    return None
+
+
+def _subset(fields: Mapping, record: Mapping) -> bool:
+    return all(record.get(name) == value for name, value in fields.items())
+
+
+class _EventIndex:
+    """Finds the traced event a record of an output stands for: same key and event time, every
+    field the producer wrote present in the record, not taken by an earlier record."""
+
+    def __init__(self, events: Sequence[Event]):
+        self.by_time: dict[tuple[str, int], list[Event]] = defaultdict(list)
+        for e in events:
+            self.by_time[(e.key, e.ts)].append(e)
+        self.taken: set[tuple[str, int]] = set()
+        self.by_key: dict[str, list[Event]] = defaultdict(list)
+        for e in events:
+            self.by_key[e.key].append(e)
+
+    def of_key(self, key: str) -> list[Event]:
+        return self.by_key.get(key, [])
+
+    def find(self, key: str, ts: int, record: Mapping | None = None, purpose: str = "", input_name: str | None = None):
+        for e in self.by_time.get((key, ts), ()):
+            if (purpose, e.index) in self.taken:
+                continue
+            if input_name is not None and e.source[0] != input_name:
+                continue
+            if record is not None and not _subset(e.fields, record):
+                continue
+            if purpose:
+                self.taken.add((purpose, e.index))
+            return e
+        return None
+
+
+def build_model(trace: Iterable[Mapping], outputs: Mapping[str, Sequence[Mapping]], options: TimelineOptions) -> Model:
+    events = []
+    for i, line in enumerate(_arrival_order(trace)):
+        try:
+            fields = json.loads(line["raw"])
+        except (TypeError, ValueError):
+            fields = {}
+        key = "null" if options.key_field is None else key_text(fields.get(options.key_field))
+        source = (line["input"], line.get("split", 0))
+        events.append(Event(i, source, key, line["ts"], line.get("wm"), bool(line.get("behind")), line["raw"], fields))
+    model = Model(
+        events=events,
+        watermarks=_operator_watermarks(events) if events else [],
+        spans=defaultdict(list),
+        pairs=defaultdict(list),
+        late=list(outputs.get("late", ())),
+        unmatched_late=0,
+        errors=list(outputs.get("errors", ())),
+        output_counts={name: len(records) for name, records in outputs.items()},
+    )
+    index = _EventIndex(events)
+    model.by_key = dict(index.by_key)
+    for key, keyed in model.by_key.items():
+        ordered = sorted(keyed, key=lambda e: (e.ts, e.index))
+        model.by_key_time[key] = ([e.ts for e in ordered], ordered)
+    windows: dict[tuple[str, str, int, int], Span] = {}
+    for name, records in outputs.items():
+        if name in ("late", "errors", "consumed"):
+            continue
+        for record in records:
+            _place_record(model, index, windows, name, record, options)
+    for spans in model.spans.values():
+        spans.sort(key=lambda s: (s.start, s.end))
+        for span in spans:
+            _place_firings(model, span, options)
+    _mark_late(model, index)
+    _mark_errors(model)
+    return model
+
+
+def _span(windows, model: Model, kind: str, output: str, key: str, start: int, end: int) -> Span:
+    slot = (output, key, start, end)
+    if slot not in windows:
+        windows[slot] = Span(kind, output, key, start, end)
+        model.spans[key].append(windows[slot])
+    return windows[slot]
+
+
+def _place_record(model: Model, index: _EventIndex, windows, name: str, record: Mapping, options) -> None:
+    key = _key_of_record(record)
+    if key is None:
+        return
+    # What a record is, by its fields (docs/contract.md): each job's output has its own shape.
+    if "click" in record and "purchase" in record and "window_start" in record:  # window join pair
+        span = _span(windows, model, "window", name, key, _time(record["window_start"]), _time(record["window_end"]))
+        if not span.firings:
+            span.firings.append(Firing(1, False, END, dict(record)))
+        _pair(model, index, key, record["click"], record["purchase"], record, "clicks", "purchases")
+    elif "window_start" in record and "window_end" in record:  # tumbling / sliding window result
+        span = _span(windows, model, "window", name, key, _time(record["window_start"]), _time(record["window_end"]))
+        number = record.get("firing", len(span.firings) + 1)
+        span.firings.append(Firing(number, bool(record.get("late_update", number > 1)), END, dict(record)))
+    elif "session_start" in record and "window_end" in record:  # session window
+        span = _span(windows, model, "session", name, key, _time(record["session_start"]), _time(record["window_end"]))
+        span.firings.append(Firing(len(span.firings) + 1, len(span.firings) > 0, END, dict(record)))
+    elif "fired_at" in record and "first_event" in record:  # global window, custom trigger
+        span = _span(windows, model, "trigger", name, key, _time(record["first_event"]), _time(record["fired_at"]) + 1)
+        span.firings.append(Firing(len(span.firings) + 1, False, END, dict(record)))
+    elif "last_seen" in record and "timeout_at" in record:  # event-time timer
+        span = _span(windows, model, "timeout", name, key, _time(record["last_seen"]), _time(record["timeout_at"]) + 1)
+        span.firings.append(Firing(1, False, END, dict(record)))
+    elif "click_time" in record and "purchase_time" in record:  # interval join
+        left = index.find(key, _time(record["click_time"]), input_name="clicks")
+        right = index.find(key, _time(record["purchase_time"]), input_name="purchases")
+        if left is not None and right is not None:
+            model.pairs[key].append(Pair(key, left, right, dict(record)))
+    elif "profile" in record and "timestamp" in record:  # temporal join: the probe and its version
+        purchase = index.find(key, _time(record["timestamp"]), input_name="purchases")
+        versions = [e for e in index.of_key(key) if e.source[0] == "profiles" and purchase and e.ts <= purchase.ts]
+        if purchase is not None:
+            purchase.outputs.append(name)
+            if versions and record["profile"] is not None:
+                model.pairs[key].append(Pair(key, max(versions, key=lambda e: (e.ts, e.index)), purchase, dict(record)))
+    elif "timestamp" in record:  # an event routed to an output as it came (event_router)
+        event = index.find(key, _time(record["timestamp"]), record, purpose=f"output:{name}")
+        if event is not None:
+            event.outputs.append(name)
+
+
+def _pair(model, index, key, left_fields, right_fields, record, left_input, right_input) -> None:
+    left = index.find(key, _time(left_fields["timestamp"]), left_fields, input_name=left_input)
+    right = index.find(key, _time(right_fields["timestamp"]), right_fields, input_name=right_input)
+    if left is not None and right is not None:
+        model.pairs[key].append(Pair(key, left, right, dict(record)))
+
+
+def _place_firings(model: Model, span: Span, options: TimelineOptions) -> None:
+    """When (in arrival order) each firing happened, from the recorded watermarks."""
+    span.firings.sort(key=lambda f: f.number)
+    max_timestamp = span.end - 1
+    on_time = model.first_index_with_watermark(max_timestamp)
+    if span.kind == "trigger":
+        # A count or condition trigger fires on the element that completes it, a time trigger
+        # (or the end of input) when the watermark passes: whichever came first.
+        fired = max_timestamp
+        element = next((e.index + 0.5 for e in model.in_time(span.key, fired, fired + 1)), END)
+        on_time = min(on_time, element)
+    # Late updates: the events behind the watermark that still went into this window, in order.
+    causes = [e.index + 0.5 for e in model.in_time(span.key, span.start, span.end) if e.index >= on_time and e.behind]
+    for i, firing in enumerate(span.firings):
+        if i == 0 or not firing.late_update:
+            firing.at = on_time
+        else:
+            firing.at = causes[i - 1] if i - 1 < len(causes) else on_time
+    if span.kind in ("window", "session") and options.allowed_lateness_ms > 0:
+        span.purge_at = model.first_index_with_watermark(max_timestamp + options.allowed_lateness_ms)
+
+
+def _mark_late(model: Model, index: _EventIndex) -> None:
+    for record in model.late:
+        key = _key_of_record(record)
+        try:
+            ts = _time(record["timestamp"])
+        except (KeyError, ValueError):
+            model.unmatched_late += 1
+            continue
+        event = None if key is None else index.find(key, ts, record, purpose="late", input_name=record.get("input"))
+        if event is None:
+            model.unmatched_late += 1
+            continue
+        event.late = dict(record)
+        spans = [s for s in model.spans.get(event.key, ()) if s.kind in ("window", "session")]
+        if "window_end" in record:
+            end = _time(record["window_end"])
+            event.missed = next((s for s in spans if s.end == end), None)
+        else:  # the latest window or session that held its time
+            covering = [s for s in spans if s.start <= ts < s.end]
+            event.missed = covering[-1] if covering else None
+
+
+def _mark_errors(model: Model) -> None:
+    raws = Counter(error.get("raw") for error in model.errors)
+    for event in model.events:
+        if raws.get(event.raw, 0) > 0:
+            raws[event.raw] -= 1
+            event.outputs.append("errors")
+
+
+# --- drawing ------------------------------------------------------------------------------------
+
+WIDTH = 1180
+LEFT = 70  # room for arrival numbers
+PLOT = WIDTH - LEFT - 30
+ROW = 20  # px per event row while a lane is small
+LANE_MAX = 640  # px of rows at most: larger lanes get thinner rows
+
+
+def _fmt(ms: float) -> str:
+    if ms in (math.inf, -math.inf):
+        return "end of input" if ms > 0 else "none yet"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _short(ms: float, step: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    if step % 1000:
+        return moment.strftime("%H:%M:%S.%f")[:-3]
+    return moment.strftime("%H:%M:%S") if step < 86_400_000 else moment.strftime("%Y-%m-%d")
+
+
+_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000)
+_STEPS += (120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000)
+
+
+def _tick_step(span_ms: float) -> int:
+    for step in _STEPS:
+        if span_ms / step <= 10:
+            return step
+    return 86_400_000 * max(1, math.ceil(span_ms / 86_400_000 / 10))
+
+
+def _attr(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def _tip(*lines: str) -> str:
+    return _attr("\n".join(lines))
+
+
+def _record_text(record: Mapping | str) -> str:
+    text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False)
+    return text if len(text) <= 400 else text[:400] + "..."
+
+
+@dataclass
+class _Lane:
+    key: str
+    events: list[Event]  # drawn (maybe a sample)
+    total: int
+    sample_note: str
+    spans: list[Span]
+    span_note: str
+    pairs: list[Pair]
+    late: int
+
+
+def _choose_keys(model: Model, options: TimelineOptions) -> tuple[list[str], str]:
+    by_key: dict[str, list[Event]] = defaultdict(list, model.by_key)
+    for key in model.spans:
+        by_key.setdefault(key, [])
+    if options.keys is not None:
+        missing = [k for k in options.keys if k not in by_key]
+        note = f"--timeline-keys {','.join(options.keys)}"
+        if missing:
+            note += f" (no events for {', '.join(missing)})"
+        return [k for k in options.keys if k in by_key], note
+    order = sorted(by_key, key=lambda k: by_key[k][0].index if by_key[k] else len(model.events))
+    if len(order) <= options.max_keys:
+        return order, f"all {len(order)} keys"
+    ranked = sorted(
+        order,
+        key=lambda k: (
+            -sum(1 for e in by_key[k] if e.late),
+            -sum(1 for e in by_key[k] if e.behind),
+            -len(by_key[k]),
+        ),
+    )[: options.max_keys]
+    chosen = [k for k in order if k in set(ranked)]
+    return chosen, (
+        f"a sample: {len(chosen)} of {len(order)} keys, those with the most late records, then the most events "
+        "behind the watermark, then the most events (--timeline-keys a,b draws others)"
+    )
+
+
+def _lane(model: Model, key: str, options: TimelineOptions) -> _Lane:
+    events = list(model.by_key.get(key, []))
+    everything = events
+    total = len(events)
+    note = ""
+    if total > options.max_events_per_key:
+        every = math.ceil(total / options.max_events_per_key)
+        events = [e for i, e in enumerate(events) if i % every == 0 or e.late or e.behind or e.outputs]
+        note = f"drawing {len(events)} of {total} events: every {every}th, and every late, behind or routed one"
+    spans = model.spans.get(key, [])
+    span_note = ""
+    if len(spans) > options.max_spans_per_key:
+        missed = {id(e.missed) for e in events if e.missed is not None}
+        every = math.ceil(len(spans) / options.max_spans_per_key)
+        kept = [
+            s for i, s in enumerate(spans) if i % every == 0 or id(s) in missed or any(f.late_update for f in s.firings)
+        ]
+        span_note = (
+            f"drawing {len(kept)} of {len(spans)} windows: every {every}th, and those with late updates or late records"
+        )
+        spans = kept
+    late = sum(1 for e in everything if e.late)
+    return _Lane(key, events, total, note, spans, span_note, model.pairs.get(key, []), late)
+
+
+def render(
+    trace: Iterable[Mapping], outputs: Mapping[str, Sequence[Mapping]], job: str, options: TimelineOptions
+) -> str:
+    """The trace of a run and its outputs -> one self-contained HTML page."""
+    model = build_model(trace, outputs, options)
+    keys, keys_note = _choose_keys(model, options)
+    lanes = [_lane(model, key, options) for key in keys]
+    svg: list[str] = []
+    height = 20.0
+    for lane in lanes:
+        part, lane_height = _draw_lane(model, lane, height, options)
+        svg.append(part)
+        height += lane_height + 24
+    late_total = len(model.late)
+    error_reasons = Counter(str(e.get("error", "?"))[:80] for e in model.errors)
+    reasons = "; ".join(f"{reason} ({n})" for reason, n in error_reasons.most_common(5))
+    counts = ", ".join(f"{name} {n}" for name, n in model.output_counts.items())
+    summary = [
+        f"<b>{len(model.events)}</b> valid input records traced, <b>{late_total}</b> late, "
+        f"<b>{len(model.errors)}</b> errors{': ' + escape(reasons) if reasons else ''}",
+        f"outputs: {escape(counts)}",
+        f"watermark: max event time so far - {options.out_of_orderness_ms} ms; allowed lateness "
+        f"{options.allowed_lateness_ms} ms; keys: {escape(keys_note)}",
+    ]
+    if model.unmatched_late:
+        summary.append(f"{model.unmatched_late} late records matched no traced event (not drawn)")
+    title = options.title or f"{job}: event time"
+    svg_text = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline" data-job="{_attr(job)}" data-keys="{len(lanes)}" '
+        f'data-events="{len(model.events)}" data-late="{late_total}" data-errors="{len(model.errors)}" '
+        f'width="{WIDTH}" height="{height:.0f}" viewBox="0 0 {WIDTH} {height:.0f}" '
+        'font-family="sans-serif" font-size="11">' + "".join(svg) + "</svg>"
+    )
+    return _PAGE.format(
+        title=escape(title),
+        summary="<br>".join(summary),
+        legend=_LEGEND,
+        svg=svg_text,
+        style=_STYLE,
+        script=_SCRIPT,
+    )
+
+
+def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) -> tuple[str, float]:
+    events = lane.events
+    rows = max(len(events), 1) + 1  # the last row: the end of input (the final watermark)
+    row_h = min(ROW, LANE_MAX / rows)
+    header = 34
+    plot_top = top + header
+    plot_h = rows * row_h
+    indices = [e.index for e in events]
+
+    def y_event(e: Event) -> float:
+        return plot_top + (bisect.bisect_left(indices, e.index) + 0.5) * row_h
+
+    def y_at(at: float) -> float:
+        """Between the rows drawn before arrival ``at`` and those after (END: the last row)."""
+        if at == END:
+            return plot_top + (rows - 0.5) * row_h
+        return plot_top + bisect.bisect_left(indices, at) * row_h
+
+    times = [e.ts for e in events] + [t for s in lane.spans for t in (s.start, s.end)]
+    times += [p.left.ts for p in lane.pairs] + [p.right.ts for p in lane.pairs]
+    lo, hi = (float(min(times)), float(max(times))) if times else (0.0, 1000.0)
+    if options.allowed_lateness_ms and lane.spans:
+        hi = max(hi, max(s.end for s in lane.spans) + options.allowed_lateness_ms)
+    pad = max((hi - lo) * 0.04, 1)
+    lo, hi = lo - pad, hi + pad
+
+    def x(t: float) -> float:
+        return LEFT + (min(max(t, lo), hi) - lo) / (hi - lo) * PLOT
+
+    out = [
+        f'<g class="lane" data-key="{_attr(lane.key)}" data-events="{lane.total}" '
+        f'data-drawn-events="{len(events)}" data-late="{lane.late}" data-spans="{len(lane.spans)}">'
+    ]
+    stats = f"{lane.total} events, {lane.late} late, {len(model.spans.get(lane.key, []))} windows/sessions/timers"
+    if lane.pairs:
+        stats += f", {len(lane.pairs)} join pairs"
+    out.append(
+        f'<text class="key" x="{LEFT}" y="{top + 14}" font-size="13" font-weight="bold">key {escape(lane.key)}</text>'
+        f'<text x="{LEFT + 12 + 8 * len(lane.key) + 30}" y="{top + 14}" fill="#555">{escape(stats)}</text>'
+    )
+    notes = "; ".join(n for n in (lane.sample_note, lane.span_note) if n)
+    if notes:
+        out.append(f'<text class="sampled" x="{LEFT}" y="{top + 28}" fill="#a15c00">{escape(notes)}</text>')
+    # Time axis and grid.
+    step = _tick_step(hi - lo)
+    out.append(
+        f'<rect class="plot" x="{LEFT}" y="{plot_top:.1f}" width="{PLOT}" height="{plot_h:.1f}" '
+        'fill="#fafafa" stroke="#ddd"/>'
+    )
+    tick = math.ceil(lo / step) * step
+    while tick <= hi:
+        tx = x(tick)
+        out.append(
+            f'<line x1="{tx:.1f}" y1="{plot_top:.1f}" x2="{tx:.1f}" y2="{plot_top + plot_h:.1f}" stroke="#eee"/>'
+            f'<text x="{tx:.1f}" y="{plot_top + plot_h + 12:.1f}" text-anchor="middle" fill="#777">'
+            f"{_short(tick, step)}</text>"
+        )
+        tick += step
+    out.append(
+        f'<text x="{LEFT - 6}" y="{plot_top + 9:.1f}" text-anchor="end" fill="#999">arrival</text>'
+        f'<text x="{LEFT - 6}" y="{plot_top + plot_h - 3:.1f}" text-anchor="end" fill="#999">end</text>'
+    )
+    drawn = set(indices)
+    # Windows, sessions, triggers and timers: a band over their event time, from their first
+    # event's arrival to their last firing (or the end of their allowed lateness).
+    for span in lane.spans:
+        members = [e for e in model.in_time(span.key, span.start, span.end) if e.index in drawn]
+        last_firing = max((f.at for f in span.firings), default=END)
+        bottom = y_at(last_firing)
+        # From its first drawn event; a window none of whose events is drawn (a sample): a sliver.
+        first = y_event(members[0]) - row_h / 2 if members else bottom - row_h
+        x0, x1 = x(span.start), x(span.end)
+        tip = _tip(
+            f"{span.kind} [{_fmt(span.start)}, {_fmt(span.end)}) of {span.output}",
+            f"{len(span.firings)} firing(s)",
+            *(_record_text(f.record) for f in span.firings[:5]),
+        )
+        if span.kind == "timeout":
+            yy = y_at(span.firings[0].at) if span.firings else bottom
+            out.append(
+                f'<line class="timer" x1="{x0:.1f}" y1="{yy:.1f}" x2="{x1:.1f}" y2="{yy:.1f}" data-tip="{tip}"/>'
+                f'<path class="timeout" data-start="{span.start}" data-end="{span.end}" '
+                f'd="M{x1:.1f},{yy - 6:.1f}l5,6l-5,6l-5,-6z" data-tip="{tip}"/>'
+            )
+            continue
+        out.append(
+            f'<rect class="{span.kind}" data-output="{_attr(span.output)}" data-start="{span.start}" '
+            f'data-end="{span.end}" data-firings="{len(span.firings)}" x="{x0:.1f}" y="{first:.1f}" '
+            f'width="{max(x1 - x0, 1):.1f}" height="{max(bottom - first, 2):.1f}" data-tip="{tip}"/>'
+        )
+        # Purged by the final watermark at the end of input: nothing to show but the firing.
+        if span.purge_at is not None and span.purge_at != END:
+            on_time = y_at(span.firings[0].at) if span.firings else first
+            purge_y = y_at(span.purge_at)
+            lateness_end = x(span.end - 1 + options.allowed_lateness_ms)
+            during = _tip("allowed lateness: late events still update this window")
+            purged = _tip(
+                f"end of allowed lateness: the watermark passed {_fmt(span.end - 1 + options.allowed_lateness_ms)}; "
+                "window state purged, later events are late"
+            )
+            out.append(
+                f'<rect class="lateness" x="{x0:.1f}" y="{on_time:.1f}" width="{max(lateness_end - x0, 1):.1f}" '
+                f'height="{max(purge_y - on_time, 1):.1f}" data-tip="{during}"/>'
+                f'<line class="purge" data-end="{span.end}" x1="{x0:.1f}" y1="{purge_y:.1f}" x2="{lateness_end:.1f}" '
+                f'y2="{purge_y:.1f}" data-tip="{purged}"/>'
+            )
+        for firing in span.firings:
+            fy = y_at(firing.at)
+            kind = "late-update" if firing.late_update else "on-time"
+            ftip = _tip(
+                f"firing {firing.number} ({'late update' if firing.late_update else 'on time'}) of "
+                f"[{_fmt(span.start)}, {_fmt(span.end)})",
+                "after the final watermark (end of input)" if firing.at == END else "",
+                _record_text(firing.record),
+            )
+            out.append(
+                f'<g class="firing {kind}" data-firing="{firing.number}" data-end="{span.end}" data-tip="{ftip}">'
+                f'<path d="M{x1:.1f},{fy - 5:.1f}l5,5l-5,5l-5,-5z"/>'
+                f'<text x="{x1 + 7:.1f}" y="{fy + 4:.1f}">{firing.number}</text></g>'
+            )
+    # The watermark as it advanced: before each drawn event, the operators' watermark.
+    points = []
+    for e in events:
+        wm = model.watermarks[e.index]
+        if wm == -math.inf:
+            continue
+        yy = y_event(e)
+        points.append(f"{x(wm):.1f},{yy - row_h / 2:.1f} {x(wm):.1f},{yy + row_h / 2:.1f}")
+    if points:
+        wm_tip = _tip(f"watermark: max event time so far - {options.out_of_orderness_ms} ms, as each event arrived")
+        out.append(f'<polyline class="watermark" points="{" ".join(points)}" data-tip="{wm_tip}"/>')
+    # Join pairs.
+    for pair in lane.pairs:
+        out.append(
+            f'<line class="pair" x1="{x(pair.left.ts):.1f}" y1="{y_event(pair.left):.1f}" x2="{x(pair.right.ts):.1f}" '
+            f'y2="{y_event(pair.right):.1f}" data-tip="{_tip("join pair", _record_text(pair.record))}"/>'
+        )
+    # Events; a late one is linked to the window it missed.
+    for e in events:
+        ex, ey = x(e.ts), y_event(e)
+        classes = ["event"]
+        if e.late is not None:
+            classes.append("late")
+        elif e.behind:
+            classes.append("behind")
+        if "errors" in e.outputs:
+            classes.append("error")
+        wm = model.watermarks[e.index]
+        lines = [
+            f"#{e.index + 1} {e.source[0]}{f' (source {e.source[1]})' if e.source[1] else ''}: event time {_fmt(e.ts)}",
+            f"watermark when it arrived: {_fmt(wm)}" + (" (behind it)" if e.behind else ""),
+            _record_text(e.raw),
+        ]
+        if e.outputs:
+            lines.append("to: " + ", ".join(e.outputs))
+        missed_attr = ""
+        if e.late is not None:
+            where = f"[{_fmt(e.missed.start)}, {_fmt(e.missed.end)})" if e.missed else "its window"
+            lines.insert(0, f"LATE: missed {where}")
+            if e.missed is not None:
+                missed_attr = f' data-missed-end="{e.missed.end}"'
+                target = y_at(e.missed.purge_at if e.missed.purge_at is not None else e.missed.firings[-1].at)
+                mx = x(e.missed.end)
+                out.append(f'<line class="late-link" x1="{ex:.1f}" y1="{ey:.1f}" x2="{mx:.1f}" y2="{target:.1f}"/>')
+        radius = 4 if row_h >= 8 else max(row_h / 2, 1.5)
+        out.append(
+            f'<circle class="{" ".join(classes)}" data-index="{e.index}" data-ts="{e.ts}"{missed_attr} '
+            f'cx="{ex:.1f}" cy="{ey:.1f}" r="{radius:.1f}" data-tip="{_tip(*lines)}"/>'
+        )
+        if e.late is not None:
+            out.append(
+                f'<path class="late-mark" d="M{ex - 5:.1f},{ey - 5:.1f}l10,10m0,-10l-10,10" pointer-events="none"/>'
+            )
+    out.append("</g>")
+    return "".join(out), header + plot_h + 16
+
+
+_STYLE = """
+body{font-family:sans-serif;margin:16px;color:#222}
+h1{font-size:18px;margin:0 0 6px}
+.summary{font-size:13px;line-height:1.5;margin-bottom:8px}
+.legend{font-size:12px;margin-bottom:8px}
+.legend span{display:inline-block;margin-right:14px}
+.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
+.window,.session,.trigger{fill:#4a90d9;fill-opacity:.13;stroke:#4a90d9;stroke-opacity:.6}
+.session{fill:#2a9d8f;stroke:#2a9d8f}
+.trigger{fill:#8e6cc4;stroke:#8e6cc4}
+.lateness{fill:#f4a261;fill-opacity:.12;stroke:#f4a261;stroke-dasharray:4 3}
+.purge{stroke:#d62828;stroke-width:2;stroke-dasharray:5 3}
+.firing.on-time path{fill:#1d6fb8}
+.firing.late-update path{fill:#f4a261;stroke:#b35c00}
+.firing text{fill:#1d3557;font-weight:bold}
+.watermark{fill:none;stroke:#e63946;stroke-width:1.6}
+.event{fill:#333}
+.event.behind{fill:#f4a261;stroke:#b35c00}
+.event.late{fill:#d62828}
+.event.error{fill:#fff;stroke:#999}
+.late-mark{stroke:#d62828;stroke-width:2}
+.late-link{stroke:#d62828;stroke-dasharray:2 3}
+.pair{stroke:#2a9d8f;stroke-width:1.2}
+.timer{stroke:#8e6cc4;stroke-dasharray:3 2}
+.timeout{fill:#8e6cc4}
+[data-tip]{cursor:default}
+#tip{position:absolute;display:none;background:#fff;border:1px solid #888;padding:6px 8px;font:12px monospace;
+white-space:pre-wrap;max-width:640px;box-shadow:2px 2px 6px rgba(0,0,0,.2);pointer-events:none}
+"""
+
+_LEGEND = (
+    '<div class="legend">'
+    '<span><i style="background:#333;border-radius:6px"></i>event (x: event time, y: arrival)</span>'
+    '<span><i style="background:#f4a261;border-radius:6px"></i>behind the watermark, still taken</span>'
+    '<span><i style="background:#d62828;border-radius:6px"></i>late (dotted line: the window it missed)</span>'
+    '<span><i style="background:#e63946;height:2px"></i>watermark</span>'
+    '<span><i style="background:#4a90d9;opacity:.4"></i>window / <i style="background:#2a9d8f;opacity:.4"></i>'
+    "session / trigger, from its first event to its last firing</span>"
+    '<span><i style="background:#1d6fb8;transform:rotate(45deg)"></i>firing 1, '
+    '<i style="background:#f4a261;transform:rotate(45deg)"></i>late update 2, 3...</span>'
+    '<span><i style="background:#d62828;height:2px"></i>end of allowed lateness</span>'
+    '<span><i style="background:#8e6cc4;transform:rotate(45deg)"></i>timeout</span>'
+    '<span><i style="background:#2a9d8f;height:2px"></i>join pair</span>'
+    "</div>"
+)
+
+# Tooltips: the record under the pointer. data-timeline-ready tells a headless browser it ran.
+_SCRIPT = """
+(function(){
+var tip=document.getElementById('tip');
+document.addEventListener('mouseover',function(e){
+  var t=e.target.closest?e.target.closest('[data-tip]'):null;
+  if(!t){tip.style.display='none';return;}
+  tip.textContent=t.getAttribute('data-tip');tip.style.display='block';});
+document.addEventListener('mousemove',function(e){
+  tip.style.left=(e.pageX+14)+'px';tip.style.top=(e.pageY+14)+'px';});
+document.body.setAttribute('data-timeline-ready',document.querySelectorAll('#timeline .lane').length);
+})();
+"""
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{style}</style></head>
+<body><h1>{title}</h1><div class="summary">{summary}</div>{legend}
+{svg}
+<div id="tip"></div><script>{script}</script></body></html>
+"""
+
+
+def options_for(config: Any) -> TimelineOptions:
+    """A run's configuration (runner/config.py) -> the drawing's options."""
+    own = config.options
+    key_field = getattr(own, "key_field", "user_id")  # moving_average: --key-field, else the user
+    return TimelineOptions(
+        key_field=key_field,
+        out_of_orderness_ms=config.event_time.out_of_orderness_ms,
+        allowed_lateness_ms=getattr(own, "allowed_lateness_ms", 0),
+        keys=config.timeline.keys,
+    )
+
+
+def write_timeline(config: Any, trace: Sequence[Mapping], outputs: Mapping[str, Sequence[Mapping]]) -> Path:
+    """Draw the run into ``config.timeline.path``; one line on stderr says where."""
+    path = Path(config.timeline.path)
+    html = render(trace, outputs, config.job, options_for(config))
+    if path.parent != Path():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    print(f"timeline: {path} ({len(trace)} events, {len(html) // 1024} KiB)", file=sys.stderr, flush=True)
+    return path
