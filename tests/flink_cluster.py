@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,11 +257,59 @@ class FlinkCluster:
         entries = self.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
         return root_cause(entries[0]["stacktrace"]) if entries else "no exception recorded"
 
+    # -- savepoints (docs/operations.md) -----------------------------------------------------
+    def rest_post(self, path: str, body: dict | None = None):
+        request = urllib.request.Request(self.rest_url + path, data=json.dumps(body or {}).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop_with_savepoint(self, job_id: str, savepoint_dir: str | Path | None = None, drain: bool = False,
+                            timeout: float = 300) -> str:
+        """Stop a running job with a savepoint (``flink stop [--savepointPath DIR] [--drain] JOB``):
+        the sources stop, a final savepoint is taken, exactly-once sinks commit on it, and the job
+        ends FINISHED. Returns the savepoint's path; raises :class:`SavepointError` with the root
+        cause on one line if the savepoint fails (the job then keeps running). Without
+        ``savepoint_dir`` the cluster's ``execution.checkpointing.savepoint-dir``. ``drain`` sends
+        the end-of-event-time watermark first (every window fires): for a final stop, not an
+        upgrade."""
+        body = {"drain": drain, "formatType": "CANONICAL"}
+        if savepoint_dir is not None:
+            body["targetDirectory"] = _uri(savepoint_dir)
+        trigger = self.rest_post(f"/jobs/{job_id}/stop", body)["request-id"]
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.rest(f"/jobs/{job_id}/savepoints/{trigger}")
+            if status["status"]["id"] == "COMPLETED":
+                operation = status.get("operation", {})
+                if "failure-cause" in operation:
+                    cause = operation["failure-cause"]
+                    raise SavepointError(root_cause(cause.get("stack-trace") or cause.get("class", "unknown")))
+                return operation["location"]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"savepoint of job {job_id} not complete after {timeout:.0f}s")
+            time.sleep(0.5)  # polling an asynchronous operation
+
+    def savepoint_path(self, job_id: str) -> str | None:
+        """The savepoint a job was restored from, if any (its checkpoint statistics)."""
+        restored = self.rest(f"/jobs/{job_id}/checkpoints").get("latest", {}).get("restored")
+        return restored.get("external_path") if restored else None
+
 
 @dataclass(frozen=True)
 class Submission:
     job_id: str
     execution_mode: str  # the Python execution mode the job's client chose
+
+
+class SavepointError(RuntimeError):
+    """A savepoint that failed; the message is its root cause on one line."""
+
+
+def _uri(path: str | Path) -> str:
+    """A folder as Flink wants it: a URI (``file:///...``); URIs pass unchanged."""
+    text = str(path)
+    return text if "://" in text or text.startswith("file:") else Path(text).resolve().as_uri()
 
 
 class SubmissionError(RuntimeError):
@@ -300,10 +349,20 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="scripts/flink-cluster",
                                      description="a local standalone Flink cluster from PyFlink's bin/")
-    parser.add_argument("command", choices=["start", "stop", "restart", "status", "run"])
+    parser.add_argument("command", choices=["start", "stop", "restart", "status", "run", "stop-with-savepoint"])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".flink-cluster")
+    parser.add_argument("--from-savepoint", metavar="PATH",
+                        help="run: resume the job from this savepoint (flink run -s PATH); docs/operations.md")
+    parser.add_argument("--allow-non-restored-state", action="store_true",
+                        help="run --from-savepoint: skip state of operators the job no longer has (flink run -n)")
+    parser.add_argument("--savepoint-dir", metavar="DIR",
+                        help="stop-with-savepoint: where to write it (default: the cluster's "
+                             "execution.checkpointing.savepoint-dir)")
+    parser.add_argument("--drain", action="store_true",
+                        help="stop-with-savepoint: fire every window first (a final stop, not an upgrade)")
     parser.add_argument("job_args", nargs=argparse.REMAINDER,
-                        help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...")
+                        help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...; "
+                             "stop-with-savepoint: JOB_ID")
     args = parser.parse_args(argv)
     cluster = FlinkCluster(args.home, free_ports=False)
     if args.command == "start":
@@ -325,14 +384,50 @@ def main(argv=None) -> int:
         alive = [p for p in cluster.pids("standalonesession") + cluster.pids("taskexecutor") if _alive(p)]
         print(f"flink: {'running at ' + cluster.rest_url if alive else 'not running'} (pids {alive})")
         return 0 if alive else 3
+    elif args.command == "stop-with-savepoint":
+        if len(args.job_args) != 1:
+            parser.error("stop-with-savepoint needs one job id (the web UI or `run` prints it)")
+        return _stop_with_savepoint(cluster, args.job_args[0], args.savepoint_dir, args.drain)
     else:
         if not args.job_args:
             parser.error("run needs a job script, e.g. jobs/sessions.py")
-        return _run(cluster, args.job_args[0], args.job_args[1:])
+        flink_options = []
+        if args.from_savepoint:
+            flink_options += ["--fromSavepoint", args.from_savepoint]
+            if args.allow_non_restored_state:
+                flink_options.append("--allowNonRestoredState")
+        return _run(cluster, args.job_args[0], args.job_args[1:], flink_options)
     return 0
 
 
-def _run(cluster: FlinkCluster, script: str, job_args) -> int:
+def _stop_with_savepoint(cluster: FlinkCluster, job_id: str, savepoint_dir, drain: bool) -> int:
+    """``scripts/flink-cluster stop-with-savepoint JOB_ID``: the savepoint's path on stdout, or why
+    not on one line on stderr (exit 1; the job then keeps running)."""
+    try:
+        path = cluster.stop_with_savepoint(job_id, savepoint_dir, drain=drain)
+    except (SavepointError, TimeoutError) as error:
+        print(f"flink: no savepoint of job {job_id}: {error}", file=sys.stderr)
+        return 1
+    except urllib.error.HTTPError as error:  # no such job, or it is not running
+        print(f"flink: cannot stop job {job_id}: {_rest_error(error)}", file=sys.stderr)
+        return 1
+    state = cluster.wait_for_job(job_id, timeout=120)
+    print(f"flink: job {job_id} stopped ({state}) with a savepoint; resume it with "
+          f"scripts/flink-cluster run --from-savepoint {path} <job script> <options>", file=sys.stderr)
+    print(path)
+    return 0
+
+
+def _rest_error(error) -> str:
+    try:
+        errors = json.loads(error.read()).get("errors", [])
+    except ValueError:
+        errors = []
+    first = next((line for e in errors for line in str(e).splitlines() if line.strip()), "")
+    return f"HTTP {error.code}{': ' + first if first else ''}"
+
+
+def _run(cluster: FlinkCluster, script: str, job_args, flink_options=()) -> int:
     """``scripts/flink-cluster run``: submit, report progress until the job ends; Ctrl-C cancels it."""
     if not any(_alive(p) for p in cluster.pids("standalonesession")):
         print(f"flink: no cluster running at {cluster.rest_url}; start one with scripts/flink-cluster start",
@@ -342,7 +437,9 @@ def _run(cluster: FlinkCluster, script: str, job_args) -> int:
         print("flink: warning: jobs/ or udfs/ changed since the TaskManager started; in thread mode it keeps the "
               "modules it imported first (scripts/flink-cluster restart loads the new code)", file=sys.stderr)
     try:
-        submitted = cluster.submit(script, job_args)
+        # A script outside jobs/ (tests/flaky_job.py) goes into the zip with the packages.
+        packages = ("udfs", "jobs") if script.startswith("jobs/") else ("udfs", "jobs", script)
+        submitted = cluster.submit(script, job_args, packages=packages, flink_options=list(flink_options))
     except SubmissionError as error:
         print(error, file=sys.stderr)
         return error.exit_code
