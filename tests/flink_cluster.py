@@ -364,6 +364,7 @@ def main(argv=None) -> int:
                         help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...; "
                              "stop-with-savepoint: JOB_ID")
     args = parser.parse_args(argv)
+    _command_options(parser, args)
     cluster = FlinkCluster(args.home, free_ports=False)
     if args.command == "start":
         if any(_alive(p) for p in cluster.pids("standalonesession")):
@@ -398,6 +399,30 @@ def main(argv=None) -> int:
                 flink_options.append("--allowNonRestoredState")
         return _run(cluster, args.job_args[0], args.job_args[1:], flink_options)
     return 0
+
+
+def _command_options(parser, args) -> None:
+    """Options written after the command (``run --from-savepoint PATH jobs/x.py ...``,
+    ``stop-with-savepoint --savepoint-dir DIR JOB_ID``): argparse hands everything after the
+    command to ``job_args``; the options before the job script (or id) are the wrapper's."""
+    takes_value = {"--from-savepoint": "from_savepoint", "--savepoint-dir": "savepoint_dir", "--home": "home"}
+    flags = {"--allow-non-restored-state": "allow_non_restored_state", "--drain": "drain"}
+    rest = list(args.job_args)
+    while rest and rest[0].startswith("-"):
+        name, _, value = rest.pop(0).partition("=")
+        if name in flags and not value:
+            setattr(args, flags[name], True)
+        elif name in takes_value:
+            if not value:
+                if not rest:
+                    parser.error(f"{name} needs a value")
+                value = rest.pop(0)
+            setattr(args, takes_value[name], Path(value) if name == "--home" else value)
+        elif name == "--":
+            break
+        else:
+            parser.error(f"unknown option {name} before the job script")
+    args.job_args = rest
 
 
 def _stop_with_savepoint(cluster: FlinkCluster, job_id: str, savepoint_dir, drain: bool) -> int:

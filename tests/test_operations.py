@@ -112,8 +112,7 @@ def assert_same_output(actual, expected):
 
 def flink_cluster_script(cluster, *args, **kwargs) -> subprocess.CompletedProcess:
     """``scripts/flink-cluster <args>`` against the session's cluster (its folder)."""
-    return subprocess.run([str(PROJECT_ROOT / "scripts" / "flink-cluster"), args[0], "--home", str(cluster.home),
-                           *args[1:]], cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, **kwargs)
+    return subprocess.run([str(PROJECT_ROOT / "scripts" / "flink-cluster"), "--home", str(cluster.home), *args], cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, **kwargs)
 
 
 def job_id_in(stderr: str) -> str:
@@ -236,7 +235,7 @@ def test_a_broker_outage_longer_than_a_checkpoint_interval_recovers_by_itself(fl
         transcript = tmp_path / "wrapper.txt"
         with open(transcript, "w") as log:
             wrapper = subprocess.Popen(
-                [str(PROJECT_ROOT / "scripts" / "flink-cluster"), "run", "--home", str(flink_cluster.home),
+                [str(PROJECT_ROOT / "scripts" / "flink-cluster"), "--home", str(flink_cluster.home), "run",
                  "jobs/sessions.py", *sessions_args(topic, bootstrap, prefix, group, 1)],
                 cwd=PROJECT_ROOT, env=child_env(), stdout=log, stderr=subprocess.STDOUT, text=True)
         job_id = wait_until(lambda: " as job " in transcript.read_text() and job_id_in(transcript.read_text()), 300,
