@@ -8,6 +8,7 @@ Jobs are submitted with ``flink run -py jobs/<name>.py --pyFiles udfs,jobs ...``
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -345,7 +346,6 @@ def _project_config() -> dict:
 
 
 def main(argv=None) -> int:
-    import argparse
 
     parser = argparse.ArgumentParser(prog="scripts/flink-cluster",
                                      description="a local standalone Flink cluster from PyFlink's bin/")
@@ -405,6 +405,14 @@ def _command_options(parser, args) -> None:
     """Options written after the command (``run --from-savepoint PATH jobs/x.py ...``,
     ``stop-with-savepoint --savepoint-dir DIR JOB_ID``): argparse hands everything after the
     command to ``job_args``; the options before the job script (or id) are the wrapper's."""
+    if args.command == "stop-with-savepoint":  # JOB_ID and options in any order
+        sub = argparse.ArgumentParser(prog="scripts/flink-cluster stop-with-savepoint")
+        sub.add_argument("job_id", nargs="*")
+        sub.add_argument("--savepoint-dir", default=args.savepoint_dir)
+        sub.add_argument("--drain", action="store_true", default=args.drain)
+        parsed = sub.parse_args(args.job_args)
+        args.savepoint_dir, args.drain, args.job_args = parsed.savepoint_dir, parsed.drain, parsed.job_id
+        return
     takes_value = {"--from-savepoint": "from_savepoint", "--savepoint-dir": "savepoint_dir", "--home": "home"}
     flags = {"--allow-non-restored-state": "allow_non_restored_state", "--drain": "drain"}
     rest = list(args.job_args)

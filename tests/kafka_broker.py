@@ -312,14 +312,16 @@ def committed_offsets(bootstrap_servers: str, group_id: str, topic: str) -> dict
     """``{partition: offset}`` the consumer group ``group_id`` has committed for ``topic`` (a Flink
     Kafka source commits its position when a checkpoint completes); partitions without a commit
     are left out."""
-    from kafka import KafkaAdminClient
+    from kafka import KafkaConsumer, TopicPartition
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="tests")
+    # A consumer that never subscribes does not join the group: it only asks the coordinator.
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
     try:
-        offsets = admin.list_consumer_group_offsets(group_id)
+        committed = {p: consumer.committed(TopicPartition(topic, p))
+                     for p in sorted(consumer.partitions_for_topic(topic) or ())}
     finally:
-        admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
+        consumer.close()
+    return {p: offset for p, offset in committed.items() if offset is not None and offset >= 0}
 
 
 def main(argv=None) -> int:
