@@ -238,7 +238,8 @@ class FlinkCluster:
                 state = job["state"]
                 now = time.monotonic()
                 if state != last_state or now - last_report >= every_s or state in TERMINAL:
-                    print(f"{state:<12} {now - started:6.0f}s  {_progress(job)}", file=out, flush=True)
+                    print(f"{state:<12} {now - started:6.0f}s  {_progress(job)}{self.checkpoint_note(job_id)}",
+                          file=out, flush=True)
                     if state == "RESTARTING" and state != last_state:  # why, while Flink retries
                         print(f"  after: {self.root_cause(job_id)}", file=out, flush=True)
                     last_report, last_state = now, state
@@ -257,6 +258,25 @@ class FlinkCluster:
         """The innermost cause of a job's latest failure, on one line."""
         entries = self.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
         return root_cause(entries[0]["stacktrace"]) if entries else "no exception recorded"
+
+    def checkpoint_note(self, job_id: str) -> str:
+        """``; checkpoints: 12 completed, the last 3s ago, 1 failed``, for a job that checkpoints
+        (empty otherwise): a job whose last completed checkpoint keeps getting older commits nothing
+        (exactly-once output stalls), e.g. while the Kafka broker is away (docs/operations.md)."""
+        try:
+            stats = self.rest(f"/jobs/{job_id}/checkpoints")
+        except OSError:
+            return ""
+        counts = stats.get("counts", {})
+        if not counts.get("total"):
+            return ""
+        note = f"; checkpoints: {counts.get('completed', 0)} completed"
+        completed = (stats.get("latest") or {}).get("completed")
+        if completed:
+            note += f", the last {max(0.0, time.time() - completed['latest_ack_timestamp'] / 1000):.0f}s ago"
+        if counts.get("failed"):
+            note += f", {counts['failed']} failed"
+        return note
 
     # -- savepoints (docs/operations.md) -----------------------------------------------------
     def rest_post(self, path: str, body: dict | None = None):
