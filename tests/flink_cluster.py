@@ -231,7 +231,7 @@ class FlinkCluster:
         """Report a job's progress until it ends; its final state. A failed job's root cause is
         printed on one line. Ctrl-C (KeyboardInterrupt) cancels the job."""
         started = time.monotonic()
-        last_report, last_state = 0.0, None
+        last_report, last_state, failures = 0.0, None, 0
         try:
             while True:
                 job = self.rest(f"/jobs/{job_id}")
@@ -240,9 +240,14 @@ class FlinkCluster:
                 if state != last_state or now - last_report >= every_s or state in TERMINAL:
                     print(f"{state:<12} {now - started:6.0f}s  {_progress(job)}{self.checkpoint_note(job_id)}",
                           file=out, flush=True)
-                    if state == "RESTARTING" and state != last_state:  # why, while Flink retries
-                        print(f"  after: {self.root_cause(job_id)}", file=out, flush=True)
                     last_report, last_state = now, state
+                # Why, each time Flink restarts the job: a region failover keeps the job RUNNING,
+                # so a new entry of its exception history is the signal, not RESTARTING.
+                history = self.rest(f"/jobs/{job_id}/exceptions?maxExceptions=100")["exceptionHistory"]["entries"]
+                if len(history) > failures and state not in TERMINAL:
+                    failures = len(history)
+                    print(f"  after: {root_cause(history[0]['stacktrace'])} (failure {failures}; Flink restarts the "
+                          f"job as its restart strategy allows)", file=out, flush=True)
                 if state in TERMINAL:
                     if state == "FAILED":
                         print(f"job failed: {self.root_cause(job_id)}", file=out, flush=True)

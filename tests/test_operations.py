@@ -23,6 +23,8 @@ Run with ``-m ops`` (``make test-ops``); each test takes 1-3 minutes on 2 busy c
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -142,7 +144,7 @@ def test_a_deterministic_failure_ends_failed_with_its_reason_within_the_restart_
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("job failed: ") and ALWAYS in last, result.stderr[-3000:]
     # While Flink retried, the wrapper said why on entering RESTARTING.
-    assert "  after: " in result.stderr and "RESTARTING" in result.stderr
+    assert "  after: " in result.stderr and ALWAYS in result.stderr.split("  after: ")[1]
 
     job_id = job_id_in(result.stderr)
     job = flink_cluster.rest(f"/jobs/{job_id}")
@@ -214,20 +216,38 @@ def test_stop_with_savepoint_and_resume_at_parallelism_2_loses_and_duplicates_no
           f"committed before the stop; {len(records)} records in, {len(out['sessions'])} sessions in all")
 
 
-# -- 3. broker outage ------------------------------------------------------------------------
-OUTAGE_S = 15  # the broker is away this long: 15 checkpoint intervals
+# -- 3. broker outage (and a killed TaskManager, timed) --------------------------------------
+#: How long the broker is away: 15 checkpoint intervals (OPS_OUTAGE_S=60 for the longer runs of
+#: docs/operations.md).
+OUTAGE_S = float(os.environ.get("OPS_OUTAGE_S", "15"))
 
 
-def test_a_broker_outage_longer_than_a_checkpoint_interval_recovers_by_itself(flink_cluster, tmp_path):
-    """A broker of its own (the session's serves other tests), stopped for ``OUTAGE_S`` while the
-    job runs exactly-once, then started again on the same port and data: the job recovers without
-    help and the output equals the uninterrupted run's. The wrapper's transcript is what a user
-    sees meanwhile."""
+def break_broker(broker, cluster, watch):
+    broker.stop()
+    watch(OUTAGE_S)  # the outage lasts OUTAGE_S; the job is watched meanwhile
+    broker.start()
+
+
+def kill_taskmanager(broker, cluster, watch):
+    assert cluster.kill_taskmanagers()
+    watch(0)
+    cluster.start_taskmanager()
+
+
+@pytest.mark.parametrize("fault", [break_broker, kill_taskmanager], ids=["broker-outage", "taskmanager-killed"])
+def test_the_job_recovers_by_itself_from_a_broker_outage_or_a_killed_taskmanager(flink_cluster, tmp_path, fault):
+    """A job running exactly-once (Kafka in, Kafka out, through ``scripts/flink-cluster run``)
+    meets a fault after it has committed output: its broker (one of its own: the session's serves
+    other tests) stopped for ``OUTAGE_S``, longer than a checkpoint interval, then started again on
+    the same port and data; or its TaskManager killed (SIGKILL) and a new one started. The job
+    recovers without help (recovered = RUNNING with a checkpoint completed that was triggered after
+    the fault was over; the time to it is printed), and its output equals the uninterrupted run's.
+    The wrapper's transcript, printed, is what a user sees meanwhile."""
     broker = KafkaBroker(tmp_path / "kafka")
     bootstrap = broker.start()
     wrapper = None
     try:
-        topic, prefix, group = "ops-outage-in", "ops-outage", "ops-outage"
+        topic, prefix, group = "ops-fault-in", "ops-fault", "ops-fault"
         records = activity(3000, seed=31)
         first, second = records[:1500], records[1500:]
         produce(bootstrap, topic, first)
@@ -239,38 +259,37 @@ def test_a_broker_outage_longer_than_a_checkpoint_interval_recovers_by_itself(fl
                 cwd=PROJECT_ROOT, env=child_env(), stdout=log, stderr=subprocess.STDOUT, text=True)
         job_id = wait_until(lambda: " as job " in transcript.read_text() and job_id_in(transcript.read_text()), 300,
                             "the wrapper did not submit the job")
-        wait_until(lambda: read_topic(bootstrap, f"{prefix}.sessions"), 300, "no committed session before the outage")
+        wait_until(lambda: read_topic(bootstrap, f"{prefix}.sessions"), 300, "no committed session before the fault")
         wait_consumed(bootstrap, group, topic)
         checkpoints_before = flink_cluster.rest(f"/jobs/{job_id}/checkpoints")["counts"]
 
-        # The outage: the job's state, watched while the broker is away.
-        down_at = time.monotonic()
-        broker.stop()
         states = []
-        while time.monotonic() - down_at < OUTAGE_S:
+        fault_at = time.monotonic()
+
+        def note_state():
             state = flink_cluster.rest(f"/jobs/{job_id}")["state"]
             if not states or states[-1][1] != state:
-                states.append((round(time.monotonic() - down_at, 1), state))
-            time.sleep(0.5)  # the outage lasts OUTAGE_S; we watch the job meanwhile
-        up_started = time.monotonic()
-        broker.start()
-        up_at = time.monotonic()
-        up_wall_ms = time.time() * 1000
+                states.append((round(time.monotonic() - fault_at, 1), state))
+            return state
 
-        # Recovered: RUNNING, and a checkpoint triggered after the broker came back has completed.
+        def watch(seconds):
+            while time.monotonic() - fault_at < seconds:
+                note_state()
+                time.sleep(0.5)  # the fault lasts `seconds`; polling the job's state meanwhile
+
+        fault(broker, flink_cluster, watch)
+        over_at = time.monotonic()
+        over_wall_ms = time.time() * 1000
+
         def recovered():
-            job = flink_cluster.rest(f"/jobs/{job_id}")
-            state = job["state"]
-            if not states or states[-1][1] != state:
-                states.append((round(time.monotonic() - down_at, 1), state))
-            assert state in ("RUNNING", "RESTARTING", "INITIALIZING", "CREATED"), \
+            state = note_state()
+            assert state in ("RUNNING", "RESTARTING", "INITIALIZING", "CREATED", "FAILING"), \
                 f"job {state}: {flink_cluster.root_cause(job_id)}"
             latest = flink_cluster.rest(f"/jobs/{job_id}/checkpoints")["latest"].get("completed")
-            return state == "RUNNING" and latest and latest["trigger_timestamp"] > up_wall_ms and latest
-        checkpoint = wait_until(recovered, 300, "the job did not recover after the broker came back")
-        recovery_s = checkpoint["latest_ack_timestamp"] / 1000 - up_wall_ms / 1000
+            return state == "RUNNING" and latest and latest["trigger_timestamp"] > over_wall_ms and latest
+        checkpoint = wait_until(recovered, 300, "the job did not recover after the fault")
+        recovery_s = checkpoint["latest_ack_timestamp"] / 1000 - over_wall_ms / 1000
         failures = len(flink_cluster.rest(f"/jobs/{job_id}/exceptions?maxExceptions=50")["exceptionHistory"]["entries"])
-        causes = sorted({line.split("  after: ")[1] for line in transcript.read_text().splitlines() if "  after: " in line})
 
         append(bootstrap, topic, second)
         wait_consumed(bootstrap, group, topic)
@@ -279,18 +298,20 @@ def test_a_broker_outage_longer_than_a_checkpoint_interval_recovers_by_itself(fl
         out = committed_output(bootstrap, prefix)
     finally:
         if wrapper and wrapper.poll() is None:
-            wrapper.terminate()  # the wrapper cancels its job on SIGINT only; the job is then cancelled below
-            wrapper.wait(timeout=60)
+            wrapper.send_signal(signal.SIGINT)  # the wrapper cancels its job on Ctrl-C
+            wrapper.wait(timeout=120)
         broker.stop()
     expected = local_run(tmp_path, records)
     assert expected["late"] == []
     assert_same_output(out, expected)
     assert accounted(out) == len(records)
     counts = flink_cluster.rest(f"/jobs/{job_id}/checkpoints")["counts"]
-    print(f"\nbroker outage {OUTAGE_S}s: job states {states}; broker back in {up_at - up_started:.1f}s; first checkpoint "
-          f"after it completed {recovery_s:.1f}s later; {failures} job failures; checkpoints before {checkpoints_before}, "
-          f"after {counts}; causes {causes}")
+    print(f"\n{fault.__name__} (outage {OUTAGE_S:.0f}s for the broker): job states {states} (s after the fault); "
+          f"fault over after {over_at - fault_at:.1f}s; the first checkpoint triggered after that completed "
+          f"{recovery_s:.1f}s later; {failures} job failures; checkpoints before {checkpoints_before}, at the end {counts}")
     print(transcript.read_text())
+    if fault is kill_taskmanager:  # the wrapper said why the job restarted
+        assert "  after: " in transcript.read_text()
 
 
 # -- 4. poison input at rate -----------------------------------------------------------------
