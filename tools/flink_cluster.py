@@ -9,6 +9,7 @@ Jobs are submitted with ``flink run -py jobs/<name>.py --pyFiles udfs,jobs ...``
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,17 +265,30 @@ class FlinkCluster:
         """Report a job's progress until it ends; its final state. A failed job's root cause is
         printed on one line. Ctrl-C (KeyboardInterrupt) cancels the job."""
         started = time.monotonic()
-        last_report, last_state = 0.0, None
+        last_report, last_state, failures = 0.0, None, 0
         try:
             while True:
                 job = self.rest(f"/jobs/{job_id}")
                 state = job["state"]
                 now = time.monotonic()
                 if state != last_state or now - last_report >= every_s or state in TERMINAL:
-                    print(f"{state:<12} {now - started:6.0f}s  {_progress(job)}", file=out, flush=True)
-                    if state == "RESTARTING" and state != last_state:  # why, while Flink retries
-                        print(f"  after: {self.root_cause(job_id)}", file=out, flush=True)
+                    print(
+                        f"{state:<12} {now - started:6.0f}s  {_progress(job)}{self.checkpoint_note(job_id)}",
+                        file=out,
+                        flush=True,
+                    )
                     last_report, last_state = now, state
+                # Why, each time Flink restarts the job: a region failover keeps the job RUNNING,
+                # so a new entry of its exception history is the signal, not RESTARTING.
+                history = self.rest(f"/jobs/{job_id}/exceptions?maxExceptions=100")["exceptionHistory"]["entries"]
+                if len(history) > failures and state not in TERMINAL:
+                    failures = len(history)
+                    print(
+                        f"  after: {root_cause(history[0]['stacktrace'])} (failure {failures}; Flink restarts the "
+                        f"job as its restart strategy allows)",
+                        file=out,
+                        flush=True,
+                    )
                 if state in TERMINAL:
                     if state == "FAILED":
                         print(f"job failed: {self.root_cause(job_id)}", file=out, flush=True)
@@ -290,11 +305,83 @@ class FlinkCluster:
         entries = self.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
         return root_cause(entries[0]["stacktrace"]) if entries else "no exception recorded"
 
+    def checkpoint_note(self, job_id: str) -> str:
+        """``; checkpoints: 12 completed, the last 3s ago, 1 failed``, for a job that checkpoints
+        (empty otherwise): a job whose last completed checkpoint keeps getting older commits nothing
+        (exactly-once output stalls), e.g. while the Kafka broker is away (docs/operations.md)."""
+        try:
+            stats = self.rest(f"/jobs/{job_id}/checkpoints")
+        except OSError:
+            return ""
+        counts = stats.get("counts", {})
+        if not counts.get("total"):
+            return ""
+        note = f"; checkpoints: {counts.get('completed', 0)} completed"
+        completed = (stats.get("latest") or {}).get("completed")
+        if completed:
+            note += f", the last {max(0.0, time.time() - completed['latest_ack_timestamp'] / 1000):.0f}s ago"
+        if counts.get("failed"):
+            note += f", {counts['failed']} failed"
+        return note
+
+    # -- savepoints (docs/operations.md) -----------------------------------------------------
+    def rest_post(self, path: str, body: dict | None = None):
+        request = urllib.request.Request(
+            self.rest_url + path,
+            data=json.dumps(body or {}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop_with_savepoint(
+        self, job_id: str, savepoint_dir: str | Path | None = None, drain: bool = False, timeout: float = 300
+    ) -> str:
+        """Stop a running job with a savepoint (``flink stop [--savepointPath DIR] [--drain] JOB``):
+        the sources stop, a final savepoint is taken, exactly-once sinks commit on it, and the job
+        ends FINISHED. Returns the savepoint's path; raises :class:`SavepointError` with the root
+        cause on one line if the savepoint fails (the job then keeps running). Without
+        ``savepoint_dir`` the cluster's ``execution.checkpointing.savepoint-dir``. ``drain`` sends
+        the end-of-event-time watermark first (every window fires): for a final stop, not an
+        upgrade."""
+        body = {"drain": drain, "formatType": "CANONICAL"}
+        if savepoint_dir is not None:
+            body["targetDirectory"] = _uri(savepoint_dir)
+        trigger = self.rest_post(f"/jobs/{job_id}/stop", body)["request-id"]
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.rest(f"/jobs/{job_id}/savepoints/{trigger}")
+            if status["status"]["id"] == "COMPLETED":
+                operation = status.get("operation", {})
+                if "failure-cause" in operation:
+                    cause = operation["failure-cause"]
+                    raise SavepointError(root_cause(cause.get("stack-trace") or cause.get("class", "unknown")))
+                return operation["location"]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"savepoint of job {job_id} not complete after {timeout:.0f}s")
+            time.sleep(0.5)  # polling an asynchronous operation
+
+    def savepoint_path(self, job_id: str) -> str | None:
+        """The savepoint a job was restored from, if any (its checkpoint statistics)."""
+        restored = self.rest(f"/jobs/{job_id}/checkpoints").get("latest", {}).get("restored")
+        return restored.get("external_path") if restored else None
+
 
 @dataclass(frozen=True)
 class Submission:
     job_id: str
     execution_mode: str  # the Python execution mode the job's client chose
+
+
+class SavepointError(RuntimeError):
+    """A savepoint that failed; the message is its root cause on one line."""
+
+
+def _uri(path: str | Path) -> str:
+    """A folder as Flink wants it: a URI (``file:///...``); URIs pass unchanged."""
+    text = str(path)
+    return text if "://" in text or text.startswith("file:") else Path(text).resolve().as_uri()
 
 
 class SubmissionError(RuntimeError):
@@ -330,19 +417,38 @@ def _project_config() -> dict:
 
 
 def main(argv=None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(
         prog="scripts/flink-cluster", description="a local standalone Flink cluster from PyFlink's bin/"
     )
-    parser.add_argument("command", choices=["start", "stop", "restart", "status", "run"])
+    parser.add_argument("command", choices=["start", "stop", "restart", "status", "run", "stop-with-savepoint"])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".flink-cluster")
+    parser.add_argument(
+        "--from-savepoint",
+        metavar="PATH",
+        help="run: resume the job from this savepoint (flink run -s PATH); docs/operations.md",
+    )
+    parser.add_argument(
+        "--allow-non-restored-state",
+        action="store_true",
+        help="run --from-savepoint: skip state of operators the job no longer has (flink run -n)",
+    )
+    parser.add_argument(
+        "--savepoint-dir",
+        metavar="DIR",
+        help="stop-with-savepoint: where to write it (default: the cluster's execution.checkpointing.savepoint-dir)",
+    )
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="stop-with-savepoint: fire every window first (a final stop, not an upgrade)",
+    )
     parser.add_argument(
         "job_args",
         nargs=argparse.REMAINDER,
-        help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...",
+        help="run: JOB_SCRIPT [job options], e.g. jobs/sessions.py --source kafka ...; stop-with-savepoint: JOB_ID",
     )
     args = parser.parse_args(argv)
+    _command_options(parser, args)
     cluster = FlinkCluster(args.home, free_ports=False)
     if args.command == "start":
         if any(_alive(p) for p in cluster.pids("standalonesession")):
@@ -365,14 +471,85 @@ def main(argv=None) -> int:
         alive = [p for p in cluster.pids("standalonesession") + cluster.pids("taskexecutor") if _alive(p)]
         print(f"flink: {'running at ' + cluster.rest_url if alive else 'not running'} (pids {alive})")
         return 0 if alive else 3
+    elif args.command == "stop-with-savepoint":
+        if len(args.job_args) != 1:
+            parser.error("stop-with-savepoint needs one job id (the web UI or `run` prints it)")
+        return _stop_with_savepoint(cluster, args.job_args[0], args.savepoint_dir, args.drain)
     else:
         if not args.job_args:
             parser.error("run needs a job script, e.g. jobs/sessions.py")
-        return _run(cluster, args.job_args[0], args.job_args[1:])
+        flink_options = []
+        if args.from_savepoint:
+            flink_options += ["--fromSavepoint", args.from_savepoint]
+            if args.allow_non_restored_state:
+                flink_options.append("--allowNonRestoredState")
+        return _run(cluster, args.job_args[0], args.job_args[1:], flink_options)
     return 0
 
 
-def _run(cluster: FlinkCluster, script: str, job_args) -> int:
+def _command_options(parser, args) -> None:
+    """Options written after the command (``run --from-savepoint PATH jobs/x.py ...``,
+    ``stop-with-savepoint --savepoint-dir DIR JOB_ID``): argparse hands everything after the
+    command to ``job_args``; the options before the job script (or id) are the wrapper's."""
+    if args.command == "stop-with-savepoint":  # JOB_ID and options in any order
+        sub = argparse.ArgumentParser(prog="scripts/flink-cluster stop-with-savepoint")
+        sub.add_argument("job_id", nargs="*")
+        sub.add_argument("--savepoint-dir", default=args.savepoint_dir)
+        sub.add_argument("--drain", action="store_true", default=args.drain)
+        parsed = sub.parse_args(args.job_args)
+        args.savepoint_dir, args.drain, args.job_args = parsed.savepoint_dir, parsed.drain, parsed.job_id
+        return
+    takes_value = {"--from-savepoint": "from_savepoint", "--savepoint-dir": "savepoint_dir", "--home": "home"}
+    flags = {"--allow-non-restored-state": "allow_non_restored_state", "--drain": "drain"}
+    rest = list(args.job_args)
+    while rest and rest[0].startswith("-"):
+        name, _, value = rest.pop(0).partition("=")
+        if name in flags and not value:
+            setattr(args, flags[name], True)
+        elif name in takes_value:
+            if not value:
+                if not rest:
+                    parser.error(f"{name} needs a value")
+                value = rest.pop(0)
+            setattr(args, takes_value[name], Path(value) if name == "--home" else value)
+        elif name == "--":
+            break
+        else:
+            parser.error(f"unknown option {name} before the job script")
+    args.job_args = rest
+
+
+def _stop_with_savepoint(cluster: FlinkCluster, job_id: str, savepoint_dir, drain: bool) -> int:
+    """``scripts/flink-cluster stop-with-savepoint JOB_ID``: the savepoint's path on stdout, or why
+    not on one line on stderr (exit 1; the job then keeps running)."""
+    try:
+        path = cluster.stop_with_savepoint(job_id, savepoint_dir, drain=drain)
+    except (SavepointError, TimeoutError) as error:
+        print(f"flink: no savepoint of job {job_id}: {error}", file=sys.stderr)
+        return 1
+    except urllib.error.HTTPError as error:  # no such job, or it is not running
+        print(f"flink: cannot stop job {job_id}: {_rest_error(error)}", file=sys.stderr)
+        return 1
+    state = cluster.wait_for_job(job_id, timeout=120)
+    print(
+        f"flink: job {job_id} stopped ({state}) with a savepoint; resume it with "
+        f"scripts/flink-cluster run --from-savepoint {path} <job script> <options>",
+        file=sys.stderr,
+    )
+    print(path)
+    return 0
+
+
+def _rest_error(error) -> str:
+    try:
+        errors = json.loads(error.read()).get("errors", [])
+    except ValueError:
+        errors = []
+    first = next((line for e in errors for line in str(e).splitlines() if line.strip()), "")
+    return f"HTTP {error.code}{': ' + first if first else ''}"
+
+
+def _run(cluster: FlinkCluster, script: str, job_args, flink_options=()) -> int:
     """``scripts/flink-cluster run``: submit, report progress until the job ends; Ctrl-C cancels it."""
     if not any(_alive(p) for p in cluster.pids("standalonesession")):
         print(
@@ -387,7 +564,9 @@ def _run(cluster: FlinkCluster, script: str, job_args) -> int:
             file=sys.stderr,
         )
     try:
-        submitted = cluster.submit(script, job_args)
+        # A script outside jobs/ (tests/flaky_job.py) goes into the zip with the packages.
+        packages = ("udfs", "jobs", "runner") if script.startswith("jobs/") else ("udfs", "jobs", "runner", script)
+        submitted = cluster.submit(script, job_args, packages=packages, flink_options=list(flink_options))
     except SubmissionError as error:
         print(error, file=sys.stderr)
         return error.exit_code

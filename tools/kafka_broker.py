@@ -322,6 +322,49 @@ def read_topic_timestamped(
         consumer.close()
 
 
+def append(bootstrap_servers: str, topic: str, records, partition_of=None) -> None:
+    """Write ``records`` (strings) in order to an existing ``topic`` (see :func:`produce`)."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+    try:
+        for i, record in enumerate(records):
+            producer.send(topic, record.encode("utf-8"), partition=partition_of(i, record) if partition_of else 0)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    """``{partition: end offset}`` of ``topic`` (its next offset: the records written so far)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        consumer.close()
+
+
+def committed_offsets(bootstrap_servers: str, group_id: str, topic: str) -> dict[int, int]:
+    """``{partition: offset}`` the consumer group ``group_id`` has committed for ``topic`` (a Flink
+    Kafka source commits its position when a checkpoint completes); partitions without a commit
+    are left out."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    # A consumer that never subscribes does not join the group: it only asks the coordinator.
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
+    try:
+        committed = {
+            p: consumer.committed(TopicPartition(topic, p)) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        }
+    finally:
+        consumer.close()
+    return {p: offset for p, offset in committed.items() if offset is not None and offset >= 0}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/kafka", description="a local single-node Kafka broker (KRaft)")
     parser.add_argument("command", choices=["start", "stop", "status"])
