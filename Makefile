@@ -14,7 +14,7 @@ test: setup  ## the whole test suite but the operations scenarios (starts its ow
 test-unit: setup  ## the no-JVM layer only: functions and Flink function classes called directly (seconds)
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
-test-ops: setup  ## the operations scenarios: failures, savepoints and rescaling, broker outage, poison input at rate
+test-ops: setup  ## operations: failures, savepoints and rescaling, broker outage, poison input at rate (docs/operations.md; ~10-15 min)
 	$(PY) -m pytest -m ops $(PYTEST_ARGS)
 
 lint: setup  ## ruff (lint + format check) and mypy, as CI runs them
