@@ -112,7 +112,7 @@ def generate(
         # Everything due to arrive before the newest event's time has arrived by now.
         while pending and pending[0][0] <= ms:
             yield heapq.heappop(pending)[2]
-        if count is not None and sequence >= count:
+        if count is not None and sequence + 1 >= count:
             break
     while pending:
         yield heapq.heappop(pending)[2]
