@@ -7,6 +7,8 @@ import glob
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -15,9 +17,10 @@ from pathlib import Path
 from pyflink.common import Types
 from pyflink.datastream.functions import MapFunction, RuntimeContext
 
-from runner.cli import parse
-from runner.outputs import canonical
+from runner.cli import PROJECT_ROOT, parse
+from runner.outputs import canonical, read_file_outputs
 from runner.run import Build, prepare
+from tools.processes import child_env
 from udfs.job import Job
 
 __all__ = ["canonical", "lines", "run_job"]
@@ -63,6 +66,23 @@ def run_job(
         f"{job.name}: outputs account for {job.accounted(outputs)} of {records_in} input records"
     )
     return outputs
+
+
+def run_in_a_process(
+    job: str, argv: Sequence[str], output: Path, timeout: float = 600
+) -> tuple[subprocess.CompletedProcess, dict[str, list[dict]]]:
+    """``python -m jobs.<job> ARGV --sink file --output OUTPUT`` as a user types it, in a fresh
+    process: the finished process (it must have succeeded) and what each output holds."""
+    result = subprocess.run(
+        [sys.executable, "-m", f"jobs.{job}", *argv, "--sink", "file", "--output", str(output)],
+        cwd=PROJECT_ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, read_file_outputs(output, [p.name for p in output.iterdir() if p.is_dir()])
 
 
 def lines(records) -> list[str]:

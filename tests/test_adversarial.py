@@ -4,16 +4,12 @@ and must account for every line. The same input through inactivity_timeouts must
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
 from jobs import inactivity_timeouts
-from runner.cli import PROJECT_ROOT
 from samples.generate import BASE_MS
-from tests.harness import run_job
-from tools.processes import child_env
+from tests.harness import run_in_a_process, run_job
 from udfs.timeutil import format_time
 
 T = format_time(BASE_MS)
@@ -134,33 +130,7 @@ def router_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("adversarial")
     source = tmp / "events.jsonl"
     source.write_bytes(b"\n".join(line for line, _, _ in CASES) + b"\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs.event_router",
-            "--input",
-            str(source),
-            "--sink",
-            "file",
-            "--output",
-            str(tmp / "out"),
-        ],
-        cwd=PROJECT_ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outputs = {}
-    for folder in (tmp / "out").iterdir():
-        outputs[folder.name] = [
-            json.loads(line)
-            for f in sorted(folder.rglob("*.jsonl"))
-            for line in f.read_text(encoding="utf-8").splitlines()
-        ]
-    return result, outputs
+    return run_in_a_process("event_router", ["--input", str(source)], tmp / "out")
 
 
 def test_the_router_survives_and_accounts_for_every_line(router_run):

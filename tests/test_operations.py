@@ -36,6 +36,7 @@ import pytest
 from jobs import sessions
 from runner.outputs import canonical
 from tests.flaky_job import ALWAYS
+from tests.harness import run_in_a_process
 from tools import loadgen
 from tools.kafka_broker import (
     KafkaBroker,
@@ -110,30 +111,7 @@ def local_run(tmp_path: Path, records, argv=("--gap", "1s")) -> dict[str, list[d
     folder = tmp_path / f"reference-{uuid.uuid4().hex[:6]}"
     folder.mkdir()
     (folder / "input.jsonl").write_text("".join(r + "\n" for r in records), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs.sessions",
-            *argv,
-            "--input",
-            str(folder / "input.jsonl"),
-            "--sink",
-            "file",
-            "--output",
-            str(folder / "out"),
-        ],
-        cwd=PROJECT_ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outputs = {}
-    for name in OUTPUTS:
-        files = sorted(p for p in (folder / "out" / name).rglob("*") if p.is_file() and not p.name.startswith("."))
-        outputs[name] = [json.loads(line) for f in files for line in f.read_text().splitlines() if line]
+    _, outputs = run_in_a_process("sessions", [*argv, "--input", str(folder / "input.jsonl")], folder / "out")
     return outputs
 
 
