@@ -108,7 +108,10 @@ def run(spec: dict, measure) -> dict:
     outputs = Outputs(spec["out"], names)
     last_output = [0.0]
 
+    late_calls = [0]
+
     def late(value, key, timestamp_ms, _late_by, start, _end, *_rest) -> bool:
+        late_calls[0] += 1
         # moving_average: an event whose last window is late missed all of them (late for the
         # job too); one late for its first window only still counts in its second
         if key != SENTINEL and (job == "sessions" or start == timestamp_ms - timestamp_ms % SLIDE_MS):
@@ -147,4 +150,4 @@ def run(spec: dict, measure) -> dict:
     # Until the last output record: the idle wait before the run stops is not work.
     result["execute_s"] = last_output[0] - start[0] if last_output[0] else result["execute_s"]
     shutil.rmtree(state, ignore_errors=True)
-    return {**result, "outputs": sorted(counts), "records": counts}
+    return {**result, "outputs": sorted(counts), "records": counts, "late_callbacks": late_calls[0]}
