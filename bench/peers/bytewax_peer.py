@@ -53,53 +53,55 @@ def build(job: str, path: str, bound_ms: int, outputs: Outputs) -> Dataflow:
         now_getter=lambda: NOW,
         to_system_utc=lambda _t: None,
     )
-    if job == "moving_average":
-        windower: win.Windower = win.SlidingWindower(
-            length=timedelta(milliseconds=SIZE_MS), offset=timedelta(milliseconds=SLIDE_MS), align_to=EPOCH
-        )
-
-        def fold(acc: tuple[int, float], e: dict) -> tuple[int, float]:
-            return acc[0] + 1, acc[1] + (e.get("value") or 0)
-
-        windows = win.fold_window(
-            "window", keyed, clock, windower, lambda: (0, 0.0), fold, lambda a, b: (a[0] + b[0], a[1] + b[1])
-        )
-
-        def emit(item: tuple[str, tuple[int, tuple[int, float]]]) -> None:
-            key, (window_id, (count, total)) = item
-            start = window_id * SLIDE_MS
-            outputs.write("windows", window_record(key, start, start + SIZE_MS, count, total))
-
-        def emit_late(item: tuple[str, tuple[int, dict]]) -> None:
-            _key, (window_id, event) = item
-            # late_for gives every window the event is in: report the event once, with its last one
-            if window_id == epoch_ms(event_time(event)) // SLIDE_MS:
-                outputs.write("late", event)
-
-        op.inspect("write", windows.down, lambda _s, item: emit(item))
-    else:
-        windower = win.SessionWindower(gap=timedelta(milliseconds=GAP_MS))
-
-        def fold_s(acc: tuple[int, int, int], e: dict) -> tuple[int, int, int]:
-            t = epoch_ms(event_time(e))
-            return acc[0] + 1, min(acc[1], t), max(acc[2], t)
-
-        def merge_s(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
-            return a[0] + b[0], min(a[1], b[1]), max(a[2], b[2])
-
-        sessions = win.fold_window("window", keyed, clock, windower, lambda: (0, 2**62, -(2**62)), fold_s, merge_s)
-
-        def emit(item: tuple[str, tuple[int, tuple[int, int, int]]]) -> None:  # type: ignore[misc]
-            key, (_window_id, (count, first, last)) = item
-            outputs.write("sessions", session_record(key, first, last, count))
-
-        def emit_late(item: tuple[str, tuple[int, dict]]) -> None:
-            outputs.write("late", item[1][1])
-
-        op.inspect("write", sessions.down, lambda _s, item: emit(item))
-        windows = sessions
-    op.inspect("write-late", windows.late, lambda _s, item: emit_late(item))
+    (moving_average if job == "moving_average" else sessions)(keyed, clock, outputs)
     return flow
+
+
+def moving_average(keyed: op.KeyedStream[dict], clock: win.EventClock, outputs: Outputs) -> None:
+    windower = win.SlidingWindower(
+        length=timedelta(milliseconds=SIZE_MS), offset=timedelta(milliseconds=SLIDE_MS), align_to=EPOCH
+    )
+
+    def fold(acc: tuple[int, float], e: dict) -> tuple[int, float]:
+        return acc[0] + 1, acc[1] + (e.get("value") or 0)
+
+    windows = win.fold_window(
+        "window", keyed, clock, windower, lambda: (0, 0.0), fold, lambda a, b: (a[0] + b[0], a[1] + b[1])
+    )
+
+    def emit(item: tuple[str, tuple[int, tuple[int, float]]]) -> None:
+        key, (window_id, (count, total)) = item
+        start = window_id * SLIDE_MS
+        outputs.write("windows", window_record(key, start, start + SIZE_MS, count, total))
+
+    def emit_late(item: tuple[str, tuple[int, dict]]) -> None:
+        _key, (window_id, event) = item
+        # late_for gives every window the event is in: report the event once, with its last one
+        if window_id == epoch_ms(event_time(event)) // SLIDE_MS:
+            outputs.write("late", event)
+
+    op.inspect("write", windows.down, lambda _s, item: emit(item))
+    op.inspect("write-late", windows.late, lambda _s, item: emit_late(item))
+
+
+def sessions(keyed: op.KeyedStream[dict], clock: win.EventClock, outputs: Outputs) -> None:
+    windower = win.SessionWindower(gap=timedelta(milliseconds=GAP_MS))
+
+    def fold(acc: tuple[int, int, int], e: dict) -> tuple[int, int, int]:
+        t = epoch_ms(event_time(e))
+        return acc[0] + 1, min(acc[1], t), max(acc[2], t)
+
+    def merge(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+        return a[0] + b[0], min(a[1], b[1]), max(a[2], b[2])
+
+    windows = win.fold_window("window", keyed, clock, windower, lambda: (0, 2**62, -(2**62)), fold, merge)
+
+    def emit(item: tuple[str, tuple[int, tuple[int, int, int]]]) -> None:
+        key, (_window_id, (count, first, last)) = item
+        outputs.write("sessions", session_record(key, first, last, count))
+
+    op.inspect("write", windows.down, lambda _s, item: emit(item))
+    op.inspect("write-late", windows.late, lambda _s, item: outputs.write("late", item[1][1]))
 
 
 def run(spec: dict, measure) -> dict:

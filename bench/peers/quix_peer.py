@@ -24,6 +24,7 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bench.data import iso
 from bench.peers import GAP_MS, SIZE_MS, SLIDE_MS
@@ -110,7 +111,18 @@ def run(spec: dict, measure) -> dict:
 
     late_calls = [0]
 
-    def late(value, key, timestamp_ms, _late_by, start, _end, *_rest) -> bool:
+    def late(
+        value: Any,
+        key: Any,
+        timestamp_ms: int,
+        late_by_ms: int,
+        start: int,
+        end: int,
+        store_name: str,
+        topic: str,
+        partition: int,
+        offset: int,
+    ) -> bool:
         late_calls[0] += 1
         # moving_average: an event whose last window is late missed all of them (late for the
         # job too); one late for its first window only still counts in its second
