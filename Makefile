@@ -1,7 +1,7 @@
 # The two commands of the README. Both set everything up first (scripts/setup is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup run test test-unit test-ops lint format bench samples
+.PHONY: setup run test test-unit test-ops lint format bench bench-env bench-peers bench-scaling samples
 setup:
 	@scripts/setup
 
@@ -31,3 +31,15 @@ samples: setup  ## regenerate the bundled sample data (deterministic)
 
 bench: setup  ## every job vs Flink SQL vs the seed's simulation (see docs/performance.md); ARGS="--jobs sessions --sizes 20000,100000"
 	$(PY) -m bench $(ARGS)
+
+# The peers (Bytewax, Quix Streams) are the optional `bench` dependency group, installed into their
+# own environment so that .venv (the tests') never changes; Flink, the jobs and the seed run there too.
+BENCH_PY := .venv-bench/bin/python
+bench-env: setup
+	UV_PROJECT_ENVIRONMENT=.venv-bench uv sync --locked --group bench --quiet
+
+bench-peers: bench-env  ## job vs Flink SQL vs Bytewax vs Quix Streams (local broker) vs seed; ARGS="--sizes 20000,200000"
+	$(BENCH_PY) -m bench --jobs moving_average,sessions --paths job,sql,seed,bytewax,quix --name peers $(ARGS)
+
+bench-scaling: setup  ## the job at parallelism 1, 2, 4 and with 1 M keys (events per CPU-second, memory per key)
+	$(PY) -m bench --jobs moving_average,sessions --paths job --sizes 20000,100000 --scaling --name scaling $(ARGS)

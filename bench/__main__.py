@@ -12,6 +12,7 @@ Writes ``bench/results/<name>.md`` and ``<name>.json`` (default name ``latest``)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -26,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import data
-from bench.cases import CASES
+from bench.cases import BOUND_MS, CASES
+from bench.peers import COVERS, PEERS
+from bench.peers import compare as peer_compare
 from bench.report import RESULTS, ROOT, header, machine, rate, versions
 from runner.outputs import read_file_outputs, read_records
 
@@ -124,6 +127,32 @@ def compare(case, job_out: Path, outputs: list[str], sql_out: Path | None, recor
     return check
 
 
+def compare_peer(case, job_out: Path, job_outputs: list[str], peer_out: Path, run: dict, files: dict) -> dict:
+    """A peer's records against the job's (the same reduction, ``case.job_rows``), differences by
+    cause (bench/peers/compare.py)."""
+    try:
+        job = read_file_outputs(job_out, job_outputs)
+        peer = read_file_outputs(peer_out, run["outputs"])
+        with open(files["activity"], encoding="utf-8") as f:
+            late = peer_compare.behind_watermark(f, BOUND_MS)
+        job_late, peer_late = (
+            [(r["user_id"], peer_compare.ms(r["timestamp"])) for r in outputs.get("late", [])]
+            for outputs in (job, peer)
+        )
+        check = peer_compare.compare(case.job, case.job_rows(job), case.job_rows(peer), late, job_late, peer_late)
+        check.update(
+            job_late=len(job_late),
+            peer_late=len(peer_late),
+            behind_watermark=sum(len(v) for v in late.values()),
+        )
+        # the job's accounting identity on the peer's records, where they have its fields
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            check["peer_accounted"] = importlib.import_module(f"jobs.{case.job}").JOB.accounted({**peer, "errors": []})
+        return check
+    except Exception as error:
+        return {"same": False, "error": f"{type(error).__name__}: {error}"}
+
+
 def available(job: str) -> bool:
     return importlib.util.find_spec(f"jobs.{job}") is not None
 
@@ -179,10 +208,23 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
             else:
                 runs["seed"] = worker({**common, "path": "seed"}, base.with_suffix(".seed.log"), args.timeout)
                 say(case.job, variant, n, "seed", runs["seed"])
+        peers = [p for p in PEERS if p in paths and case.job in COVERS[p]]
+        for peer in peers:
+            spec = {**common, "path": "peer", "peer": peer, "out": str(base / peer)}
+            if peer == "quix":
+                spec.update(args.broker or {})
+            runs[peer] = worker(spec, base.with_suffix(f".{peer}.log"), args.timeout)
+            say(case.job, variant, n, peer, runs[peer])
         if runs.get("job", {}).get("ok"):
             check = compare(case, base / "job", runs["job"]["outputs"], sql_out, records_in)
             entry["checks"][str(n)] = check
             print(f"  check {case.job} n={n}: {summary_check(check)}", flush=True)
+            for peer in peers:
+                if runs[peer].get("ok"):
+                    check[peer] = compare_peer(
+                        case, base / "job", runs["job"]["outputs"], base / peer, runs[peer], files
+                    )
+                    print(f"  check {case.job} n={n} {peer}: {peer_compare.summary(check[peer])}", flush=True)
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     return finish(entry)
@@ -191,7 +233,7 @@ def bench_job(case, args, variant: str, work: Path) -> dict:
 def finish(entry: dict) -> dict:
     """Rates, peaks and ratios of one job's runs."""
     sizes = entry["sizes"]
-    for path in ("job", "sql", "blackhole", "seed"):
+    for path in ("job", "sql", "blackhole", "seed", *PEERS):
         points = [
             (entry["runs"][str(n)]["records_in"], entry["runs"][str(n)][path])
             for n in sizes
@@ -201,9 +243,12 @@ def finish(entry: dict) -> dict:
             points = [p for p in points if p[1].get("ok")][-1:]
         entry[f"{path}_rate"] = rate(points) if points else None
         entry[f"{path}_cpu_rate"] = rate(points, "cpu_s") if points else None
+        if any("broker_cpu_s" in r for _, r in points):  # Quix: its broker's CPU too
+            with_broker = [(n, {**r, "cpu_s": r.get("cpu_s", 0) + r.get("broker_cpu_s", 0)}) for n, r in points]
+            entry[f"{path}_broker_cpu_rate"] = rate(with_broker, "cpu_s")
         peaks = [r.get("peak_rss_kb") for _, r in points if r.get("ok") and r.get("peak_rss_kb")]
         entry[f"{path}_peak_mb"] = round(max(peaks) / 1024) if peaks else None
-    for other in ("sql", "blackhole", "seed"):
+    for other in ("sql", "blackhole", "seed", *PEERS):
         for kind in ("", "cpu_"):
             a, b = entry.get(f"job_{kind}rate"), entry.get(f"{other}_{kind}rate")
             entry[f"job_over_{other}{'_cpu' if kind else ''}"] = (
@@ -314,6 +359,7 @@ def fmt_ratio(x) -> str:
 
 
 def markdown(report: dict) -> str:
+    peers = [p for p in PEERS if any(p in run for e in report["jobs"] for run in e["runs"].values())]
     lines = [
         header(report),
         f"Input: {report['keys']:,} keys, sizes {', '.join(f'{n:,}' for n in report['sizes'])} events, "
@@ -326,8 +372,12 @@ def markdown(report: dict) -> str:
         "",
         "| job | variant | (a) job ev/s | (b) SQL ev/s | SQL blackhole ev/s | (c) seed ev/s | job/SQL "
         "| job/SQL blackhole | job/seed | job ev/CPU-s | SQL ev/CPU-s | job/SQL by CPU | peak MB job / SQL "
-        "| (a) = (b) | accounting | load |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|",
+        "| (a) = (b) | accounting "
+        + "".join(f"| {p} ev/s | {p} ev/CPU-s | job/{p} by CPU | {p} peak MB | {p} vs job " for p in peers)
+        + "| load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+        + "---:|---:|---:|---:|---|" * len(peers)
+        + "---|",
     ]
     for e in report["jobs"]:
         checks = e["checks"].values()
@@ -363,17 +413,166 @@ def markdown(report: dict) -> str:
                     f"{e['job_peak_mb'] or 'n/a'} / {e['sql_peak_mb'] or 'n/a'}",
                     ("yes" if all(same) else "**NO**") if same else "n/a",
                     ("ok" if all(acct) else "**MISMATCH**") if acct else "n/a",
+                    *(cell for p in peers for cell in peer_cells(e, p)),
                     f"{min(loads):.1f}-{max(loads):.1f}" if loads else "",
                 ]
             )
             + " |"
         )
         if failed:
-            lines.append(f"|  | failed: {'; '.join(failed)[:300]} ||||||||||||||||")
+            lines.append(f"|  | failed: {'; '.join(failed)[:300]} |" + "|" * (15 + 5 * len(peers)))
     notes = [f"- {e['job']}: {e['note']}" for e in report["jobs"] if e.get("note")]
     if notes:
         lines += ["", *dict.fromkeys(notes)]
+    brokered = [
+        f"{e['job']} {p} {fmt_rate(e[f'{p}_broker_cpu_rate'])}"
+        for e in report["jobs"]
+        for p in peers
+        if e.get(f"{p}_broker_cpu_rate")
+    ]
+    if brokered:
+        lines += [
+            "",
+            "Quix's columns count its own process tree; with the Kafka broker's CPU during the run added, "
+            f"ev/CPU-s: {', '.join(brokered)}. Peak memory of the peers: their process tree (not the broker).",
+        ]
+    if peers:
+        lines += ["", *peer_differences(report, peers)]
     return "\n".join(lines) + "\n"
+
+
+def last_check(e: dict, peer: str) -> dict | None:
+    """The peer's check at the largest size it was compared at."""
+    checks = [e["checks"][str(n)].get(peer) for n in e["sizes"] if str(n) in e["checks"]]
+    checks = [c for c in checks if c]
+    return checks[-1] if checks else None
+
+
+def records_in(e: dict, n: int) -> int:
+    return e["runs"][str(n)]["records_in"]
+
+
+def peer_cells(e: dict, peer: str) -> list[str]:
+    if not any(peer in run for run in e["runs"].values()):
+        return ["n/a"] * 5
+    check = last_check(e, peer)
+    return [
+        fmt_rate(e.get(f"{peer}_rate")),
+        fmt_rate(e.get(f"{peer}_cpu_rate")),
+        fmt_ratio(e.get(f"job_over_{peer}_cpu")),
+        str(e.get(f"{peer}_peak_mb") or "n/a"),
+        peer_compare.summary(check) if check else "n/a",
+    ]
+
+
+def peer_differences(report: dict, peers: list[str]) -> list[str]:
+    """Every difference between a peer's records and the job's, by cause, at every size."""
+    lines = [
+        "Peers against the job (records reduced as for SQL; causes in bench/peers/compare.py; "
+        "`behind wm`: input events behind one reader's watermark, the only ones any engine may treat as late):",
+        "",
+        "| job | peer | events | job records | peer records | only in job | only in peer | causes (job / peer side) "
+        "| late: job / peer | behind wm | peer accounts for |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---:|---|",
+    ]
+    for e in report["jobs"]:
+        for peer in peers:
+            for n in e["sizes"]:
+                c = e["checks"].get(str(n), {}).get(peer)
+                if not c:
+                    continue
+                if c.get("error"):
+                    lines.append(f"| {e['job']} | {peer} | {n:,} | error: {c['error'][:200]} ||||||||")
+                    continue
+                causes = (
+                    "; ".join(
+                        f"{name}: {v['only_in_job']} / {v['only_in_peer']} ({v['keys']} keys)"
+                        for name, v in c["causes"].items()
+                    )
+                    or "none (equal)"
+                )
+                lines.append(
+                    f"| {e['job']} | {peer} | {n:,} | {c['job_records']:,} | {c['peer_records']:,} | "
+                    f"{c['only_in_job']:,} | {c['only_in_peer']:,} | {causes} | {c['job_late']} / {c['peer_late']} | "
+                    f"{c['behind_watermark']} | {c.get('peer_accounted', 'n/a')} of {records_in(e, n):,} |"
+                )
+    return lines
+
+
+#: ``--scaling``: the parallelisms at --keys, then this many keys at parallelism 1
+SCALING_PARALLELISM = (1, 2, 4)
+SCALING_KEYS = 1_000_000
+
+
+def bench_scaling(case, args, variant: str, work: Path) -> list[dict]:
+    """Issue 12, item 4: the job at parallelism 1, 2, 4, and with 1 M keys instead of --keys."""
+    entries = []
+    for parallelism, keys in [*((p, args.keys) for p in SCALING_PARALLELISM), (1, SCALING_KEYS)]:
+        run_args = argparse.Namespace(**{**vars(args), "parallelism": parallelism, "keys": keys})
+        print(f"{case.job} [{variant}] parallelism {parallelism}, {keys:,} keys", flush=True)
+        entry = bench_job(case, run_args, variant, work)
+        largest = data.ensure(args.data_dir, case.dataset, max(args.sizes), keys)
+        entry["distinct_keys"] = distinct_keys(next(iter(largest.values())))
+        entries.append(entry)
+    return entries
+
+
+def distinct_keys(path: Path) -> int:
+    """How many ``user_id``s the file holds."""
+    with open(path, encoding="utf-8") as f:
+        return len({json.loads(line).get("user_id") for line in f if line.strip()})
+
+
+def scaling_markdown(report: dict) -> str:
+    """Events per CPU-second by parallelism (relative to parallelism 1), and memory per key: the
+    peak of the run with many keys minus the peak with --keys, over the extra distinct keys."""
+    lines = [
+        header(report),
+        f"Sizes {', '.join(f'{n:,}' for n in report['sizes'])} events (slopes between them), one input file; "
+        "peak memory of the whole process tree; memory per key = (peak with more keys - peak at the "
+        "same parallelism with fewer) / (extra distinct keys in the larger input).",
+        "",
+        "| job | variant | parallelism | keys (distinct in largest input) | job ev/s | job ev/CPU-s | ev/CPU-s vs p1 "
+        "| peak MB | bytes per extra key | accounting | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    jobs = report["jobs"]
+    for e in jobs:
+        base = next(
+            (b for b in jobs if b["job"] == e["job"] and b["variant"] == e["variant"] and b["parallelism"] == 1), None
+        )
+        few = next(
+            (
+                b
+                for b in jobs
+                if b["job"] == e["job"] and b["parallelism"] == e["parallelism"] and b["keys"] < e["keys"]
+            ),
+            None,
+        )
+        cpu, base_cpu = e.get("job_cpu_rate"), base and base.get("job_cpu_rate")
+        per_key = "n/a"
+        if few and e.get("job_peak_mb") and few.get("job_peak_mb"):
+            extra = e["distinct_keys"] - few["distinct_keys"]
+            per_key = f"{(e['job_peak_mb'] - few['job_peak_mb']) * 1024 * 1024 / extra:,.0f}" if extra > 0 else "n/a"
+        acct = [c.get("accounting_ok") for c in e["checks"].values() if "accounting_ok" in c]
+        loads = [r["load_avg_1m"] for run in e["runs"].values() for r in run.values() if isinstance(r, dict)]
+        lines.append(
+            f"| {e['job']} | {e['variant']} | {e['parallelism']} | {e['keys']:,} ({e['distinct_keys']:,}) | "
+            f"{fmt_rate(e['job_rate'])} | {fmt_rate(cpu)} | "
+            f"{fmt_ratio(cpu['events_per_s'] / base_cpu['events_per_s']) if cpu and base_cpu else 'n/a'} | "
+            f"{e['job_peak_mb'] or 'n/a'} | {per_key} | "
+            f"{('ok' if all(acct) else '**MISMATCH**') if acct else 'n/a'} | "
+            f"{f'{min(loads):.1f}-{max(loads):.1f}' if loads else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render(report: dict) -> str:
+    if report.get("mode") == "scaling":
+        return scaling_markdown(report)
+    if report["jobs"] and "stage_costs" in report["jobs"][0]:
+        return header(report) + "\n\n" + stages_markdown(report["jobs"])
+    return markdown(report)
 
 
 def main(argv=None) -> int:
@@ -383,7 +582,11 @@ def main(argv=None) -> int:
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--parallelism", type=int, default=1)
     parser.add_argument("--variants", default="default", help=f"execution settings: {', '.join(VARIANTS)}")
-    parser.add_argument("--paths", default="job,sql,blackhole,seed", help="which of job,sql,blackhole,seed to run")
+    parser.add_argument(
+        "--paths",
+        default="job,sql,blackhole,seed",
+        help="which of job,sql,blackhole,seed and the peers bytewax,quix (bench/peers/, the bench group) to run",
+    )
     parser.add_argument("--name", default="latest", help="results go to bench/results/<name>.md and .json")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for <name>.md and .json")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir(), "pyflink-bench"))
@@ -396,6 +599,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="only rewrite bench/results/<name>.md from <name>.json (ratios recomputed)",
     )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help=f"instead: each job at parallelism {', '.join(map(str, SCALING_PARALLELISM))} and with "
+        f"{SCALING_KEYS:,} keys as well as --keys (events per CPU-second, memory per key)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the outputs and logs of every run")
     args = parser.parse_args(argv)
     if args.render:
@@ -404,11 +613,7 @@ def main(argv=None) -> int:
             if "runs" in e:
                 finish(e)
         (args.results / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
-        table = (
-            header(report) + "\n\n" + stages_markdown(report["jobs"])
-            if "stage_costs" in report["jobs"][0]
-            else markdown(report)
-        )
+        table = render(report)
         (args.results / f"{args.name}.md").write_text(table)
         print(table)
         return 0
@@ -434,15 +639,36 @@ def main(argv=None) -> int:
         "command": " ".join(["python -m bench", *(argv or sys.argv[1:])]),
         "jobs": [],
     }
-    for job in jobs:
-        for variant in args.variants.split(","):
-            print(f"{job} [{variant}]", flush=True)
-            report["jobs"].append((bench_stages if args.stages else bench_job)(CASES[job], args, variant, work))
+    unknown_peers = [p for p in args.paths if p not in ("job", "sql", "blackhole", "seed", *PEERS)]
+    if unknown_peers:
+        parser.error(f"unknown path: {', '.join(unknown_peers)}")
+    args.broker = None
+    broker = None
+    if "quix" in args.paths:  # Quix reads a topic: one local broker for the whole run
+        from tools.kafka_broker import KafkaBroker
+
+        broker = KafkaBroker(work / "kafka")
+        args.broker = {"bootstrap": broker.start()}
+        args.broker["broker_pid"] = broker.pid()
+        print(f"kafka broker for quix: {args.broker}", flush=True)
+    if args.scaling:
+        report["mode"] = "scaling"
+    try:
+        for job in jobs:
+            for variant in args.variants.split(","):
+                print(f"{job} [{variant}]", flush=True)
+                if args.scaling:
+                    report["jobs"].extend(bench_scaling(CASES[job], args, variant, work))
+                else:
+                    report["jobs"].append((bench_stages if args.stages else bench_job)(CASES[job], args, variant, work))
+    finally:
+        if broker is not None:
+            broker.stop()
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
-    table = header(report) + "\n\n" + stages_markdown(report["jobs"]) if args.stages else markdown(report)
+    table = render(report)
     (args.results / f"{args.name}.md").write_text(table)
     print("\n" + table)
     bad = [

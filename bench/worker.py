@@ -1,7 +1,8 @@
 """One measured run in a fresh process (so JVMs share no warm-up or state):
 ``python -m bench.worker '<json spec>'``. Prints one line ``BENCH-RESULT {json}``.
 
-spec: ``{"path": "job"|"sql"|"seed"|"stage", "case", "files": {name: path}, "out": dir or null,
+spec: ``{"path": "job"|"sql"|"seed"|"stage"|"peer", "case", "peer": "bytewax"|"quix" (bench/peers/),
+"bootstrap" and "broker_pid" (Quix's broker), "files": {name: path}, "out": dir or null,
 "parallelism", "mode": "thread"|"process", "overrides": {Flink key: value} (after the project's
 own settings), "argv": [more job options], "build": "module:function" (another design of the job),
 "count_outputs": bool}``. Jobs run through the runner's seams (:func:`runner.run.prepare`).
@@ -215,12 +216,39 @@ def run_seed(spec) -> dict:
     }
 
 
+def run_peer(spec) -> dict:
+    """The case's computation in a peer stream processor (bench/peers/): the peer builds its
+    dataflow, then calls ``measure()`` before and ``measure(start)`` after running it."""
+    import importlib
+
+    from bench.peers import PEERS
+
+    started = time.monotonic()
+    broker = spec.get("broker_pid")
+    built: list[float] = []
+
+    def measure(start=None):
+        if start is None:
+            built.append(time.monotonic())
+            return time.monotonic(), process_tree_cpu_s(), cpu_ticks(broker) if broker else 0
+        t0, cpu0, ticks0 = start
+        done = {"execute_s": time.monotonic() - t0, "cpu_s": process_tree_cpu_s() - cpu0}
+        if broker:  # Quix's broker works for it, outside its process tree: reported beside it
+            done["broker_cpu_s"] = (cpu_ticks(broker) - ticks0) / os.sysconf("SC_CLK_TCK")
+        return done
+
+    result = importlib.import_module(PEERS[spec["peer"]]).run(spec, measure)
+    return {"setup_s": built[0] - started if built else 0.0, **result, "peak_rss_kb": process_tree_peak_kb()}
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     started = time.monotonic()
     result = {"path": spec["path"], "ok": True}
     try:
-        result.update({"job": run_job, "sql": run_sql, "seed": run_seed, "stage": run_stage}[spec["path"]](spec))
+        result.update(
+            {"job": run_job, "sql": run_sql, "seed": run_seed, "stage": run_stage, "peer": run_peer}[spec["path"]](spec)
+        )
     except Exception as error:  # reported in the table, not a crash of the whole benchmark
         import traceback
 
