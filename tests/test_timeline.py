@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,10 @@ from jobs import late_data, sessions
 from runner.cli import run_command
 from runner.timeline import TimelineOptions, render
 from samples.generate import BASE_MS
+from tests.pictures import having, svg_of
 from tests.unit.test_timeline_drawing import MODULE_OUTPUTS, MODULE_TRACE
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "timeline-late-data.png"
-
-
-def svg_of(html: str) -> ET.Element:
-    found = re.search(r"<svg.*</svg>", html, re.S)
-    assert found is not None, "no SVG in the page"
-    return ET.fromstring(found.group(0))
-
-
-def having(root: ET.Element, cls: str) -> list[ET.Element]:
-    return [e for e in root.iter() if cls in e.get("class", "").split()]
 
 
 def module_timeline(folder: Path) -> Path:

@@ -17,6 +17,7 @@ import pytest
 from jobs import late_data
 from runner.cli import OptionError, parse
 from runner.timeline import TimelineOptions, render
+from tests.pictures import having, svg_of
 from udfs.timeutil import format_time
 
 BASE = 1_795_514_400_000  # 2026-11-24T10:00:00Z, a minute boundary
@@ -45,16 +46,6 @@ def trace_of(events, bound_ms=0, input_name="events"):
         )
         highest = ts if highest is None else max(highest, ts)
     return lines
-
-
-def svg_of(html: str) -> ET.Element:
-    found = re.search(r"<svg.*</svg>", html, re.S)
-    assert found is not None, "no SVG in the page"
-    return ET.fromstring(found.group(0))
-
-
-def having(root: ET.Element, cls: str) -> list[ET.Element]:
-    return [e for e in root.iter() if cls in e.get("class", "").split()]
 
 
 def lane(root: ET.Element, key: str) -> ET.Element:
