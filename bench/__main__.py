@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from bench import data
 from bench.cases import BOUND_MS, CASES
 from bench.peers import COVERS, PEERS
 from bench.peers import compare as peer_compare
-from bench.report import RESULTS, ROOT, header, machine, rate, versions
+from bench.report import RESULTS, ROOT, header, new_report, rate, save
 from runner.outputs import read_file_outputs, read_records
 
 #: Execution settings compared by ``--variants``: the Python execution mode, Flink configuration
@@ -628,17 +627,13 @@ def main(argv=None) -> int:
     if missing:
         print(f"skipping jobs not in jobs/ yet: {', '.join(missing)}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=args.data_dir if args.data_dir.exists() else None))
-    report = {
-        "name": args.name,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
-        "versions": versions(),
-        "keys": args.keys,
-        "sizes": args.sizes,
-        "parallelism": args.parallelism,
-        "command": " ".join(["python -m bench", *(argv or sys.argv[1:])]),
-        "jobs": [],
-    }
+    report = new_report(
+        args.name,
+        " ".join(["python -m bench", *(argv or sys.argv[1:])]),
+        keys=args.keys,
+        sizes=args.sizes,
+        parallelism=args.parallelism,
+    )
     unknown_peers = [p for p in args.paths if p not in ("job", "sql", "blackhole", "seed", *PEERS)]
     if unknown_peers:
         parser.error(f"unknown path: {', '.join(unknown_peers)}")
@@ -666,11 +661,8 @@ def main(argv=None) -> int:
             broker.stop()
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
     table = render(report)
-    (args.results / f"{args.name}.md").write_text(table)
-    print("\n" + table)
+    save(report, args.results, table)
     bad = [
         e["job"]
         for e in report["jobs"]

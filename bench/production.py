@@ -29,13 +29,12 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import data
 from bench.cases import BOUND_MS, CASES
-from bench.report import RESULTS, machine, rate, versions
+from bench.report import RESULTS, new_report, rate, save
 from bench.worker import cpu_ticks, process_tree
 from runner.outputs import canonical, read_file_outputs
 from tools.flink_cluster import FlinkCluster, group_members
@@ -236,16 +235,8 @@ def main(argv=None) -> int:
     if unknown or len(args.sizes) != 2:
         parser.error(f"unknown job {unknown[0]}" if unknown else "--sizes takes two sizes")
     work = Path(tempfile.mkdtemp(prefix="bench-production-"))
-    report = {
-        "name": args.name,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
-        "versions": versions(),
-        "keys": args.keys,
-        "sizes": args.sizes,
-        "command": " ".join([".venv/bin/python -m bench.production", *(argv or sys.argv[1:])]),
-        "jobs": [],
-    }
+    command = " ".join([".venv/bin/python -m bench.production", *(argv or sys.argv[1:])])
+    report = new_report(args.name, command, keys=args.keys, sizes=args.sizes)
     broker, cluster = KafkaBroker(work / "kafka", port=None), FlinkCluster(work / "flink")
     try:
         bootstrap = broker.start()
@@ -257,11 +248,7 @@ def main(argv=None) -> int:
         cluster.stop()
         broker.stop()
         shutil.rmtree(work, ignore_errors=True)
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
-    table = markdown(report)
-    (args.results / f"{args.name}.md").write_text(table)
-    print("\n" + table)
+    save(report, args.results, markdown(report))
     checks = [v for e in report["jobs"] for c in e["checks"].values() for v in c.values()]
     return 0 if checks and all(checks) else 1
 

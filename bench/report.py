@@ -3,9 +3,11 @@ events-per-second slope that removes start-up."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,3 +55,24 @@ def header(report: dict) -> str:
         f"Benchmark `{report['name']}`, {report['date']}: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB; "
         f"PyFlink {v['apache-flink']}, {v['java']}, Python {v['python']}. Command: `{report['command']}`."
     )
+
+
+def new_report(name: str, command: str, **fields) -> dict:
+    """A benchmark report's head: its name, date, machine, versions and command; ``jobs`` to fill."""
+    return {
+        "name": name,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": versions(),
+        **fields,
+        "command": command,
+        "jobs": [],
+    }
+
+
+def save(report: dict, results: Path, table: str) -> None:
+    """``<results>/<name>.json`` and ``.md``; the table is printed too."""
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{report['name']}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (results / f"{report['name']}.md").write_text(table)
+    print("\n" + table)
