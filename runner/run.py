@@ -101,22 +101,17 @@ class PreparedJob:
     def _collected(self) -> dict[str, DataStream]:
         return self.outputs if self.trace is None else {**self.outputs, TRACE: self.trace}
 
-    def collect(self) -> dict[str, list[dict]]:
-        """Run on bounded inputs; every output's records, collected by the client."""
-        records: dict[str, list[dict]] = {name: [] for name in self.outputs}
-        for output, record in collect_tagged(self._collected(), self.job.name):
-            (self.traced if output == TRACE else records[output]).append(json.loads(record))
-        return records
-
-    def to_print(self) -> dict[str, list[dict]]:
-        """Run, printing ``<output> | <record>`` lines as they come; the records printed."""
+    def collect(self, echo: bool = False) -> dict[str, list[dict]]:
+        """Run on bounded inputs; every output's records, collected by the client (``echo``: also
+        printed as ``<output> | <record>`` lines as they come)."""
         records: dict[str, list[dict]] = {name: [] for name in self.outputs}
         width = max(map(len, self.outputs))
         for output, record in collect_tagged(self._collected(), self.job.name):
             if output == TRACE:
                 self.traced.append(json.loads(record))
                 continue
-            print(f"{output:<{width}} | {record}", flush=True)
+            if echo:
+                print(f"{output:<{width}} | {record}", flush=True)
             records[output].append(json.loads(record))
         return records
 
@@ -207,7 +202,8 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
             job.name, "--sink print needs an attached client: use --sink file or kafka with flink run --detached"
         )
     started = time.monotonic()
-    progress = ProgressLine(count_input_records(config.source)) if show_progress else None
+    records_in = count_input_records(config.source)
+    progress = ProgressLine(records_in) if show_progress else None
     try:
         records = _execute(prepared, detached, progress)
     except Py4JJavaError as error:
@@ -217,7 +213,7 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
     except KeyboardInterrupt:
         print(f"python -m jobs.{job.name}: interrupted: the job was cancelled", file=sys.stderr, flush=True)
         return 130
-    if detached:
+    if records is None:  # submitted detached: the outputs are the cluster's to write
         mode = execution_mode(prepared.env)
         print(
             f"{job.name}: submitted (python.execution-mode {mode}); the outputs are complete when the job has finished",
@@ -225,7 +221,7 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
             flush=True,
         )
         return 0
-    balanced = summarize(job, config, records, time.monotonic() - started)
+    balanced = summarize(job, records_in, records, time.monotonic() - started)
     if config.timeline is not None and records is not None:
         from runner.timeline import write_timeline
 
@@ -241,7 +237,7 @@ def _execute(
     a Kafka sink: how many records each output wrote), None when submitted detached."""
     sink = prepared.config.sink
     if sink.kind == "print":
-        return prepared.to_print()
+        return prepared.collect(echo=True)
     if sink.kind == "file":
         prepared.add_file_sinks()
         prepared.execute(progress)
@@ -265,25 +261,21 @@ def root_cause(text: str) -> str:
 
 
 def summarize(
-    job: Job, config: RunConfig, records: Mapping[str, list] | Mapping[str, int] | None, seconds: float
+    job: Job, records_in: int | None, records: Mapping[str, list] | Mapping[str, int], seconds: float
 ) -> bool:
-    """One block at the end of a local run: records per output, and whether all input is accounted
-    for (when the records themselves are at hand: not their counts only). False only when the check
-    could be made and failed."""
+    """One block at the end of a local run: records per output, and whether all ``records_in``
+    input records are accounted for (when the records themselves are at hand: not their counts
+    only). False only when the check could be made and failed."""
     lines = [f"run summary: {job.name} finished in {seconds:.1f}s"]
     balanced = True
-    records_in = count_input_records(config.source)
     if records_in is not None:
         lines.append(f"  records in      {records_in}")
-    if records is None:
-        lines.append("  per-output counts: Flink metrics '<operator>.records.<output>' (web UI / metric reporters)")
-    else:
-        for name, items in records.items():
-            lines.append(f"  {name:<15} {items if isinstance(items, int) else len(items)}")
-        if records_in is not None and not any(isinstance(items, int) for items in records.values()):
-            accounted = job.accounted(records)  # type: ignore[arg-type]
-            balanced = accounted == records_in
-            verdict = "nothing lost" if balanced else "MISMATCH"
-            lines.append(f"  accounted for   {accounted} of {records_in} input records: {verdict}")
+    for name, items in records.items():
+        lines.append(f"  {name:<15} {items if isinstance(items, int) else len(items)}")
+    if records_in is not None and not any(isinstance(items, int) for items in records.values()):
+        accounted = job.accounted(records)  # type: ignore[arg-type]
+        balanced = accounted == records_in
+        verdict = "nothing lost" if balanced else "MISMATCH"
+        lines.append(f"  accounted for   {accounted} of {records_in} input records: {verdict}")
     print("\n".join(lines), file=sys.stderr, flush=True)
     return balanced
