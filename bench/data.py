@@ -69,17 +69,20 @@ def clicks_purchases(n: int, keys: int, seed: int = 8) -> tuple[list[str], list[
         if rng.random() < 0.8:
             clicks.append(json.dumps({"user_id": user(rng, keys), "page": rng.choice(PAGES), "timestamp": iso(ms)}))
         else:
-            purchases.append(
-                json.dumps(
-                    {
-                        "user_id": user(rng, keys),
-                        "product_id": rng.randint(1, 50),
-                        "amount": round(rng.uniform(5, 200), 2),
-                        "timestamp": iso(ms),
-                    }
-                )
-            )
+            purchases.append(purchase(rng, keys, ms))
     return clicks, purchases
+
+
+def purchase(rng: random.Random, keys: int, ms: int) -> str:
+    """One purchase record (the draws in this order keep the datasets as they were)."""
+    return json.dumps(
+        {
+            "user_id": user(rng, keys),
+            "product_id": rng.randint(1, 50),
+            "amount": round(rng.uniform(5, 200), 2),
+            "timestamp": iso(ms),
+        }
+    )
 
 
 def purchases_profiles(n: int, keys: int, seed: int = 9) -> tuple[list[str], list[str]]:
@@ -88,16 +91,7 @@ def purchases_profiles(n: int, keys: int, seed: int = 9) -> tuple[list[str], lis
     purchases, profiles = [], []
     for ms in _times(rng, n, 0):
         if rng.random() < 0.9:
-            purchases.append(
-                json.dumps(
-                    {
-                        "user_id": user(rng, keys),
-                        "product_id": rng.randint(1, 50),
-                        "amount": round(rng.uniform(5, 200), 2),
-                        "timestamp": iso(ms),
-                    }
-                )
-            )
+            purchases.append(purchase(rng, keys, ms))
         else:
             profiles.append(
                 json.dumps(
