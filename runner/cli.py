@@ -52,6 +52,17 @@ def checkpoint_interval(text: str) -> int:
     return ms
 
 
+def port(text: str) -> int:
+    """Option type: a TCP port number."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {text!r}")
+    return value
+
+
 def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
@@ -131,6 +142,15 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
         "transaction.max.timeout.ms (default 10min)",
     )
 
+    runtime.add_argument(
+        "--metrics-port",
+        type=port,
+        default=None,
+        metavar="PORT",
+        help="a local run serves its metrics for Prometheus on http://127.0.0.1:PORT/metrics while it runs "
+        "(a cluster's reporter is configured in its config.yaml; docs/metrics.md)",
+    )
+
     picture = parser.add_argument_group("timeline (docs/timeline.md)")
     picture.add_argument(
         "--timeline",
@@ -192,6 +212,7 @@ def parse(job: Job, argv: Sequence[str] | None = None) -> RunConfig:
             mode=args.execution_mode,
             process_bundle_size=args.process_bundle_size,
             checkpoint_interval_ms=args.checkpoint_interval,
+            metrics_port=args.metrics_port,
         ),
         options=own,
         timeline=_timeline(parser, args),

@@ -51,6 +51,7 @@ class ExecutionConfig:
     mode: Literal["thread", "process"] | None  # None: the cluster's python.execution-mode, else thread
     process_bundle_size: int
     checkpoint_interval_ms: int | None
+    metrics_port: int | None = None  # a local run's Prometheus endpoint, 127.0.0.1:<port> (None: none)
 
 
 @dataclass(frozen=True)

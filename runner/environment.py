@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
-from pyflink.util.java_utils import get_j_env_configuration
+from pyflink.util.java_utils import add_jars_to_context_class_loader, get_j_env_configuration
 
 from runner.config import EventTimeConfig, ExecutionConfig
-from runner.jars import PROJECT_ROOT, connector_jars
+from runner.jars import PROJECT_ROOT, connector_jars, prometheus_reporter_jars
 
 #: Python-operator settings measured in bench/ (see README, Performance); ``overrides`` replace them.
 PYTHON_TUNING = {
@@ -34,6 +34,21 @@ def _expose_project_to_embedded_python() -> None:
 
 
 _expose_project_to_embedded_python()
+
+
+#: Flink's Prometheus reporter bound to one address (jvm/, a plugin in jars/plugins): Flink 2.2's
+#: own reporter serves on every interface of the machine.
+PROMETHEUS_REPORTER = "dev.pyflink.metrics.BoundPrometheusReporterFactory"
+
+
+def prometheus_reporter(port: int | str, host: str = "127.0.0.1") -> dict[str, str]:
+    """Flink configuration that serves every metric of the process at http://host:port/metrics."""
+    return {
+        "metrics.reporters": "prom",
+        "metrics.reporter.prom.factory.class": PROMETHEUS_REPORTER,
+        "metrics.reporter.prom.host": host,
+        "metrics.reporter.prom.port": str(port),
+    }
 
 
 #: A local run's restart strategy: 5 attempts, 1 s doubling to 8 s apart (about 15 s of waiting),
@@ -94,6 +109,12 @@ def create_environment(
         env.add_jars(*(jar.resolve().as_uri() for jar in connector_jars()))  # also on the client's class path
     for key, value in (local_rest or {}).items() if local else ():
         effective.setString(key, value)
+    if local and execution.metrics_port:
+        # A MiniCluster finds reporters on the class path only, never in a plugins folder: the
+        # gateway JVM gets the reporter's jars, the job does not (they are not pipeline.jars).
+        add_jars_to_context_class_loader([jar.resolve().as_uri() for jar in prometheus_reporter_jars()])
+        for key, value in prometheus_reporter(execution.metrics_port).items():
+            effective.setString(key, value)
     if local and "restart-strategy.type" not in configured:
         # With checkpoints, Flink's default restarts a failing job forever; a local run gives up
         # after LOCAL_RESTARTS and reports the root cause (a cluster follows its config.yaml).

@@ -7,6 +7,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 JARS = PROJECT_ROOT / "jars"
+#: Flink plugins (one folder per plugin, each with its own class loader): FLINK_PLUGINS_DIR.
+PLUGINS = JARS / "plugins"
 
 
 def _fetch() -> None:
@@ -23,6 +25,14 @@ def connector_jars() -> list[Path]:
     if not found:
         raise FileNotFoundError(f"no connector jar under {JARS / 'flink'}: run `mvn -f pom.xml package`")
     return found
+
+
+def prometheus_reporter_jars() -> list[Path]:
+    """Flink's Prometheus reporter and the class that binds it to one address (pom.xml, jvm/)."""
+    folder = PLUGINS / "metrics-prometheus"
+    if not (folder / "bound-prometheus-reporter.jar").exists():
+        _fetch()
+    return sorted(folder.glob("*.jar"))
 
 
 def kafka_broker_classpath() -> str:

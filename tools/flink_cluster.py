@@ -27,7 +27,7 @@ from pathlib import Path
 import pyflink
 import yaml
 
-from runner.jars import connector_jars
+from runner.jars import connector_jars, prometheus_reporter_jars
 from runner.run import root_cause
 from tools.kafka_broker import free_port
 from tools.package import package
@@ -76,6 +76,8 @@ class FlinkCluster:
                     # A killed TaskManager (exactly-once test) is noticed in seconds, not 50 s.
                     "heartbeat.interval": 2000,
                     "heartbeat.timeout": 8000,
+                    # The JobManager, a TaskManager and one that replaces it: one port each.
+                    "metrics.reporter.prom.port": ",".join(str(free_port()) for _ in range(3)),
                 }
             )
         conf.update(
@@ -96,21 +98,29 @@ class FlinkCluster:
         self._link_class_path()
 
     def _link_class_path(self) -> None:
-        """The cluster's lib folder: PyFlink's lib/, flink-python from its opt/ (so that the one pemja
-        of the TaskManager serves every thread-mode job: flink-conf/config.yaml says why) and the
-        Kafka connector (loaded once per TaskManager rather than once per job: thread mode keeps
-        every job's classes alive, and a connector per job filled the metaspace after 17 jobs)."""
+        """The cluster's lib and plugins folders. lib: PyFlink's lib/, flink-python from its opt/ (so
+        that the one pemja of the TaskManager serves every thread-mode job: flink-conf/config.yaml
+        says why) and the Kafka connector (loaded once per TaskManager rather than once per job:
+        thread mode keeps every job's classes alive, and a connector per job filled the metaspace
+        after 17 jobs). plugins: the Prometheus reporter of config.yaml."""
         lib = self.home / "lib"
         shutil.rmtree(lib, ignore_errors=True)
         lib.mkdir()
         for jar in [*(PYFLINK / "lib").glob("*.jar"), *(PYFLINK / "opt").glob("flink-python-*.jar"), *connector_jars()]:
             (lib / jar.name).symlink_to(jar)
+        # The Prometheus reporter of config.yaml, a plugin: a folder of its own (its class loader).
+        reporter = self.home / "plugins" / "metrics-prometheus"
+        shutil.rmtree(reporter.parent, ignore_errors=True)
+        reporter.mkdir(parents=True)
+        for jar in prometheus_reporter_jars():
+            (reporter / jar.name).symlink_to(jar)
 
     @property
     def env(self) -> dict:
         env = child_env()
         env["FLINK_CONF_DIR"] = str(self.conf_dir)
         env["FLINK_LIB_DIR"] = str(self.home / "lib")
+        env["FLINK_PLUGINS_DIR"] = str(self.home / "plugins")
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.pop("PYTHONPATH", None)  # the client's own PYTHONPATH must not leak into the cluster
         return env
@@ -180,6 +190,19 @@ class FlinkCluster:
     @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rest_port}"
+
+    @property
+    def metrics_ports(self) -> list[int]:
+        """The ports of the Prometheus endpoints (``http://127.0.0.1:<port>/metrics``) the JobManager
+        and TaskManagers may take: config.yaml's ``metrics.reporter.prom.port``, a list and/or
+        ranges, of which each process takes the first free one."""
+        ports: list[int] = []
+        for part in str(
+            yaml.safe_load((self.conf_dir / "config.yaml").read_text())["metrics.reporter.prom.port"]
+        ).split(","):
+            first, _, last = part.strip().partition("-")
+            ports.extend(range(int(first), int(last or first) + 1))
+        return ports
 
     def rest(self, path: str):
         with urllib.request.urlopen(self.rest_url + path, timeout=10) as response:
@@ -458,6 +481,10 @@ def main(argv=None) -> int:
         cluster.start()
         print(
             f"flink: running at {cluster.rest_url} ({time.monotonic() - started:.1f}s); logs in {cluster.home / 'log'}"
+        )
+        print(
+            f"flink: metrics for Prometheus at http://127.0.0.1:{cluster.metrics_ports[0]}/metrics (JobManager), "
+            "the next ports (TaskManagers)"
         )
     elif args.command == "stop":
         cluster.stop()

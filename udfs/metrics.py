@@ -9,12 +9,15 @@ from pyflink.datastream import DataStream
 from pyflink.datastream.functions import MapFunction, ProcessFunction, RuntimeContext
 from pyflink.metrics import Counter
 
-#: Metric group under which every job counts its records (``<operator>.records.<output>``).
+#: Metric group of the parsers' counters (``<operator>.records.in``, ``<operator>.records.invalid``).
 GROUP = "records"
+#: Key of the group under which every output counts its records: ``<operator>.output.<name>.records``,
+#: which Prometheus exports as ``flink_taskmanager_job_task_operator_output_records{output="<name>"}``.
+OUTPUT_GROUP = "output"
 
 
 class CountRecords(MapFunction):
-    """Counts the records of one output in the ``records.<output>`` counter and passes them on,
+    """Counts the records of one output in the ``output.<name>.records`` counter and passes them on,
     optionally tagged with the output's name (``<output>\\t<record>``) for collecting sinks.
 
     With a ``ledger`` folder (a local run whose records the client cannot read back, such as a
@@ -30,7 +33,8 @@ class CountRecords(MapFunction):
         self.count = 0
 
     def open(self, runtime_context: RuntimeContext):
-        self.counter = runtime_context.get_metrics_group().add_group(GROUP).counter(self.output)
+        # A key-value group: the output is a label, so one query covers every output of every job.
+        self.counter = runtime_context.get_metrics_group().add_group(OUTPUT_GROUP, self.output).counter("records")
         self.count = 0
 
     def map(self, record: str) -> str:

@@ -3,6 +3,7 @@ can be proved: the file is valid compose YAML (``docker compose config`` when th
 compose plugin, a structural check always), it uses the versions the project pins (pyproject.toml,
 uv.lock, pom.xml), and the commands it runs name real files and options the jobs accept."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ def pom_properties() -> dict[str, str]:
     props = ET.parse(ROOT / "pom.xml").getroot().find("m:properties", ns)
     assert props is not None
     values = {child.tag.split("}")[1]: child.text or "" for child in props}
-    return {k: re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], v) for k, v in values.items()}
+    return {k: re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1), m.group(0)), v) for k, v in values.items()}
 
 
 def dockerfile_arg(name: str) -> str:
@@ -61,7 +62,7 @@ def test_docker_compose_config_accepts_the_file():
 
 
 def test_compose_structure():
-    assert set(SERVICES) == {"kafka", "jobmanager", "taskmanager", "loadgen", "submit"}
+    assert set(SERVICES) == {"kafka", "jobmanager", "taskmanager", "prometheus", "grafana", "loadgen", "submit"}
     for name, service in SERVICES.items():
         assert "image" in service or "build" in service, name
         depends = service.get("depends_on", [])
@@ -69,7 +70,11 @@ def test_compose_structure():
         for port in service.get("ports", []):
             assert re.fullmatch(r"127\.0\.0\.1:\d+:\d+", port), port  # loopback only: REST runs code
         for volume in service.get("volumes", []):
-            assert volume.split(":")[0] in COMPOSE.get("volumes", {}), volume
+            source = volume.split(":")[0]
+            if source.startswith("./"):  # a bind mount of the checkout's own files
+                assert (ROOT / source).exists(), volume
+            else:
+                assert source in COMPOSE.get("volumes", {}), volume
     assert SERVICES["jobmanager"]["command"] == "jobmanager"
     assert SERVICES["taskmanager"]["command"] == "taskmanager"
     # The build context has what the Dockerfile copies.
@@ -90,8 +95,10 @@ def test_versions_match_the_project_pins():
         args["KAFKA_CONNECTOR_VERSION"] == dockerfile_arg("KAFKA_CONNECTOR_VERSION") == pom["kafka.connector.version"]
     )
     assert pom["kafka.connector.version"].endswith("-" + ".".join(flink.split(".")[:2]))
+    assert pom["flink.version"] == flink  # the Prometheus reporter the jvm/ class extends
     assert SERVICES["kafka"]["image"] == f"apache/kafka:{pom['kafka.version']}"
-    assert all(s.get("image") == SERVICES["jobmanager"]["image"] for n, s in SERVICES.items() if n != "kafka")
+    flink_services = {n: s for n, s in SERVICES.items() if n not in ("kafka", "prometheus", "grafana")}
+    assert all(s.get("image") == SERVICES["jobmanager"]["image"] for s in flink_services.values())
     assert SERVICES["jobmanager"]["image"].endswith(":" + flink)
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert f">={args['PYTHON_VERSION']}" in requires
@@ -119,3 +126,63 @@ def test_submit_and_loadgen_commands_are_valid():
     assert "cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/" in DOCKERFILE
     generator = loadgen.options(SERVICES["loadgen"]["command"])
     assert generator.streams == ["activity"] and generator.bootstrap_servers == config.source.bootstrap_servers
+
+
+def mounted(service: str, container_path: str) -> Path:
+    """The checkout's folder or file a service sees at ``container_path``."""
+    for volume in SERVICES[service]["volumes"]:
+        source, target = volume.split(":")[:2]
+        if container_path == target or container_path.startswith(target + "/"):
+            return ROOT / source / container_path.removeprefix(target).lstrip("/")
+    raise AssertionError(f"{service} mounts nothing at {container_path}")
+
+
+def flink_properties(service: str) -> dict:
+    return yaml.safe_load(SERVICES[service]["environment"]["FLINK_PROPERTIES"])
+
+
+def test_prometheus_scrapes_the_reporter_of_every_flink_container():
+    config_path = mounted("prometheus", "/etc/prometheus/prometheus.yml")
+    config = yaml.safe_load(config_path.read_text())
+    targets = {t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    for service in ("jobmanager", "taskmanager"):
+        properties = flink_properties(service)
+        # Inside the compose network: Flink's own reporter (all interfaces of the container);
+        # nothing publishes its port to the host.
+        assert properties["metrics.reporter.prom.factory.class"].startswith("org.apache.flink.metrics.prometheus.")
+        assert f"{service}:{properties['metrics.reporter.prom.port']}" in targets
+        assert not any(str(properties["metrics.reporter.prom.port"]) in p for p in SERVICES[service].get("ports", []))
+    promtool = shutil.which("promtool")
+    if promtool:  # Prometheus's own check of the file (scripts/setup installs it as root)
+        result = subprocess.run([promtool, "check", "config", str(config_path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_grafana_provisions_the_prometheus_data_source_and_the_dashboard():
+    provisioning = mounted("grafana", "/etc/grafana/provisioning")
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    assert [(s["type"], s["url"]) for s in sources] == [("prometheus", "http://prometheus:9090")]
+    providers = yaml.safe_load((provisioning / "dashboards" / "dashboards.yml").read_text())["providers"]
+    folder = mounted("grafana", providers[0]["options"]["path"])
+    dashboards = sorted(folder.glob("*.json"))
+    assert [d.name for d in dashboards] == ["pyflink-jobs.json"]
+    home = SERVICES["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert mounted("grafana", home) == dashboards[0]
+    dashboard = json.loads(dashboards[0].read_text())
+    titles = [panel["title"] for panel in dashboard["panels"]]
+    for wanted in (
+        "Watermark lag",
+        "Records per output",
+        "Late records",
+        "Errors",
+        "Checkpoint duration",
+        "Checkpoint size",
+        "Kafka consumer lag",
+    ):
+        assert any(t.startswith(wanted) for t in titles), wanted
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            # Every query reads the provisioned source; tests/test_metrics.py runs each against a live job.
+            assert target["datasource"]["uid"] == sources[0]["uid"], panel["title"]
+            assert re.search(r"\bflink_\w+", target["expr"]), panel["title"]

@@ -112,6 +112,8 @@ def test_options_defaults_and_errors(tmp_path):
         config.execution.parallelism,
     ) == (300_000, 5_000, "file", "print", 1)
     assert str(config.source.paths["events"]).endswith("samples/activity.jsonl")
+    assert config.execution.metrics_port is None  # no endpoint unless asked for
+    assert parse(sessions.JOB, ["--metrics-port", "9249"]).execution.metrics_port == 9249
     for argv, message in [
         (["--gap", "3 parsecs"], "argument --gap: invalid duration '3 parsecs'"),
         (["--input", str(tmp_path / "missing.jsonl")], "input not found"),
@@ -119,6 +121,8 @@ def test_options_defaults_and_errors(tmp_path):
         (["--sink", "file"], "--sink file needs --output DIR"),
         (["--parallelism", "0"], "expected a whole number >= 1"),
         (["--sink", "mail"], "invalid choice: 'mail'"),
+        (["--metrics-port", "0"], "argument --metrics-port: expected a port number 1-65535, got '0'"),
+        (["--metrics-port", "http"], "expected a port number 1-65535, got 'http'"),
     ]:
         with pytest.raises(OptionError) as error:
             parse(sessions.JOB, argv)
