@@ -51,6 +51,47 @@ def prometheus_reporter(port: int | str, host: str = "127.0.0.1") -> dict[str, s
     }
 
 
+#: Every endpoint a local run's MiniCluster opens, on the loopback address: left alone it binds its
+#: REST endpoint (which accepts job submissions: code execution) to every interface, on a random
+#: port, for as long as the run lasts.
+LOCAL_ADDRESSES = {
+    "rest.address": "127.0.0.1",
+    "rest.bind-address": "127.0.0.1",
+    "jobmanager.bind-host": "127.0.0.1",
+    "taskmanager.bind-host": "127.0.0.1",
+    "taskmanager.host": "127.0.0.1",
+}
+
+
+def _serve_python_workers_on_loopback() -> None:
+    """PyFlink starts, in a local run's Python process, a Beam worker-pool service that starts
+    Python workers for the MiniCluster on request, listening on every interface (``[::]:0``) and
+    again for each environment it creates. This one serves on 127.0.0.1, once per process (the
+    service object is PyFlink's singleton either way)."""
+    import atexit
+
+    import grpc
+    from pyflink.fn_execution.beam import beam_worker_pool_service as pool
+
+    service = pool.BeamFnLoopbackWorkerPoolServicer
+    if getattr(service, "loopback_address", None):
+        return
+
+    def start(self) -> str:
+        if not service.loopback_address:
+            server = grpc.server(pool.thread_pool_executor.shared_unbounded_instance())
+            port = server.add_insecure_port("127.0.0.1:0")
+            pool.beam_fn_api_pb2_grpc.add_BeamFnExternalWorkerPoolServicer_to_server(self, server)
+            server.start()
+            atexit.register(server.stop, 1)
+            service.loopback_address = f"127.0.0.1:{port}"
+        self._worker_address = service.loopback_address
+        return service.loopback_address
+
+    service.loopback_address = None
+    service.start = start
+
+
 #: A local run's restart strategy: 5 attempts, 1 s doubling to 8 s apart (about 15 s of waiting),
 #: enough for a broker that blinks, short enough that a deterministic failure ends the run.
 LOCAL_RESTARTS = {
@@ -83,6 +124,7 @@ def create_environment(
     else thread. ``uses_kafka``: a local run ships the Kafka connector. ``local_rest``: the REST
     endpoint's configuration for a local run (a submitted job's client needs the cluster's own).
     """
+    _serve_python_workers_on_loopback()
     conf = Configuration()
     conf.set_string("pipeline.name", job)
     if execution.mode:
@@ -107,7 +149,7 @@ def create_environment(
         # (docs/kafka-and-cluster.md): loaded once per TaskManager, not once per job, which in
         # thread mode would never be unloaded (the embedded interpreter keeps the job's classes).
         env.add_jars(*(jar.resolve().as_uri() for jar in connector_jars()))  # also on the client's class path
-    for key, value in (local_rest or {}).items() if local else ():
+    for key, value in {**LOCAL_ADDRESSES, **(local_rest or {})}.items() if local else ():
         effective.setString(key, value)
     if local and execution.metrics_port:
         # A MiniCluster finds reporters on the class path only, never in a plugins folder: the

@@ -8,6 +8,7 @@ second, 1 ms older, arrives when the newest event is exactly the bound ahead of 
 is then what the lag gauge shows.
 """
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -83,17 +84,39 @@ def output_counts(samples) -> dict[str, int]:
     return dict(counts)
 
 
-def listening_addresses(port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """The local addresses of the sockets listening on ``port`` (Linux's /proc/net tables)."""
+def listening_sockets() -> list[tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int, str]]:
+    """(local address, port, socket inode) of every listening TCP socket (Linux's /proc/net tables)."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, local_port = local.split(":")
-            if int(local_port, 16) == port and state == "0A":  # 0A: LISTEN
+            fields = line.split()
+            address, port = fields[1].split(":")
+            if fields[3] == "0A":  # LISTEN
                 raw = bytes.fromhex(address)  # 32-bit words in the machine's (little-endian) order
-                found.append(ipaddress.ip_address(b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))))
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.append((ipaddress.ip_address(words), int(port, 16), fields[9]))
     return found
+
+
+def listening_addresses(port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The local addresses of the sockets listening on ``port``."""
+    return [address for address, p, _ in listening_sockets() if p == port]
+
+
+def listeners_of(pid: int) -> list[tuple[str, int]]:
+    """(process, port) of every socket a process and its children listen on, with the address."""
+    pids = [
+        pid,
+        *(int(c) for c in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()),
+    ]
+    inodes = {}
+    for each in pids:
+        for fd in Path(f"/proc/{each}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes[target[8:-1]] = Path(f"/proc/{each}/comm").read_text().strip()
+    return [(f"{inodes[inode]} {address}", port) for address, port, inode in listening_sockets() if inode in inodes]
 
 
 def loopback(address) -> bool:
@@ -250,6 +273,15 @@ def test_the_counters_equal_the_outputs_and_the_lag_gauge_the_bound(scraped):
     # The endpoint listens on the loopback address only (Flink's own reporter listens on all).
     addresses = listening_addresses(scraped.port)
     assert addresses and all(loopback(a) for a in addresses), addresses
+
+
+def test_a_local_run_listens_on_the_loopback_address_only(scraped):
+    """The run's Python process and its JVM: the metrics endpoint, the MiniCluster's REST endpoint
+    (job submissions), PyFlink's Python worker service and py4j (runner/environment.py)."""
+    listeners = listeners_of(scraped.job.process.pid)
+    assert any(port == scraped.port for _, port in listeners), listeners
+    exposed = [(who, port) for who, port in listeners if not loopback(ipaddress.ip_address(who.split()[-1]))]
+    assert not exposed
 
 
 def test_every_dashboard_query_names_a_metric_the_job_exports(scraped):
