@@ -31,6 +31,7 @@ import yaml
 from jobs import sessions
 from runner.cli import parse
 from tests.harness import canonical, run_job
+from tools import dashboard
 from tools.kafka_broker import free_port, produce, read_topic
 from tools.processes import child_env
 from udfs.timeutil import format_time, parse_event_time
@@ -304,6 +305,14 @@ def test_prometheus_with_the_compose_configuration_gives_every_panel_data(scrape
             for r in prometheus.query("sum by (output) (flink_taskmanager_job_task_operator_output_records)")
         }
         assert by_output == {o: len(scraped.written[o]) for o in OUTPUTS}
+
+        # The dashboard as tools/dashboard.py draws it from this Prometheus: every panel has lines.
+        page = dashboard.render(f"http://127.0.0.1:{prometheus.port}", time.time() - 60, time.time())
+        drawn = {
+            title: int(n) for title, n in re.findall(r'class="panel" data-title="([^"]+)" data-series="(\d+)"', page)
+        }
+        assert set(drawn) == {panel["title"] for panel in DASHBOARD["panels"]}
+        assert all(n > 0 for n in drawn.values()), drawn
     finally:
         prometheus.stop()
 

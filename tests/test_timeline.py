@@ -8,13 +8,10 @@ scripts/setup) and checks the SVG was laid out and the page's script ran.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from runner.timeline import TimelineOptions, render
 from samples.generate import BASE_MS
 from tests.pictures import having, svg_of
 from tests.unit.test_timeline_drawing import MODULE_OUTPUTS, MODULE_TRACE
+from tools.browser import chromium
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "timeline-late-data.png"
 
@@ -94,22 +92,6 @@ def test_sessions_with_a_gap_of_3s_on_the_bundled_sample(tmp_path, capsys) -> No
         assert len(having(lane, "late")) == sum(r["user_id"] == key for r in printed.get("late", []))
     assert int(root.get("data-late", "")) == len(printed.get("late", [])) > 0
     assert int(root.get("data-errors", "")) == len(printed["errors"])
-
-
-def chromium(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Headless Chromium in a process group of its own, killed by that group if anything is left."""
-    command = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    command += [f"--user-data-dir={cwd / 'chromium-profile'}", *args]
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        out, err = process.communicate(timeout=timeout)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # helpers (zygote, GPU) it may have left behind
-        process.wait()
-    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 @pytest.mark.skipif(
