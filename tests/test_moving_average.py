@@ -11,7 +11,8 @@ import random
 import pytest
 
 from jobs import moving_average
-from runner.cli import OptionError, parse
+from runner.cli import OptionError, parse, run_command
+from runner.outputs import read_file_outputs
 from runner.run import prepare
 from samples.generate import BASE_MS
 from tests.harness import canonical, lines, run_job
@@ -235,6 +236,24 @@ def test_the_jvm_window_aggregate_adds_per_window_behind_one_watermark_per_reade
         assert node["parallelism"] == 1, node["contents"]
         assert all(p["ship_strategy"] == "FORWARD" for p in node.get("predecessors", [])), node["contents"]
         todo += [p["id"] for p in node.get("predecessors", [])]
+
+
+def test_on_the_bundled_sample_the_jvm_operator_at_parallelism_4_gives_the_python_operators_outputs(tmp_path):
+    # the sample has late and partially late events at this bound
+    argv = ["--out-of-orderness", "1s", "--key-field", "user_id", "--sink", "file"]
+    outputs = []
+    for operator, parallelism in (("python", 1), ("jvm", 4)):
+        out = tmp_path / operator
+        assert (
+            run_command(
+                moving_average.JOB,
+                with_operator([*argv, "--output", str(out), "--parallelism", str(parallelism)], operator),
+            )
+            == 0
+        )
+        outputs.append({k: canonical(v) for k, v in read_file_outputs(out, ["windows", "late", "errors"]).items()})
+    assert outputs[0]["late"] and outputs[0]["windows"] and outputs[0]["errors"]
+    assert outputs[1] == outputs[0]
 
 
 @pytest.mark.parametrize("operator", OPERATORS)
