@@ -61,7 +61,7 @@ class MovingAverageOptions:
         one_of("python", "jvm"),
         "python",
         "python: PyFlink's SlidingEventTimeWindows (default); jvm: Flink's HOP window aggregate, "
-        "the same outputs with far less Python per event (docs/windowing.md)",
+        "the same outputs with less Python per event (docs/windowing.md)",
         metavar="{python,jvm}",
     )
 
