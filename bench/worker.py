@@ -91,7 +91,7 @@ def _prepared(spec, sink_args=()):
         argv += [option, spec["files"][name]]
     config = parse(job, argv)
     build = None
-    if spec.get("build"):  # a design from bench/prototypes.py instead of the job's own
+    if spec.get("build"):  # another design of the job than its own
         module, _, name = spec["build"].partition(":")
         build = getattr(importlib.import_module(module), name)
     return job, config, build, prepare

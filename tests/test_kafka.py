@@ -234,6 +234,7 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("sessions", ["--gap", "3s"], ["sessions", "late"]),
         ("sessions", ["--gap", "3s", "--allowed-lateness", "10s"], ["sessions", "late"]),  # re-fired sessions included
         ("moving_average", [], ["windows", "late"]),
+        ("moving_average", ["--window-operator", "jvm"], ["windows", "late"]),
         ("window_join", [], ["matches", "consumed", "late"]),
         ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
         ("temporal_join", [], ["enriched", "consumed", "late"]),

@@ -102,6 +102,17 @@ def signed_duration(text: str) -> int:
     return -magnitude if negative else magnitude
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    """Option type: one of ``choices``, as written."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    return parse
+
+
 def positive_int(text: str) -> int:
     """Option type: a whole number of at least 1."""
     try:

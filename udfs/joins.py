@@ -106,7 +106,7 @@ def window_join(t_env: StreamTableEnvironment, left: Side, right: Side, key: str
         FROM {windowed(l_view)} AS l JOIN {windowed(r_view)} AS r
           ON l.`{key}` = r.`{key}` AND l.window_start = r.window_start AND l.window_end = r.window_end
     """)
-    return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
+    return Joined(timed_stream(t_env, pairs), late_rows, consumed)
 
 
 def interval_join(
@@ -125,7 +125,7 @@ def interval_join(
           ON l.`{key}` = r.`{key}`
          AND r.{ROWTIME} BETWEEN {_shifted(f"l.{ROWTIME}", lower_ms)} AND {_shifted(f"l.{ROWTIME}", upper_ms)}
     """)
-    return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
+    return Joined(timed_stream(t_env, pairs), late_rows, consumed)
 
 
 def temporal_join(t_env: StreamTableEnvironment, probe: Side, versions: Side, key: str) -> Joined:
@@ -148,7 +148,7 @@ def temporal_join(t_env: StreamTableEnvironment, probe: Side, versions: Side, ke
         FROM {p_view} AS p LEFT JOIN {v_view} FOR SYSTEM_TIME AS OF p.{ROWTIME} AS v
           ON p.`{key}` = v.`{key}`
     """)
-    return Joined(_timed_stream(t_env, pairs), late_rows, consumed)
+    return Joined(timed_stream(t_env, pairs), late_rows, consumed)
 
 
 def _prepare(
@@ -185,8 +185,8 @@ def _prepare(
                    window_time AS {RECORD_TIME}
             FROM TABLE(TUMBLE(TABLE {view}, DESCRIPTOR({ROWTIME}), {interval_literal(bucket_ms)}))
             GROUP BY window_start, window_end, window_time""")
-    consumed = _timed_stream(t_env, t_env.sql_query(" UNION ALL ".join(counts)))
-    late_rows = _timed_stream(t_env, t_env.sql_query(" UNION ALL ".join(late)))
+    consumed = timed_stream(t_env, t_env.sql_query(" UNION ALL ".join(counts)))
+    late_rows = timed_stream(t_env, t_env.sql_query(" UNION ALL ".join(late)))
     return (*views, consumed, late_rows)
 
 
@@ -204,7 +204,7 @@ def timed_table(t_env: StreamTableEnvironment, side: Side, primary_key: str | No
     return t_env.from_data_stream(side.stream, builder.build())
 
 
-def _timed_stream(t_env: StreamTableEnvironment, table: Table) -> DataStream:
+def timed_stream(t_env: StreamTableEnvironment, table: Table) -> DataStream:
     """A result table whose last column is ``rowtime`` -> a DataStream of the other columns, with
     ``rowtime`` as the record timestamp (not a field: a TIMESTAMP_LTZ reaches Python as a Java
     object)."""

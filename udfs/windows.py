@@ -100,3 +100,9 @@ def allowed_lateness_option(of: str = "window"):
     return option(
         "--allowed-lateness", duration, "0ms", f"how long after its end a {of} still takes late events (default 0)"
     )
+
+
+def sql_time_text(text: str) -> str:
+    """Flink SQL's text of a ``TIMESTAMP(3)`` in UTC (``2026-11-24 10:00:05.000``) -> the outputs'
+    time format (:func:`udfs.timeutil.format_time`: ``2026-11-24T10:00:05.000Z``)."""
+    return f"{text[:10]}T{text[11:]}Z"

@@ -10,7 +10,7 @@ import pkgutil
 import pytest
 
 import jobs
-from runner.cli import OptionError, checkpoint_interval, parse
+from runner.cli import OptionError, checkpoint_interval, parse, run_command
 from runner.run import root_cause
 from runner.sources import count_input_records, files_of
 from udfs.eventtime import interval_literal
@@ -21,6 +21,7 @@ from udfs.job import (
     Job,
     NoOptions,
     duration,
+    one_of,
     positive_duration,
     positive_int,
     signed_duration,
@@ -52,6 +53,7 @@ def test_every_job_is_a_declaration_with_defaults_that_parse(name):
         (signed_duration, "1h", 3_600_000),
         (positive_int, "4", 4),
         (checkpoint_interval, "10ms", 10),
+        (one_of("python", "jvm"), "jvm", "jvm"),
     ],
 )
 def test_option_types(parse_type, text, value):
@@ -67,6 +69,7 @@ def test_option_types(parse_type, text, value):
         (positive_int, "0", "expected a whole number >= 1"),
         (positive_int, "two", "expected a whole number >= 1"),
         (checkpoint_interval, "5ms", "at least 10ms"),
+        (one_of("python", "jvm"), "JVM", "expected one of python, jvm, got 'JVM'"),
     ],
 )
 def test_option_types_reject_with_a_reason(parse_type, text, reason):
@@ -93,6 +96,49 @@ def test_checks_across_options_are_one_line(name, argv, message):
         parse(importlib.import_module(f"jobs.{name}").JOB, argv)
     assert raised.value.message.startswith(f"python -m jobs.{name}: error: ") and message in raised.value.message
     assert "\n" not in raised.value.message and raised.value.code == 2
+
+
+#: What ``--window-operator jvm`` cannot compute exactly as the Python window operator does.
+JVM_WINDOW_REFUSALS = [
+    (
+        ["--size", "7s", "--slide", "3s"],
+        "--window-operator jvm needs --size to be a whole multiple of --slide (SQL's HOP)",
+    ),
+    (["--allowed-lateness", "5s"], "--window-operator jvm takes no --allowed-lateness (SQL windows fire once)"),
+    (
+        ["--key-field", "region"],
+        "--window-operator jvm keys by user_id, action, tenant, page only, not 'region' "
+        "(--window-operator python keys by any field)",
+    ),
+    (
+        ["--key-field", "value"],
+        "--window-operator jvm keys by user_id, action, tenant, page only, not 'value' "
+        "(--window-operator python keys by any field)",
+    ),
+]
+
+
+@pytest.mark.parametrize("argv, message", JVM_WINDOW_REFUSALS)
+def test_the_jvm_window_operator_refuses_what_it_cannot_match_exit_2_one_line(argv, message, capsys):
+    from jobs import moving_average
+
+    assert run_command(moving_average.JOB, [*argv, "--window-operator", "jvm"]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"python -m jobs.moving_average: error: {message}"]
+    # the Python window operator takes each of them
+    parse(moving_average.JOB, argv)
+
+
+def test_the_window_operator_option_takes_python_and_jvm_only():
+    from jobs import moving_average
+
+    assert parse(moving_average.JOB, []).options.window_operator == "python"
+    jvm = parse(moving_average.JOB, ["--key-field", "tenant", "--window-operator", "jvm"]).options
+    assert jvm.window_operator == "jvm"
+    with pytest.raises(OptionError) as raised:
+        parse(moving_average.JOB, ["--window-operator", "sql"])
+    assert raised.value.message == (
+        "python -m jobs.moving_average: error: argument --window-operator: expected one of python, jvm, got 'sql'"
+    )
 
 
 def test_signed_values_attach_to_their_option():
