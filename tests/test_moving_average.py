@@ -177,13 +177,15 @@ RANDOMIZED = [(1, 10_000, 5_000, None), (2, 10_000, 2_000, "user_id"), (3, 7_000
 RANDOMIZED += [(6, 6_000, 6_000, "user_id")]  # size = slide: tumbling windows, every event leaves
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
 @pytest.mark.parametrize(
-    "seed, size, slide, key_field, operator",
-    # the JVM operator takes only a size that is a whole multiple of the slide
-    [(*case, op) for case in RANDOMIZED for op in OPERATORS if op == "python" or case[1] % case[2] == 0],
+    "seed, size, slide, key_field, operator, parallelism",
+    # The Python operator at 1 and 2; the JVM operator (a size that is a whole multiple of the
+    # slide only) at 2, where its late test and the window's watermark could part (the other
+    # tests run it at 1, and at 4 on the bundled sample).
+    [(*case, "python", p) for case in RANDOMIZED for p in (1, 2)]
+    + [(*case, "jvm", 2) for case in RANDOMIZED if case[1] % case[2] == 0],
 )
-def test_randomized_out_of_order_input_matches_brute_force(seed, size, slide, key_field, parallelism, operator):
+def test_randomized_out_of_order_input_matches_brute_force(seed, size, slide, key_field, operator, parallelism):
     records = random_stream(seed)
     argv = ["--size", f"{size}ms", "--slide", f"{slide}ms", "--out-of-orderness", "2s"]
     argv += ["--key-field", key_field] if key_field else []
