@@ -125,3 +125,14 @@ def completed_checkpoints(folder) -> int:
 def checkpoints_seen(folder) -> int:
     """The most checkpoints any :class:`AwaitCheckpoints` gate saw completed during the run."""
     return max((int(p.read_text()) for p in Path(folder).glob("seen-*")), default=0)
+
+
+def wait_until(condition, timeout: float, what: str, every: float = 0.5):
+    """Poll ``condition`` until it returns something truthy (returned), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
+        time.sleep(every)  # polling

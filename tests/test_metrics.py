@@ -30,7 +30,7 @@ import yaml
 
 from jobs import sessions
 from runner.cli import parse
-from tests.harness import canonical, run_job
+from tests.harness import canonical, run_job, wait_until
 from tools import dashboard
 from tools.kafka_broker import free_port, produce, read_topic
 from tools.processes import child_env
@@ -132,18 +132,6 @@ def panel_queries() -> list[tuple[str, str]]:
         for target in panel.get("targets", []):
             queries.append((panel["title"], target["expr"].replace("$__rate_interval", "1m")))
     return queries
-
-
-def until(condition, what: str, timeout: float = 180.0, every: float = 0.5):
-    """Polls ``condition`` until it returns something truthy (returned), or fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 class RunningJob:
@@ -251,11 +239,12 @@ def scraped(kafka_bootstrap):
             written.update({o: [json.loads(r) for r in read_topic(kafka_bootstrap, f"{prefix}.{o}")] for o in OUTPUTS})
             return all(len(written[o]) == len(expected[o]) for o in OUTPUTS)
 
-        until(all_written, "the sample's sessions in the output topics")
+        wait_until(all_written, 180, "the sample's sessions in the output topics")
         assert {o: canonical(written[o]) for o in OUTPUTS} == {o: canonical(expected[o]) for o in OUTPUTS}
         # The counters may trail the topics by one report: wait until they count what was written.
-        samples = until(
+        samples = wait_until(
             lambda: (s := scrape(port)) and output_counts(s) == {o: len(written[o]) for o in OUTPUTS} and s,
+            180,
             "the output counters to reach the records written",
         )
         yield Scraped(job, port, written, samples)
@@ -297,7 +286,7 @@ def test_prometheus_with_the_compose_configuration_gives_every_panel_data(scrape
         pytest.skip("no prometheus binary on this machine (scripts/setup installs it when run as root)")
     prometheus = Prometheus(tmp_path, f"127.0.0.1:{scraped.port}")
     try:
-        until(lambda: prometheus.scrapes() >= 5, "five scrapes of the job by Prometheus")
+        wait_until(lambda: prometheus.scrapes() >= 5, 180, "five scrapes of the job by Prometheus")
         for title, promql in panel_queries():
             assert prometheus.query(promql), (title, promql)
         by_output = {
@@ -340,7 +329,7 @@ def test_a_cluster_reports_a_submitted_jobs_counters_on_loopback(flink_cluster, 
                         counts[output] += n
             return counts == expected
 
-        until(reported, "the cluster's reporter to count the sample's outputs")
+        wait_until(reported, 180, "the cluster's reporter to count the sample's outputs")
         written = {o: len(read_topic(kafka_bootstrap, f"{prefix}.{o}")) for o in OUTPUTS}
         assert written == expected
         listening = [a for port in flink_cluster.metrics_ports for a in listening_addresses(port)]

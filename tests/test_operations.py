@@ -36,7 +36,7 @@ import pytest
 from jobs import sessions
 from runner.outputs import canonical
 from tests.flaky_job import ALWAYS
-from tests.harness import run_in_a_process
+from tests.harness import run_in_a_process, wait_until
 from tools import loadgen
 from tools.kafka_broker import (
     KafkaBroker,
@@ -55,17 +55,6 @@ pytestmark = pytest.mark.ops
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def wait_until(condition, timeout: float, what: str, every: float = 0.5):
-    """Poll ``condition`` until it returns something truthy (returned), or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
-        time.sleep(every)  # polling
-
-
 def sessions_args(topic, bootstrap, prefix, group, parallelism=1, *extra):
     return [
         "--gap",
