@@ -30,13 +30,12 @@ def wants_progress(stream: TextIO = sys.stderr) -> bool:
 
 
 def rest_overrides() -> dict[str, str]:
-    """Configuration that starts the local MiniCluster's REST endpoint on a free loopback port."""
+    """Configuration that starts the local MiniCluster's REST endpoint on a free port (on the
+    loopback address, as every local endpoint: runner/environment.py's LOCAL_ADDRESSES)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return {
-        "rest.address": "127.0.0.1",
-        "rest.bind-address": "127.0.0.1",
         "rest.port": str(port),
         # The REST endpoint fetches metrics from the tasks every 10 s by default: too slow a line.
         "metrics.fetcher.update-interval": "1000",
