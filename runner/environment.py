@@ -13,7 +13,7 @@ from pyflink.table import StreamTableEnvironment
 from pyflink.util.java_utils import add_jars_to_context_class_loader, get_j_env_configuration
 
 from runner.config import EventTimeConfig, ExecutionConfig
-from runner.jars import PROJECT_ROOT, connector_jars, prometheus_reporter_jars
+from runner.jars import PROJECT_ROOT, connector_jars, functions_jar, prometheus_reporter_jars
 
 #: Python-operator settings measured in bench/ (see README, Performance); ``overrides`` replace them.
 PYTHON_TUNING = {
@@ -144,11 +144,13 @@ def create_environment(
     effective = get_j_env_configuration(env._j_stream_execution_environment)
     configured = effective.toMap()
     local = configured.get("execution.target") in (None, "local")
-    if local and uses_kafka:
-        # A local run ships the connector from the checkout's jars/. A cluster has it in its lib/
+    if local:
+        # A local run ships the jobs' JVM functions (udfs/jvm.py), and the connector if it uses
+        # Kafka, from the checkout's jars/. A cluster has both in its lib/
         # (docs/kafka-and-cluster.md): loaded once per TaskManager, not once per job, which in
         # thread mode would never be unloaded (the embedded interpreter keeps the job's classes).
-        env.add_jars(*(jar.resolve().as_uri() for jar in connector_jars()))  # also on the client's class path
+        jars = [functions_jar(), *(connector_jars() if uses_kafka else [])]
+        env.add_jars(*(jar.resolve().as_uri() for jar in jars))  # also on the client's class path
     for key, value in {**LOCAL_ADDRESSES, **(local_rest or {})}.items() if local else ():
         effective.setString(key, value)
     if local and execution.metrics_port:

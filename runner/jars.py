@@ -16,14 +16,24 @@ def _fetch() -> None:
 
 
 def connector_jars() -> list[Path]:
-    """The Flink connector jars: a local run's ``pipeline.jars``, a cluster's lib/ (fetched by
-    Maven on first use)."""
-    found = sorted((JARS / "flink").glob("*.jar"))
+    """The Kafka connector's uber-jar: a local Kafka run's ``pipeline.jars``, a cluster's lib/
+    (fetched by Maven on first use)."""
+    return _built("flink-sql-connector-kafka-*.jar")
+
+
+def functions_jar() -> Path:
+    """The jobs' JVM functions (jvm/, udfs/jvm.py): every local run's ``pipeline.jars``, a
+    cluster's lib/."""
+    return _built("pyflink-jobs-functions.jar")[0]
+
+
+def _built(pattern: str) -> list[Path]:
+    found = sorted((JARS / "flink").glob(pattern))
     if not found:
         _fetch()
-        found = sorted((JARS / "flink").glob("*.jar"))
+        found = sorted((JARS / "flink").glob(pattern))
     if not found:
-        raise FileNotFoundError(f"no connector jar under {JARS / 'flink'}: run `mvn -f pom.xml package`")
+        raise FileNotFoundError(f"no {pattern} under {JARS / 'flink'}: run scripts/setup")
     return found
 
 

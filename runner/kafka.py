@@ -34,7 +34,7 @@ from pyflink.datastream.connectors.kafka import (
 
 from runner.cli import OptionError
 from runner.config import RunConfig, SinkConfig, SourceConfig
-from runner.sinks import counted
+from udfs.metrics import count_records
 
 # kafka-python (the fail-fast checks) logs every connection at INFO; the run's log is about the job.
 logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -95,9 +95,8 @@ def kafka_sink(
         builder.set_transactional_id_prefix(transactional_id_prefix(sink, output))
         # The connector's own default (1 h) exceeds a default broker's 15 min maximum.
         builder.set_property("transaction.timeout.ms", str(sink.transaction_timeout_ms))
-    (counted(stream, output, ledger=ledger) if count else stream).sink_to(builder.build()).name(f"kafka-{output}").uid(
-        f"sink-{output}"
-    )
+    counted = count_records(stream, output, ledger=ledger) if count else stream
+    counted.sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
 
 
 def check_options(config: RunConfig) -> dict[str, int]:

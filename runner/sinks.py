@@ -3,7 +3,7 @@
 - ``file``: ``DIR/<output>/*.jsonl`` via Flink's FileSink, complete once the job has finished;
 - ``print`` and tests: the outputs are tagged with their name, unioned, and collected by the client;
 - ``kafka``: see :mod:`runner.kafka`.
-Each output passes :class:`udfs.metrics.CountRecords` first (unless ``count=False``), so every job
+Each output passes :func:`udfs.metrics.count_records` first (unless ``count=False``), so every job
 counts its outputs. :mod:`runner.outputs` reads what the file sink wrote.
 """
 
@@ -20,13 +20,7 @@ from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, 
 from pyflink.datastream.data_stream import CloseableIterator
 
 from runner.progress import cancel
-from udfs.metrics import CountRecords
-
-
-def counted(stream: DataStream, output: str, tag: bool = False, ledger: str | None = None) -> DataStream:
-    """``stream`` through the output's records counter (see :class:`udfs.metrics.CountRecords`)."""
-    counter = CountRecords(output, tag, ledger)
-    return stream.map(counter, Types.STRING()).name(f"count-{output}").uid(f"count-{output}")
+from udfs.metrics import count_records
 
 
 def file_sink(stream: DataStream, directory: str | Path, output: str, count: bool = True) -> None:
@@ -39,13 +33,13 @@ def file_sink(stream: DataStream, directory: str | Path, output: str, count: boo
         .with_output_file_config(OutputFileConfig.builder().with_part_prefix(output).with_part_suffix(".jsonl").build())
         .build()
     )
-    (counted(stream, output) if count else stream).sink_to(sink).name(f"file-{output}").uid(f"sink-{output}")
+    (count_records(stream, output) if count else stream).sink_to(sink).name(f"file-{output}").uid(f"sink-{output}")
 
 
 def tagged_union(outputs: Mapping[str, DataStream]) -> DataStream:
     """All outputs as one stream of ``<output>\\t<json>`` lines, for a client-side collector (each
     counted on the way)."""
-    streams = [counted(stream, name, tag=True) for name, stream in outputs.items()]
+    streams = [count_records(stream, name, tag=True) for name, stream in outputs.items()]
     return streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0]
 
 

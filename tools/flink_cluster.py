@@ -27,7 +27,7 @@ from pathlib import Path
 import pyflink
 import yaml
 
-from runner.jars import connector_jars, prometheus_reporter_jars
+from runner.jars import connector_jars, functions_jar, prometheus_reporter_jars
 from runner.run import root_cause
 from tools.kafka_broker import free_port
 from tools.package import package
@@ -100,13 +100,18 @@ class FlinkCluster:
     def _link_class_path(self) -> None:
         """The cluster's lib and plugins folders. lib: PyFlink's lib/, flink-python from its opt/ (so
         that the one pemja of the TaskManager serves every thread-mode job: flink-conf/config.yaml
-        says why) and the Kafka connector (loaded once per TaskManager rather than once per job:
-        thread mode keeps every job's classes alive, and a connector per job filled the metaspace
-        after 17 jobs). plugins: the Prometheus reporter of config.yaml."""
+        says why), the Kafka connector and the jobs' JVM functions (loaded once per TaskManager
+        rather than once per job: thread mode keeps every job's classes alive, and a connector per
+        job filled the metaspace after 17 jobs). plugins: the Prometheus reporter of config.yaml."""
         lib = self.home / "lib"
         shutil.rmtree(lib, ignore_errors=True)
         lib.mkdir()
-        for jar in [*(PYFLINK / "lib").glob("*.jar"), *(PYFLINK / "opt").glob("flink-python-*.jar"), *connector_jars()]:
+        for jar in [
+            *(PYFLINK / "lib").glob("*.jar"),
+            *(PYFLINK / "opt").glob("flink-python-*.jar"),
+            *connector_jars(),
+            functions_jar(),
+        ]:
             (lib / jar.name).symlink_to(jar)
         # The Prometheus reporter of config.yaml, a plugin: a folder of its own (its class loader).
         reporter = self.home / "plugins" / "metrics-prometheus"
