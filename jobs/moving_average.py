@@ -26,6 +26,7 @@ from udfs.events import ACTIVITY, STRING
 from udfs.eventtime import ROWTIME, interval_literal, stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, one_of, option, positive_duration
 from udfs.joins import RECORD_TIME, Side, timed_stream, timed_table
+from udfs.jvm import json_records
 from udfs.timeutil import format_time
 from udfs.windows import (
     FieldKey,
@@ -34,7 +35,6 @@ from udfs.windows import (
     late_record,
     late_records,
     late_tag,
-    sql_time_text,
     window_start,
 )
 
@@ -111,6 +111,19 @@ class CountSum(AggregateFunction):
         return a[0] + b[0], a[1] + b[1], slides
 
 
+#: The same record as :func:`window_json`, formatted in the JVM from the HOP aggregate's row
+#: (``--window-operator jvm``): its fields, in the row's order, and how each is written.
+WINDOW_RECORD = (
+    ("key", "text"),
+    ("window_start", "sql-time"),
+    ("window_end", "sql-time"),
+    ("count", "integer"),
+    ("sum", "float9"),
+    ("avg", "float9"),
+    ("leaving", "integer"),
+)
+
+
 def window_json(key, start: str, end: str, count: int, total: float, leaving: int) -> str:
     """SPEC's ``windows`` record, from either window operator."""
     return json.dumps(
@@ -168,7 +181,7 @@ AGG_PHASES = "table.optimizer.agg-phase-strategy"
 
 def jvm_windows(t_env: StreamTableEnvironment, events: DataStream, options: MovingAverageOptions):
     """The same outputs as :func:`build`'s Python window operator, computed by Flink SQL's HOP
-    window TVF and aggregate; Python formats one record per window (and per late event).
+    window TVF and aggregate, formatted in the JVM (:data:`WINDOW_RECORD`): Python sees late events only.
 
     Late is decided before the window, by the window operator's own test on the same watermark:
     an event whose *last* window has fired (``end - 1 <= watermark``) is late for all of them, so
@@ -197,10 +210,10 @@ def jvm_windows(t_env: StreamTableEnvironment, events: DataStream, options: Movi
     t_env.create_temporary_view(f"{source}_on_time", t_env.sql_query(f"SELECT * FROM {source} WHERE NOT {late}"))
     hop = f"HOP(TABLE {source}_on_time, DESCRIPTOR({ROWTIME}), {interval_literal(slide)}, {interval_literal(size)})"
     # `value`: missing counts as 0, and -0.0 as 0.0 (the Python operator's `value or 0.0`).
+    value = "CASE WHEN `value` IS NULL OR `value` = 0 THEN 0.0 ELSE `value` END"
     windows = t_env.sql_query(f"""
         SELECT {key} AS k, CAST(window_start AS STRING) AS ws, CAST(window_end AS STRING) AS we,
-               COUNT(*) AS c,
-               SUM(CASE WHEN `value` IS NULL OR `value` = 0 THEN 0.0 ELSE `value` END) AS s,
+               COUNT(*) AS c, SUM({value}) AS s, SUM({value}) / COUNT(*) AS a,
                SUM(CASE WHEN {ROWTIME} <= window_time - {interval_literal(size - slide)} THEN 1 ELSE 0 END) AS leaving,
                window_time AS {RECORD_TIME}
         FROM TABLE({hop})
@@ -214,13 +227,9 @@ def jvm_windows(t_env: StreamTableEnvironment, events: DataStream, options: Movi
     finally:
         config.set(AGG_PHASES, phases)
     return {
-        "windows": window_rows.map(_window_row_json, Types.STRING()).name("format-windows").uid("format-windows"),
+        "windows": json_records(window_rows, WINDOW_RECORD, "format-windows"),
         "late": timed_stream(t_env, late_rows).map(late_record, Types.STRING()).name("format-late").uid("format-late"),
     }
-
-
-def _window_row_json(row) -> str:
-    return window_json(row.k, sql_time_text(row.ws), sql_time_text(row.we), row.c, row.s, row.leaving)
 
 
 #: Every on-time event is in the leaving count of exactly one window, its last (which closes

@@ -9,9 +9,13 @@ has it in its ``lib/`` (scripts/flink-cluster, docker/Dockerfile).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
+from pyflink.util.java_utils import to_jarray
 
 #: The Java package of the functions.
 PACKAGE = "dev.pyflink.functions"
@@ -32,3 +36,19 @@ def java_process(stream: DataStream, function, output_type: TypeInformation, nam
     """``stream`` through a Java process function, as operator ``name`` (its uid too): the Java
     ``SingleOutputStreamOperator``, for its side outputs."""
     return stream._j_data_stream.process(function, output_type.get_java_type_info()).name(name).uid(name)
+
+
+#: The kinds of :func:`json_records`' fields: ``text``, ``integer``, ``float`` (Python's repr),
+#: ``float9`` (Python's ``round(x, 9)``), ``sql-time`` (Flink SQL's text of a UTC ``TIMESTAMP(3)``,
+#: written as the outputs' ``2026-11-24T10:00:05.000Z``).
+JsonFields = Sequence[tuple[str, str]]
+
+
+def json_records(rows: DataStream, fields: JsonFields, name: str) -> DataStream:
+    """Rows -> one JSON object each, the row's i-th field under ``fields[i] = (name, kind)``, in
+    the bytes ``json.dumps(..., ensure_ascii=False)`` writes for the same values
+    (``JsonRecords.java``; tests/test_jvm_json.py compares the two)."""
+    string = get_gateway().jvm.String
+    names = to_jarray(string, [field for field, _ in fields])
+    kinds = to_jarray(string, [kind for _, kind in fields])
+    return java_map(rows, functions().JsonRecords(names, kinds), Types.STRING(), name)
