@@ -24,7 +24,7 @@ from pyflink.table import StreamTableEnvironment
 from runner.cli import main
 from udfs.events import ACTIVITY, STRING
 from udfs.eventtime import ROWTIME, interval_literal, stamped, stamped_type
-from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, one_of, option, positive_duration
+from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
 from udfs.joins import RECORD_TIME, Side, timed_stream, timed_table
 from udfs.jvm import json_records
 from udfs.timeutil import format_time
@@ -35,6 +35,7 @@ from udfs.windows import (
     late_record,
     late_records,
     late_tag,
+    window_operator_option,
     window_start,
 )
 
@@ -56,14 +57,7 @@ class MovingAverageOptions:
         metavar="FIELD",
     )
     allowed_lateness_ms: int = allowed_lateness_option()
-    window_operator: str = option(
-        "--window-operator",
-        one_of("python", "jvm"),
-        "python",
-        "python: PyFlink's SlidingEventTimeWindows (default); jvm: Flink's HOP window aggregate, "
-        "the same outputs with less Python per event (docs/windowing.md)",
-        metavar="{python,jvm}",
-    )
+    window_operator: str = window_operator_option("Flink's HOP window aggregate (Flink SQL)")
 
     def __post_init__(self):
         if self.size_ms < self.slide_ms:

@@ -4,6 +4,7 @@ Flink's ``EventTimeSessionWindows`` merge a user's events whose gaps are at most
 session closes when the watermark passes its last event + gap (``window_end``), so, unlike the
 seed's simulation, which closes a session on the next event's arrival, the result does not depend
 on arrival order within the watermark bound. Events behind a closed session go to ``late``.
+``--window-operator jvm`` computes the same outputs with the same window operator in the JVM.
 
     python -m jobs.sessions --gap 3s --input events.jsonl --sink file --output out/
 """
@@ -14,15 +15,18 @@ import json
 from dataclasses import dataclass
 
 from pyflink.common import Types
-from pyflink.datastream import DataStream
+from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.window import EventTimeSessionWindows
+from pyflink.java_gateway import get_gateway
 
 from runner.cli import main
-from udfs.eventtime import stamped, stamped_type
+from udfs.events import ACTIVITY
+from udfs.eventtime import stamped, stamped_type, timed_row_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
+from udfs.jvm import functions
 from udfs.merging_windows import MergingWindowFunction
 from udfs.timeutil import format_time
-from udfs.windows import allowed_lateness_option, late_records, late_tag
+from udfs.windows import allowed_lateness_option, late_records, late_tag, window_operator_option
 
 LATE = late_tag()
 
@@ -31,6 +35,7 @@ LATE = late_tag()
 class SessionOptions:
     gap_ms: int = option("--gap", positive_duration, "5min", "inactivity gap that ends a session (default 5min)")
     allowed_lateness_ms: int = allowed_lateness_option("session")
+    window_operator: str = window_operator_option("Flink's own EventTimeSessionWindows (Java)")
 
 
 class SessionSummary(MergingWindowFunction):
@@ -42,8 +47,7 @@ class SessionSummary(MergingWindowFunction):
     """
 
     def process(self, user_id, context, events):
-        # sorted() is stable: events with equal times keep their arrival order.
-        ordered = sorted(((e.ts, e.action) for e in events), key=lambda pair: pair[0])
+        ordered = sorted(((e.ts, e.action) for e in events), key=action_order)
         first, last = ordered[0][0], ordered[-1][0]
         window = context.window()
         yield (
@@ -62,7 +66,16 @@ class SessionSummary(MergingWindowFunction):
         )  # a late re-firing too: see udfs.eventtime.stamped
 
 
+def action_order(event: tuple[int, str | None]):
+    """Event time, then the action (a missing one first): equal times would otherwise keep the
+    order in which the session's windows were merged, which no window operator defines."""
+    ts, action = event
+    return ts, action is not None, action or ""
+
+
 def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]:
+    if options.window_operator == "jvm":
+        return jvm_sessions(streams["events"], options)
     sessions = (
         streams["events"]
         .key_by(lambda e: e.user_id, Types.STRING())
@@ -76,8 +89,38 @@ def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]:
     return {"sessions": stamped(sessions, "sessions"), "late": late_records(sessions.get_side_output(LATE))}
 
 
-#: Each input record is in one session's event_count, in late or in errors.
-ACCOUNTING = (Count("sessions", "event_count"), *LATE_AND_ERRORS)
+def jvm_sessions(events: DataStream, options: SessionOptions) -> dict[str, DataStream]:
+    """The same pipeline as :func:`build`'s, on Flink's Java window operator, of which PyFlink's
+    Python one is a port: the same merging, lateness and late side output. The session's record
+    is written in the JVM too (``SessionSummary.java``, the bytes :class:`SessionSummary`
+    writes), and Flink's window operator stamps it with the window's max timestamp itself."""
+    jvm = get_gateway().jvm
+    row_type = timed_row_type(ACTIVITY)
+    late = OutputTag("late", row_type).get_java_output_tag()
+    field = ACTIVITY.names.index
+    duration = jvm.java.time.Duration.ofMillis
+    sessions = (
+        events._j_data_stream.keyBy(functions().RowFieldKey(field("user_id")), Types.STRING().get_java_type_info())
+        .window(
+            jvm.org.apache.flink.streaming.api.windowing.assigners.EventTimeSessionWindows.withGap(
+                duration(options.gap_ms)
+            )
+        )
+        .allowedLateness(duration(options.allowed_lateness_ms))
+        .sideOutputLateData(late)
+        .process(functions().SessionSummary(field("ts"), field("action")), Types.STRING().get_java_type_info())
+        .name("session-windows")
+        .uid("session-windows")
+    )
+    return {"sessions": DataStream(sessions), "late": late_records(DataStream(sessions.getSideOutput(late)))}
+
+
+#: Each input record is in one session's event_count, in late or in errors. A session re-fired by
+#: allowed lateness repeats its events, updated: of overlapping firings, the largest counts.
+ACCOUNTING = (
+    Count("sessions", "event_count", per=("user_id",), span=("session_start", "session_end")),
+    *LATE_AND_ERRORS,
+)
 JOB = Job("sessions", __doc__, (ACTIVITY_EVENTS,), SessionOptions, build, ACCOUNTING)
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ def sessionize(events: list[dict], gap_ms: int, bound_ms: int) -> tuple[list[dic
         for user, windows in open_windows.items():
             for w in [w for w in windows if until is None or w["end"] - 1 <= until]:
                 windows.remove(w)
-                ordered = sorted(w["events"], key=lambda e: e[0])  # stable: arrival order on ties
+                # equal times by action, a missing one first
+                ordered = sorted(w["events"], key=lambda e: (e[0], e[1] is not None, e[1] or ""))
                 sessions.append(
                     {
                         "user_id": user,

@@ -14,7 +14,6 @@ from jobs.moving_average import WINDOW_RECORD, window_json
 from runner.jars import functions_jar
 from udfs.jvm import json_records
 from udfs.timeutil import format_time
-from udfs.windows import sql_time_text
 
 CASES = 20_000
 
@@ -51,14 +50,13 @@ def test_window_records_are_python_json_to_the_byte():
         total, count = next(values), rng.choice((1, 2, 3, 7, 10**6))
         start = rng.randrange(0, 253_402_300_000_000) // 1000 * 1000
         key = rng.choice(KEYS)
-        ws, we = (sql_text(start), sql_text(start + 10_000))
         leaving = rng.randrange(0, count + 1)
-        rows.append((key, ws, we, count, total, total / count, leaving))
-        expected.append(window_json(key, sql_time_text(ws), sql_time_text(we), count, total, leaving))
+        rows.append((key, sql_text(start), sql_text(start + 10_000), count, total, total / count, leaving))
+        expected.append(window_json(key, format_time(start), format_time(start + 10_000), count, total, leaving))
     # Overflowing sums: Python writes Infinity / NaN, as json.dumps does.
     for total, count in ((math.inf, 2), (-math.inf, 1), (math.nan, 3)):
         rows.append((None, sql_text(0), sql_text(10_000), count, total, total / count, 0))
-        expected.append(window_json(None, sql_time_text(rows[-1][1]), sql_time_text(rows[-1][2]), count, total, 0))
+        expected.append(window_json(None, format_time(0), format_time(10_000), count, total, 0))
 
     env = StreamExecutionEnvironment.get_execution_environment()
     env.add_jars(functions_jar().resolve().as_uri())

@@ -136,23 +136,40 @@ class Count:
 
     Each record is one input record; or, with ``field``, holds ``field`` input records (a session's
     ``event_count``). With ``per``, only the largest ``field`` of the records with equal ``per``
-    fields counts: a window re-fired by allowed lateness repeats its count, updated.
+    fields counts: a window re-fired by allowed lateness repeats its count, updated. With ``span``
+    too (the fields of a record's first and last time), only the largest of the records of one
+    ``per`` group whose spans overlap counts: a merging window re-fired by allowed lateness (a
+    session a late event extended, or joined to another) holds every event of its earlier
+    firings, and two sessions that never merged never overlap.
     """
 
     output: str
     field: str | None = None
     per: tuple[str, ...] = ()
+    span: tuple[str, str] | None = None
 
     def of(self, records: Sequence[Mapping]) -> int:
         if self.field is None:
             return len(records)
         if not self.per:
             return sum(r[self.field] for r in records)
-        largest: dict[str, int] = {}
+        groups: dict[str, list[Mapping]] = {}
         for r in records:
-            slot = json.dumps([r[name] for name in self.per])
-            largest[slot] = max(largest.get(slot, 0), r[self.field])
-        return sum(largest.values())
+            groups.setdefault(json.dumps([r[name] for name in self.per]), []).append(r)
+        if self.span is None:
+            return sum(max(r[self.field] for r in group) for group in groups.values())
+        return sum(self._largest_per_overlap(group) for group in groups.values())
+
+    def _largest_per_overlap(self, group: list[Mapping]) -> int:
+        assert self.field is not None and self.span is not None
+        first, last = self.span
+        total, end, largest = 0, None, 0
+        for r in sorted(group, key=lambda r: r[first]):
+            if end is not None and r[first] <= end:  # overlaps the records before it
+                end, largest = max(end, r[last]), max(largest, r[self.field])
+            else:
+                total, end, largest = total + largest, r[last], r[self.field]
+        return total + largest
 
 
 #: The records no operator could place, and the invalid ones: one input record each.

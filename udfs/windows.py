@@ -11,7 +11,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.events import original_fields
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import duration, option
+from udfs.job import duration, one_of, option
 from udfs.timeutil import format_time
 
 
@@ -102,7 +102,15 @@ def allowed_lateness_option(of: str = "window"):
     )
 
 
-def sql_time_text(text: str) -> str:
-    """Flink SQL's text of a ``TIMESTAMP(3)`` in UTC (``2026-11-24 10:00:05.000``) -> the outputs'
-    time format (:func:`udfs.timeutil.format_time`: ``2026-11-24T10:00:05.000Z``)."""
-    return f"{text[:10]}T{text[11:]}Z"
+def window_operator_option(jvm: str):
+    """The ``--window-operator`` option of a job that offers its window in the JVM beside
+    PyFlink's Python window operator (the version the docs teach, and the default); ``jvm`` says
+    what computes the same outputs there."""
+    return option(
+        "--window-operator",
+        one_of("python", "jvm"),
+        "python",
+        f"python: PyFlink's Python window operator (default); jvm: {jvm}, the same outputs with no "
+        "Python per event (docs/windowing.md)",
+        metavar="{python,jvm}",
+    )

@@ -154,6 +154,21 @@ def test_count_of_records_fields_and_the_largest_per_slot():
     assert Count("windows", "n", per=("k",)).of(windows) == 4  # a re-fired window counts once
 
 
+def test_count_of_overlapping_firings_of_a_merging_window():
+    # Bob's session fired (2 events), a late event re-fired it (3), and another late event joined
+    # it to his next session (1 + 3 + 1 = 5 in all); Ann's session is on its own.
+    firings = [
+        {"u": "bob", "first": "10:00", "last": "10:02", "n": 2},
+        {"u": "bob", "first": "10:20", "last": "10:20", "n": 1},
+        {"u": "ann", "first": "10:01", "last": "10:01", "n": 1},
+        {"u": "bob", "first": "09:59", "last": "10:02", "n": 3},
+        {"u": "bob", "first": "09:59", "last": "10:20", "n": 5},
+        {"u": "bob", "first": "11:00", "last": "11:05", "n": 2},
+    ]
+    assert Count("s", "n", per=("u",), span=("first", "last")).of(firings) == 5 + 2 + 1
+    assert Count("s", "n", per=("u",), span=("first", "last")).of(firings[:3]) == 2 + 1 + 1
+
+
 def test_job_accounted_every_output():
     job = Job("x", "doc", (), NoOptions, lambda t_env, streams, options: {}, (Count(EVERY_OUTPUT),))
     assert job.accounted({"valid": [{}] * 3, "tenant-acme": [{}], "errors": [{}] * 2}) == 6

@@ -183,31 +183,11 @@ def test_moving_average_window_record():
     }
 
 
-def test_moving_average_jvm_window_row_gives_the_python_operators_record():
-    # Flink SQL's text of the window's TIMESTAMP(3) bounds in UTC, as the HOP aggregate sends them
-    row = Row(k="acme", ws="2026-11-24 10:00:00.000", we="2026-11-24 10:00:10.000", c=3, s=7.0, leaving=1)
-    ((record, _),) = moving_average.WindowResult().process(
-        '"acme"', WindowContext(TimeWindow(T, T + 10_000)), [(3, 7.0, {T: 1, T + 5_000: 2})]
-    )
-    assert moving_average._window_row_json(row) == record
-
-
-@pytest.mark.parametrize("ms", [0, 1, 999, 5_000, T, T + 123, 253_402_300_799_999])
-def test_sql_timestamp_text_to_output_time(ms):
-    from datetime import UTC, datetime
-
-    from udfs.windows import sql_time_text
-
-    # Flink casts a TIMESTAMP(3) to text as yyyy-MM-dd HH:mm:ss.SSS
-    text = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
-    assert sql_time_text(text) == format_time(ms)
-
-
 # --- sessions -------------------------------------------------------------------------------
 
 
-def test_session_summary_orders_events_by_time_and_keeps_equal_times_in_arrival_order():
-    events = [event(2_000, action="b"), event(0, action="a"), event(2_000, action="c")]
+def test_session_summary_orders_events_by_time_then_action_a_missing_one_first():
+    events = [event(2_000, action="c"), event(0, action="a"), event(2_000, action="b"), event(2_000, action=None)]
     ((record, at),) = sessions.SessionSummary().process("a", WindowContext(TimeWindow(T, T + 5_000)), events)
     assert at == T + 4_999
     assert json.loads(record) == {
@@ -216,8 +196,8 @@ def test_session_summary_orders_events_by_time_and_keeps_equal_times_in_arrival_
         "session_end": format_time(T + 2_000),
         "window_end": format_time(T + 5_000),
         "duration_s": 2.0,
-        "event_count": 3,
-        "actions": ["a", "b", "c"],
+        "event_count": 4,
+        "actions": ["a", None, "b", "c"],
     }
 
 

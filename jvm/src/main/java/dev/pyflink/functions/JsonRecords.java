@@ -40,7 +40,7 @@ public final class JsonRecords implements MapFunction<Row, String> {
             if (i > 0) {
                 out.append(", ");
             }
-            PythonJsonWriter.appendString(out, names[i]);
+            PythonJsonWriter.appendString(out, names[i], false);
             out.append(": ");
             Object value = row.getField(i);
             if (value == null) {
@@ -48,7 +48,7 @@ public final class JsonRecords implements MapFunction<Row, String> {
                 continue;
             }
             switch (kinds[i]) {
-                case "text" -> PythonJsonWriter.appendString(out, (String) value);
+                case "text" -> PythonJsonWriter.appendString(out, (String) value, false);
                 case "integer" -> out.append(((Number) value).longValue());
                 case "float" -> out.append(PythonJsonWriter.floatRepr(((Number) value).doubleValue()));
                 case "float9" -> out.append(PythonJsonWriter.floatRepr(PythonJsonWriter.round(((Number) value).doubleValue(), 9)));

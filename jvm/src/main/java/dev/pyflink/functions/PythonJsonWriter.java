@@ -3,6 +3,9 @@ package dev.pyflink.functions;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 
 /**
  * JSON text exactly as Python's {@code json.dumps(..., ensure_ascii=False)} writes it, for the
@@ -13,8 +16,10 @@ final class PythonJsonWriter {
 
     private PythonJsonWriter() {}
 
-    /** A JSON string: Python escapes quotes, backslashes and control characters, nothing else. */
-    static void appendString(StringBuilder out, String text) {
+    /** A JSON string as json.dumps writes it: quotes, backslashes and control characters escaped;
+     * with {@code ensureAscii} (json.dumps' default) also every character outside printable ASCII,
+     * as a {@code \\uXXXX} escape per UTF-16 unit, as Python does. */
+    static void appendString(StringBuilder out, String text, boolean ensureAscii) {
         out.append('"');
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
@@ -27,7 +32,7 @@ final class PythonJsonWriter {
                 case '\b' -> out.append("\\b");
                 case '\f' -> out.append("\\f");
                 default -> {
-                    if (c < 0x20) {
+                    if (c < 0x20 || (ensureAscii && c > 0x7e)) {
                         out.append(String.format("\\u%04x", (int) c));
                     } else {
                         out.append(c);
@@ -36,6 +41,14 @@ final class PythonJsonWriter {
             }
         }
         out.append('"');
+    }
+
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+    /** The outputs' time format ({@code udfs.timeutil.format_time}): {@code 2026-11-24T10:00:02.000Z}. */
+    static String time(long epochMs) {
+        return TIME.format(Instant.ofEpochMilli(epochMs));
     }
 
     /** Python's {@code round(x, digits)}: the exact binary value rounded half-even, back to a double. */
