@@ -75,12 +75,16 @@ def decode_object(text: str) -> dict:
         raise InvalidRecord("not valid UTF-8")
     if not text.strip():
         raise InvalidRecord("empty record")
+    if text.count("[") + text.count("{") > MAX_NESTING and _nested_deeper_than(text, MAX_NESTING):
+        # Left to json.loads, the depth it gives up at would depend on the interpreter's stack at
+        # the time: a fixed limit is one the JVM's parser (jvm/, EventParser) can share.
+        raise InvalidRecord(_TOO_DEEP)
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidRecord(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-    except RecursionError:
-        raise InvalidRecord("not valid JSON: nested too deeply") from None
+    except RecursionError:  # within MAX_NESTING only if called with a nearly full stack already
+        raise InvalidRecord(_TOO_DEEP) from None
     except ValueError:  # Python refuses to convert integers longer than its digit limit
         raise InvalidRecord(f"not valid JSON: a number has more than {sys.get_int_max_str_digits()} digits") from None
     if not isinstance(record, dict):
@@ -96,6 +100,31 @@ def decode_object(text: str) -> dict:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+#: Levels of arrays and objects a record may nest (the record itself is level 1); deeper ones are
+#: invalid. The JVM's parser (jvm/, dev.pyflink.functions.PythonJson) has the same limit.
+MAX_NESTING = 500
+_TOO_DEEP = "not valid JSON: nested too deeply"
+
+#: A JSON string, a bracket, or the quote of a string that never ends.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"', re.DOTALL)
+
+
+def _nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether the JSON ``text`` opens more than ``limit`` arrays/objects at once (brackets inside
+    strings aside), in one pass. Exact for valid JSON; for invalid JSON either answer leaves the
+    record invalid."""
+    depth = 0
+    for token in _JSON_TOKEN.findall(text):
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+        elif token == '"':  # a string that never ends: json.loads refuses the record
+            return False
+    return False
 
 
 def original_fields(row) -> dict:
