@@ -437,7 +437,7 @@ EDGE_CASES: list[tuple[str, str]] = [
 
 
 def test_python_limits_are_the_jvm_ones():
-    """The two limits the JVM hard-codes (PythonJson.MAX_NESTING, MAX_INT_DIGITS)."""
+    """The two limits the JVM hard-codes (PythonJsonReader.MAX_NESTING, MAX_INT_DIGITS)."""
     assert MAX_NESTING == 500
     assert sys.get_int_max_str_digits() == 4300, "PYTHONINTMAXSTRDIGITS or -X int_max_str_digits changes json.loads"
 

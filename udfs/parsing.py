@@ -1,7 +1,10 @@
 """Parsing every input: raw text records -> typed, event-timed rows, and ``errors`` with a reason.
 
-Every source yields raw strings; parsing happens in :class:`ParseEvents` so that a bad record goes
-to ``errors`` with a reason instead of failing the job.
+Every source yields raw strings. The JVM parses them (``EventParser.java``, which decides exactly
+as :meth:`udfs.events.EventSchema.parse` does: tests/test_jvm_parser.py compares the two), so a
+valid record costs no Python and keeps its place in the stream. A record it rejects goes to
+Python, where :class:`RejectedRecords` writes the reason :mod:`udfs.events` gives into ``errors``
+instead of failing the job.
 """
 
 from __future__ import annotations
@@ -9,50 +12,53 @@ from __future__ import annotations
 import json
 
 from pyflink.common import Types
-from pyflink.datastream import DataStream, OutputTag
-from pyflink.datastream.functions import ProcessFunction, RuntimeContext
-from pyflink.metrics import Counter
+from pyflink.datastream import DataStream
+from pyflink.datastream.functions import MapFunction
+from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
+from pyflink.util.java_utils import to_jarray
 
 from udfs.events import EventSchema, InvalidRecord
 from udfs.eventtime import with_event_time
-from udfs.metrics import GROUP
+from udfs.jvm import functions, java_process
 
-#: Side output of every parser: invalid records as ``{"job", "error", "raw"}`` JSON.
-ERRORS = OutputTag("errors", Types.STRING())
+#: What the reason says when the JVM parser rejected a record the Python parser accepts: the two
+#: parsers disagree, which is a bug (the record still ends in ``errors``, counted).
+PARSERS_DISAGREE = "rejected by the JVM parser but not by the Python one: please report this record as a bug"
 
 
 def error_record(job: str, reason: str, raw: str) -> str:
     return json.dumps({"job": job, "error": reason, "raw": raw}, ensure_ascii=False)
 
 
-class ParseEvents(ProcessFunction):
-    """Raw text -> typed event rows; invalid records -> :data:`ERRORS` with the reason."""
+class RejectedRecords(MapFunction):
+    """A record the JVM parser rejected -> its ``errors`` record, with the Python parser's reason."""
 
     def __init__(self, job: str, schema: EventSchema, label: str | None = None):
         self.job = job
         self.schema = schema
         self.label = label  # names the input in reasons when a job has several
-        self.records_in: Counter
-        self.invalid: Counter
 
-    def open(self, runtime_context: RuntimeContext):
-        group = runtime_context.get_metrics_group().add_group(GROUP)
-        self.records_in = group.counter("in")
-        self.invalid = group.counter("invalid")
-
-    def process_element(self, text, ctx):
-        self.records_in.inc()
+    def map(self, text: str) -> str:
         try:
-            yield self.schema.parse(text)
+            self.schema.parse(text)
+            reason = PARSERS_DISAGREE
         except InvalidRecord as error:
-            yield ERRORS, self._error(str(error), text)
+            reason = str(error)
         except Exception as error:  # a parser bug must not kill the job either
-            yield ERRORS, self._error(f"unexpected {type(error).__name__}: {error}", text)
-
-    def _error(self, reason: str, text: str) -> str:
-        self.invalid.inc()
+            reason = f"unexpected {type(error).__name__}: {error}"
         return error_record(self.job, f"{self.label}: {reason}" if self.label else reason, text)
+
+
+def jvm_parser(schema: EventSchema):
+    """The JVM twin of ``schema.parse`` (``EventParser.java``)."""
+    gateway = get_gateway()
+    fields = schema.fields
+    return functions().EventParser(
+        to_jarray(gateway.jvm.String, [f.name for f in fields]),
+        to_jarray(gateway.jvm.String, [f.kind for f in fields]),
+        to_jarray(gateway.jvm.boolean, [f.required for f in fields]),
+    )
 
 
 def readers(stream: DataStream) -> int:
@@ -65,15 +71,16 @@ def parse_events(
 ) -> tuple[DataStream, DataStream]:
     """Raw records -> (typed rows, error records), at the parallelism of ``raw``'s readers;
     ``label`` names the input in reasons, ``split`` numbers the sources of one input (the files of
-    a folder)."""
+    a folder). The parser (operator ``parse-<input>``) counts ``records.in`` and
+    ``records.invalid``."""
     name = (label or schema.name) + (f"-{split}" if split else "")
-    parsed = (
-        raw.process(ParseEvents(job, schema, label), schema.row_type)
-        .name(f"parse-{name}")
-        .uid(f"parse-{name}")
-        .set_parallelism(readers(raw))
+    parse = functions().ParseEvents(jvm_parser(schema))
+    parsed = java_process(raw, parse, schema.row_type, f"parse-{name}").setParallelism(readers(raw))
+    rejected = DataStream(parsed.getSideOutput(functions().ParseEvents.REJECTED))
+    errors = (
+        rejected.map(RejectedRecords(job, schema, label), Types.STRING()).name(f"errors-{name}").uid(f"errors-{name}")
     )
-    return parsed, parsed.get_side_output(ERRORS)
+    return DataStream(parsed), errors
 
 
 def read_events(

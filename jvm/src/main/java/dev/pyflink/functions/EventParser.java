@@ -15,7 +15,7 @@ import org.apache.flink.types.Row;
  * row equals Python's field for field (strings equal, doubles bit for bit, {@code ts} equal);
  * {@code tests/test_jvm_parser.py} compares the two on hand-written edge cases and generated lines.
  *
- * <p>The pieces: {@link PythonJson} reads the line as {@code decode_object} does ({@code json.loads}
+ * <p>The pieces: {@link PythonJsonReader} reads the line as {@code decode_object} does ({@code json.loads}
  * and the project's rules on top of it), this class applies {@code _field_value} and
  * {@code parse_event_time}, and {@link PythonIsoFormat} is {@code datetime.fromisoformat}.
  */
@@ -75,7 +75,7 @@ public final class EventParser implements Serializable {
         if (text == null || text.indexOf('\uFFFD') >= 0) {
             return null;
         }
-        PythonJson json = new PythonJson(text, wanted);
+        PythonJsonReader json = new PythonJsonReader(text, wanted);
         if (!json.read()) {
             return null;
         }
@@ -83,7 +83,7 @@ public final class EventParser implements Serializable {
         for (int f = 0; f < numeric.length; f++) {
             int slot = fieldSlot[f];
             byte kind = json.kinds[slot];
-            if (kind == PythonJson.ABSENT || kind == PythonJson.NULL) {
+            if (kind == PythonJsonReader.ABSENT || kind == PythonJsonReader.NULL) {
                 if (required[f]) {
                     return null;
                 }
@@ -96,7 +96,7 @@ public final class EventParser implements Serializable {
                 }
                 row[f] = number;
             } else {
-                if (kind != PythonJson.STRING) {
+                if (kind != PythonJsonReader.STRING) {
                     return null;
                 }
                 row[f] = json.strings[slot];
@@ -117,30 +117,30 @@ public final class EventParser implements Serializable {
      * double; parseDouble rounds the same way. Python's int -0 is 0 and converts to 0.0, not -0.0.
      */
     private static Double number(String text, byte kind, int start, int end) {
-        if (kind != PythonJson.INT && kind != PythonJson.FLOAT) {
+        if (kind != PythonJsonReader.INT && kind != PythonJsonReader.FLOAT) {
             return null;
         }
         double value = Double.parseDouble(text.substring(start, end));
         if (Double.isNaN(value) || Double.isInfinite(value)) {
             return null;
         }
-        return kind == PythonJson.INT && value == 0 ? 0.0 : value;
+        return kind == PythonJsonReader.INT && value == 0 ? 0.0 : value;
     }
 
     /**
      * parse_event_time: epoch ms from an int (ms) or an ISO-8601 string; Long.MIN_VALUE where it
      * raises (a bool, a float, null, an array or object, a missing timestamp, an unparseable string).
      */
-    private static long eventTime(String text, PythonJson json, int slot) {
+    private static long eventTime(String text, PythonJsonReader json, int slot) {
         byte kind = json.kinds[slot];
-        if (kind == PythonJson.INT) {
+        if (kind == PythonJsonReader.INT) {
             // Any int is taken as ms and range-checked; more than 15 digits is out of range anyway.
             int start = json.starts[slot];
             int end = json.ends[slot];
             int digits = end - start - (text.charAt(start) == '-' ? 1 : 0);
             return digits > 15 ? Long.MIN_VALUE : Long.parseLong(text, start, end, 10);
         }
-        if (kind == PythonJson.STRING) {
+        if (kind == PythonJsonReader.STRING) {
             long micros = PythonIsoFormat.epochMicros(pythonStrip(json.strings[slot]));
             // delta.days, .seconds, .microseconds // 1000 of a normalized timedelta: the floor.
             return micros == PythonIsoFormat.INVALID ? Long.MIN_VALUE : Math.floorDiv(micros, 1_000L);

@@ -20,7 +20,7 @@ import java.util.Set;
  * <p>One instance reads one line. The line holds no lone surrogate characters itself (it is decoded
  * from UTF-8 with replacement), so surrogates only come from escapes.
  */
-final class PythonJson {
+final class PythonJsonReader {
     /** udfs/events.py MAX_NESTING: levels of arrays/objects, the top-level object being level 1. */
     static final int MAX_NESTING = 500;
     /** Python's sys.get_int_max_str_digits() (its default; the test checks the interpreter's). */
@@ -57,7 +57,7 @@ final class PythonJson {
     /** Set by every string scanned: it has backslash escapes (its text is not its value). */
     private boolean escaped;
 
-    PythonJson(String text, String[] wanted) {
+    PythonJsonReader(String text, String[] wanted) {
         s = text;
         n = text.length();
         this.wanted = wanted;
