@@ -85,6 +85,22 @@ def test_compose_structure():
             assert (ROOT / path).exists(), path
 
 
+def test_the_image_has_the_jobs_jvm_functions_in_lib():
+    # The jar scripts/setup builds for local runs (runner/jars.py: functions_jar), built by the
+    # same pom.xml execution in the image's first stage and copied into Flink's lib/.
+    from runner.jars import functions_jar
+
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    executions = ET.parse(ROOT / "pom.xml").getroot().iterfind(".//m:execution", ns)
+    functions = next(e for e in executions if e.findtext("m:id", namespaces=ns) == "functions")
+    config = functions.find("m:configuration", ns)
+    assert config is not None
+    built = f"{config.findtext('m:finalName', namespaces=ns)}-{config.findtext('m:classifier', namespaces=ns)}.jar"
+    assert built == functions_jar().name
+    assert "RUN mvn --quiet --batch-mode compile jar:jar@functions" in DOCKERFILE
+    assert f"COPY --from=functions /build/jars/flink/{built} /opt/flink/lib/" in DOCKERFILE
+
+
 def test_versions_match_the_project_pins():
     flink = pinned_flink_version()
     pom = pom_properties()
