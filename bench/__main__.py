@@ -152,77 +152,89 @@ def available(job: str) -> bool:
     return importlib.util.find_spec(f"jobs.{job}") is not None
 
 
-def bench_job(case, args, variant: str, work: Path) -> dict:
-    settings = VARIANTS[variant]
+def bench_job(case, args, variants: list[str], work: Path) -> list[dict]:
+    """One entry per variant of the job. The paths that do not depend on the variant (SQL, the
+    seed, the peers) run once per size, and each variant's outputs are checked against them."""
     sizes = args.sizes
-    entry: dict[str, Any] = {
-        "job": case.job,
-        "variant": variant,
-        "keys": args.keys,
-        "parallelism": args.parallelism,
-        "sizes": sizes,
-        "note": case.note,
-        "runs": {},
-        "checks": {},
-    }
+    entries: list[dict[str, Any]] = [
+        {
+            "job": case.job,
+            "variant": variant,
+            "keys": args.keys,
+            "parallelism": args.parallelism,
+            "sizes": sizes,
+            "note": case.note,
+            "runs": {},
+            "checks": {},
+        }
+        for variant in variants
+    ]
+    shared_label = ",".join(variants)
     paths = set(args.paths)
     for n in sizes:
         files = {k: str(v) for k, v in data.ensure(args.data_dir, case.dataset, n, args.keys).items()}
         records_in = sum(data.lines_in(f) for f in files.values())
-        runs: dict[str, Any] = {"records_in": records_in}
-        entry["runs"][str(n)] = runs
-        base = work / f"{case.job}-{variant}-{n}"
+        shared: dict[str, Any] = {"records_in": records_in}
+        base = work / f"{case.job}-{n}"
         common = {"case": case.job, "files": files, "parallelism": args.parallelism}
-        if "job" in paths:
-            out = base / "job"
-            runs["job"] = worker(
-                {**common, **settings, "path": "job", "out": str(out)}, base.with_suffix(".job.log"), args.timeout
-            )
-            say(case.job, variant, n, "job", runs["job"])
+        for entry in entries:
+            variant = entry["variant"]
+            runs: dict[str, Any] = {"records_in": records_in}
+            entry["runs"][str(n)] = runs
+            if "job" in paths:
+                runs["job"] = worker(
+                    {**common, **VARIANTS[variant], "path": "job", "out": str(base / f"job-{variant}")},
+                    base.with_suffix(f".job-{variant}.log"),
+                    args.timeout,
+                )
+                say(case.job, variant, n, "job", runs["job"])
         sql_out = None
         if case.sql and "sql" in paths:
             sql_out = base / "sql"
-            runs["sql"] = worker(
+            shared["sql"] = worker(
                 {**common, "path": "sql", "out": str(sql_out)}, base.with_suffix(".sql.log"), args.timeout
             )
-            say(case.job, variant, n, "sql", runs["sql"])
-            if not runs["sql"].get("ok"):
+            say(case.job, shared_label, n, "sql", shared["sql"])
+            if not shared["sql"].get("ok"):
                 sql_out = None
         if case.sql and "blackhole" in paths:
-            runs["blackhole"] = worker(
+            shared["blackhole"] = worker(
                 {**common, "path": "sql", "out": None}, base.with_suffix(".bh.log"), args.timeout
             )
-            say(case.job, variant, n, "blackhole", runs["blackhole"])
+            say(case.job, shared_label, n, "blackhole", shared["blackhole"])
         if case.seed and "seed" in paths:
             if case.seed_max_events and records_in > case.seed_max_events:
-                runs["seed"] = {
+                shared["seed"] = {
                     "ok": False,
                     "skipped": True,
                     "error": f"not run above {case.seed_max_events} events (superlinear)",
                 }
             else:
-                runs["seed"] = worker({**common, "path": "seed"}, base.with_suffix(".seed.log"), args.timeout)
-                say(case.job, variant, n, "seed", runs["seed"])
+                shared["seed"] = worker({**common, "path": "seed"}, base.with_suffix(".seed.log"), args.timeout)
+                say(case.job, shared_label, n, "seed", shared["seed"])
         peers = [p for p in PEERS if p in paths and case.job in COVERS[p]]
         for peer in peers:
             spec = {**common, "path": "peer", "peer": peer, "out": str(base / peer)}
             if peer == "quix":
                 spec.update(args.broker or {})
-            runs[peer] = worker(spec, base.with_suffix(f".{peer}.log"), args.timeout)
-            say(case.job, variant, n, peer, runs[peer])
-        if runs.get("job", {}).get("ok"):
-            check = compare(case, base / "job", runs["job"]["outputs"], sql_out, records_in)
+            shared[peer] = worker(spec, base.with_suffix(f".{peer}.log"), args.timeout)
+            say(case.job, shared_label, n, peer, shared[peer])
+        for entry in entries:
+            runs = entry["runs"][str(n)]
+            runs.update(shared)
+            if not runs.get("job", {}).get("ok"):
+                continue
+            job_out = base / f"job-{entry['variant']}"
+            check = compare(case, job_out, runs["job"]["outputs"], sql_out, records_in)
             entry["checks"][str(n)] = check
-            print(f"  check {case.job} n={n}: {summary_check(check)}", flush=True)
+            print(f"  check {case.job} [{entry['variant']}] n={n}: {summary_check(check)}", flush=True)
             for peer in peers:
                 if runs[peer].get("ok"):
-                    check[peer] = compare_peer(
-                        case, base / "job", runs["job"]["outputs"], base / peer, runs[peer], files
-                    )
+                    check[peer] = compare_peer(case, job_out, runs["job"]["outputs"], base / peer, runs[peer], files)
                     print(f"  check {case.job} n={n} {peer}: {peer_compare.summary(check[peer])}", flush=True)
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    return finish(entry)
+    return [finish(entry) for entry in entries]
 
 
 def finish(entry: dict) -> dict:
@@ -505,7 +517,7 @@ def bench_scaling(case, args, variant: str, work: Path) -> list[dict]:
     for parallelism, keys in [*((p, args.keys) for p in SCALING_PARALLELISM), (1, SCALING_KEYS)]:
         run_args = argparse.Namespace(**{**vars(args), "parallelism": parallelism, "keys": keys})
         print(f"{case.job} [{variant}] parallelism {parallelism}, {keys:,} keys", flush=True)
-        entry = bench_job(case, run_args, variant, work)
+        (entry,) = bench_job(case, run_args, [variant], work)
         largest = data.ensure(args.data_dir, case.dataset, max(args.sizes), keys)
         entry["distinct_keys"] = distinct_keys(next(iter(largest.values())))
         entries.append(entry)
@@ -645,13 +657,18 @@ def main(argv=None) -> int:
     if args.scaling:
         report["mode"] = "scaling"
     try:
+        variants = args.variants.split(",")
         for job in jobs:
-            for variant in args.variants.split(","):
+            if not (args.scaling or args.stages):
+                print(f"{job} [{', '.join(variants)}]", flush=True)
+                report["jobs"].extend(bench_job(CASES[job], args, variants, work))
+                continue
+            for variant in variants:
                 print(f"{job} [{variant}]", flush=True)
                 if args.scaling:
                     report["jobs"].extend(bench_scaling(CASES[job], args, variant, work))
                 else:
-                    report["jobs"].append((bench_stages if args.stages else bench_job)(CASES[job], args, variant, work))
+                    report["jobs"].append(bench_stages(CASES[job], args, variant, work))
     finally:
         if broker is not None:
             broker.stop()
