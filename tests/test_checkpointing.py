@@ -18,15 +18,17 @@ from runner.cli import SAMPLES
 from tests.harness import canonical, checkpoints_seen, run_job
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
+#: The jobs whose window also runs in the JVM (``--window-operator jvm``): checkpointed that way too.
+JVM_WINDOWS = [(name, ["--window-operator", "jvm"]) for name in ("moving_average", "sessions")]
 
 
-@pytest.mark.parametrize("name", JOBS)
-def test_checkpointed_run_gives_the_same_outputs(name, tmp_path):
+@pytest.mark.parametrize(("name", "argv"), [(name, []) for name in JOBS] + JVM_WINDOWS)
+def test_checkpointed_run_gives_the_same_outputs(name, argv, tmp_path):
     job = importlib.import_module(f"jobs.{name}").JOB
     inputs = {spec.name: (SAMPLES / spec.sample).read_text(encoding="utf-8").splitlines() for spec in job.inputs}
 
-    plain = run_job(job, [], **inputs)
-    checkpointed = run_job(job, ["--checkpoint-interval", "100ms"], checkpoints=tmp_path, **inputs)
+    plain = run_job(job, argv, **inputs)
+    checkpointed = run_job(job, [*argv, "--checkpoint-interval", "100ms"], checkpoints=tmp_path, **inputs)
 
     assert checkpoints_seen(tmp_path) >= 3
     assert {k: canonical(v) for k, v in checkpointed.items()} == {k: canonical(v) for k, v in plain.items()}

@@ -233,6 +233,11 @@ def error_event_time(job: str, raw: str) -> int | None:
     [
         ("sessions", ["--gap", "3s"], ["sessions", "late"]),
         ("sessions", ["--gap", "3s", "--allowed-lateness", "10s"], ["sessions", "late"]),  # re-fired sessions included
+        (
+            "sessions",
+            ["--gap", "3s", "--allowed-lateness", "10s", "--window-operator", "jvm"],
+            ["sessions", "late"],
+        ),
         ("moving_average", [], ["windows", "late"]),
         ("moving_average", ["--window-operator", "jvm"], ["windows", "late"]),
         ("window_join", [], ["matches", "consumed", "late"]),
