@@ -119,7 +119,8 @@ def random_stream(seed, users=15, per_user=25, bound_ms=2_000, late_fraction=0.0
 
 @pytest.mark.parametrize(
     ("seed", "parallelism", "operator"),
-    [(1, 1, "python"), (1, 2, "python"), (2, 1, "python"), (2, 2, "python"), (1, 1, "jvm"), (2, 2, "jvm")],
+    # The JVM operator once (the byte-for-byte test compares it with the Python one on more cases).
+    [(1, 1, "python"), (1, 2, "python"), (2, 1, "python"), (2, 2, "python"), (2, 2, "jvm")],
 )
 def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism, operator):
     stream = random_stream(seed)
