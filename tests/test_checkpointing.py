@@ -23,7 +23,10 @@ JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
 JVM_WINDOWS = [("sessions", ["--window-operator", "jvm"])]
 
 
-@pytest.mark.parametrize(("name", "argv"), [(name, []) for name in JOBS] + JVM_WINDOWS)
+CASES: list[tuple[str, list[str]]] = [(name, []) for name in JOBS] + JVM_WINDOWS
+
+
+@pytest.mark.parametrize(("name", "argv"), CASES)
 def test_checkpointed_run_gives_the_same_outputs(name, argv, tmp_path):
     job = importlib.import_module(f"jobs.{name}").JOB
     inputs = {spec.name: (SAMPLES / spec.sample).read_text(encoding="utf-8").splitlines() for spec in job.inputs}
