@@ -69,8 +69,12 @@ class FlinkCluster:
                     "jobmanager.rpc.port": free_port(),
                     "rest.port": self.rest_port,
                     "blob.server.port": free_port(),
-                    "taskmanager.rpc.port": free_port(),
-                    "taskmanager.data.port": free_port(),
+                    # Any free port, chosen by each TaskManager: one that replaces a killed one gets a
+                    # new address. At the old one the JobManager's RPC system still holds the dead
+                    # process's association ("read-only association"), and the replacement never
+                    # registers (exactly-once test: NoResourceAvailableException after 5 min).
+                    "taskmanager.rpc.port": 0,
+                    "taskmanager.data.port": 0,
                     "jobmanager.memory.process.size": "800m",
                     "taskmanager.memory.process.size": "1280m",
                     # A killed TaskManager (exactly-once test) is noticed in seconds, not 50 s.
