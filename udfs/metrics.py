@@ -10,15 +10,14 @@ from pyflink.datastream import DataStream
 
 from udfs.jvm import functions, java_map, java_process
 
-#: Metric group of the parsers' counters (``<operator>.records.in``, ``<operator>.records.invalid``).
+#: Metric group of the jobs' record counters (``<operator>.records.<counter>``), the one the JVM
+#: parser counts ``in`` and ``invalid`` in (``ParseEvents.GROUP``).
 GROUP = "records"
-#: Key of the group under which every output counts its records: ``<operator>.output.<name>.records``,
-#: which Prometheus exports as ``flink_taskmanager_job_task_operator_output_records{output="<name>"}``.
-OUTPUT_GROUP = "output"
 
 
 def count_records(stream: DataStream, output: str, tag: bool = False, ledger: str | None = None) -> DataStream:
-    """``stream`` through its output's ``output.<name>.records`` counter (operator ``count-<output>``),
+    """``stream`` through its output's ``output.<name>.records`` counter (operator ``count-<output>``;
+    in Prometheus ``flink_taskmanager_job_task_operator_output_records{output="<name>"}``),
     optionally tagged with the output's name (``<output>\t<record>``) for a collecting sink.
 
     With a ``ledger`` folder (a local run whose records the client cannot read back, such as a
@@ -38,10 +37,6 @@ def ledger_counts(ledger: str, outputs) -> dict[str, int]:
         with open(os.path.join(ledger, name)) as f:
             counts[output] = counts.get(output, 0) + int(f.read() or 0)
     return counts
-
-
-#: Metric group of the event-time gauges: ``<operator>.eventtime.<gauge>``.
-EVENT_TIME_GROUP = "eventtime"
 
 
 def track_event_time_lag(events: DataStream, row_type: TypeInformation, name: str) -> DataStream:
