@@ -18,9 +18,10 @@ from runner.cli import SAMPLES
 from tests.harness import canonical, checkpoints_seen, run_job
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
-#: sessions' window in the JVM (``--window-operator jvm``): Flink's own merging window state, whose
-#: snapshot PyFlink's thread mode once broke for the Python operator.
-JVM_WINDOWS = [("sessions", ["--window-operator", "jvm"])]
+#: Windows in the JVM (``--window-operator jvm``): sessions' is Flink's own merging window state,
+#: whose snapshot PyFlink's thread mode once broke for the Python operator; late_data's keeps the
+#: trigger's note and the firing number in window state.
+JVM_WINDOWS = [("sessions", ["--window-operator", "jvm"]), ("late_data", ["--window-operator", "jvm"])]
 
 
 CASES: list[tuple[str, list[str]]] = [(name, []) for name in JOBS] + JVM_WINDOWS

@@ -244,6 +244,7 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
         ("temporal_join", [], ["enriched", "consumed", "late"]),
         ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
+        ("late_data", ["--allowed-lateness", "10s", "--window-operator", "jvm"], ["windows", "late"]),
         ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included
         ("inactivity_timeouts", [], ["timeouts", "late"]),
         ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),

@@ -1,6 +1,9 @@
 """The late_data job: the seed's watermark example and its allowed-lateness timeline, numbered
 firings, the late side output, randomized out-of-order input against a brute-force reference and
-against Flink SQL's TUMBLE window TVF, invalid records, and the count identity."""
+against Flink SQL's TUMBLE window TVF, invalid records, and the count identity.
+
+The references run against both window operators (``--window-operator python`` and ``jvm``), and
+the two write the same bytes."""
 
 import json
 import random
@@ -8,6 +11,7 @@ import random
 import pytest
 
 from jobs import late_data
+from runner.cli import run_command
 from samples.generate import BASE_MS
 from tests.harness import canonical, lines, run_job
 from tests.reference import tumbling, window_firings
@@ -31,11 +35,15 @@ def result(user, start_s, size_s, values, firing, late_update):
     }
 
 
+OPERATORS = ("python", "jvm")
+
+
 def assert_accounted(outputs, records_in):
     assert late_data.JOB.accounted(outputs) == records_in
 
 
-def test_seed_watermark_example():
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_seed_watermark_example(operator):
     # Seed section 2: events at 0, 2, 5, 10, 3, 12 s, bound 2 s. The seed calls the event at 3 s
     # late (it is behind the 8 s watermark); in Flink it is late only if its window [0, 10 s)
     # has fired, which happens when the watermark reaches 10 s, so it counts on time.
@@ -43,7 +51,7 @@ def test_seed_watermark_example():
         at(s, user_id="u", id=i + 1, value=v)
         for i, (s, v) in enumerate([(0, 10), (2, 20), (5, 30), (10, 40), (3, 25), (12, 50)])
     ]
-    out = run_job(late_data.JOB, ["--out-of-orderness", "2s"], events=lines(events))
+    out = run_job(late_data.JOB, ["--out-of-orderness", "2s", "--window-operator", operator], events=lines(events))
     assert canonical(out["windows"]) == canonical(
         [result("u", 0, 10, [10, 20, 30, 25], 1, False), result("u", 10, 10, [40, 50], 1, False)]
     )
@@ -51,7 +59,8 @@ def test_seed_watermark_example():
     assert_accounted(out, 6)
 
 
-def test_seed_allowed_lateness_timeline():
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_seed_allowed_lateness_timeline(operator):
     # Seed section 2, Strategy 1 + 2: window 10:00-10:10, watermark passes 10:10 at 10:12
     # (bound 2 min), allowed lateness 2 min: each late event within it re-fires the window with the
     # update; after 10:12 (window end + lateness) the window is gone and late events go to `late`.
@@ -67,7 +76,16 @@ def test_seed_allowed_lateness_timeline():
     ]  # beyond the allowed lateness: `late`
     out = run_job(
         late_data.JOB,
-        ["--window", "10min", "--out-of-orderness", "2min", "--allowed-lateness", "2min"],
+        [
+            "--window",
+            "10min",
+            "--out-of-orderness",
+            "2min",
+            "--allowed-lateness",
+            "2min",
+            "--window-operator",
+            operator,
+        ],
         events=lines(events),
     )
     assert canonical(out["windows"]) == canonical(
@@ -82,10 +100,12 @@ def test_seed_allowed_lateness_timeline():
     assert_accounted(out, 7)
 
 
-def test_a_window_first_filled_by_a_late_event_fires_as_a_late_update():
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_a_window_first_filled_by_a_late_event_fires_as_a_late_update(operator):
     # Bob has nothing in [0, 10 s) until after the watermark passed 10 s.
     events = [at(1, user_id="Alice", value=1), at(15, user_id="Alice", value=1), at(4, user_id="Bob", value=7)]
-    out = run_job(late_data.JOB, ["--out-of-orderness", "2s", "--allowed-lateness", "5s"], events=lines(events))
+    argv = ["--out-of-orderness", "2s", "--allowed-lateness", "5s", "--window-operator", operator]
+    out = run_job(late_data.JOB, argv, events=lines(events))
     assert canonical(out["windows"]) == canonical(
         [
             result("Alice", 0, 10, [1], 1, False),
@@ -129,9 +149,14 @@ def expected(records, window_ms, bound_ms, lateness_ms):
     return windows, late
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-@pytest.mark.parametrize("seed, lateness_ms", [(1, 0), (2, 3_000), (3, 8_000)])
-def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms, parallelism):
+#: (seed, allowed lateness, parallelism, window operator)
+RANDOMIZED = [(seed, lateness, p, "python") for seed, lateness in [(1, 0), (2, 3_000), (3, 8_000)] for p in (1, 2)]
+
+
+@pytest.mark.parametrize(
+    "seed, lateness_ms, parallelism, operator", [*RANDOMIZED, (2, 3_000, 2, "jvm"), (3, 8_000, 1, "jvm")]
+)
+def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms, parallelism, operator):
     records = random_stream(seed)
     out = run_job(
         late_data.JOB,
@@ -144,6 +169,8 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms, pa
             "2s",
             "--allowed-lateness",
             f"{lateness_ms}ms",
+            "--window-operator",
+            operator,
         ],
         events=lines(records),
     )
@@ -156,9 +183,10 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms, pa
     assert_accounted(out, len(records))
 
 
-def test_randomized_input_within_the_bound_matches_flink_sql_tumble():
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_randomized_input_within_the_bound_matches_flink_sql_tumble(operator):
     records = random_stream(4, late_fraction=0)
-    argv = ["--window", "10s", "--out-of-orderness", "2s"]
+    argv = ["--window", "10s", "--out-of-orderness", "2s", "--window-operator", operator]
     out = run_job(late_data.JOB, argv, events=lines(records))
     truth = window_totals(late_data.JOB, argv, lines(records), "TUMBLE", 10_000, key="user_id")
     assert out["late"] == [] and {w["firing"] for w in out["windows"]} == {1}
@@ -191,3 +219,37 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
     process = run_job(late_data.JOB, [*argv, "--execution-mode", "process"], events=records)
     assert {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}
     assert any(w["late_update"] for w in process["windows"])
+
+
+def test_both_operators_write_the_same_bytes(tmp_path):
+    # Text that json.dumps(ensure_ascii=False) keeps or escapes, sums with float noise, tiny and
+    # huge values, missing values, late updates and late records, at parallelism 2: every output
+    # line of the JVM operator is the Python operator's, byte for byte.
+    rng = random.Random(7)
+    users = ["Zoë 😀", 'q"uote\\', "tab\there", "del\x7f", "plain"]
+    values = [0.1, 0.2, 1e-05, -1e-12, 1e16, 123456.789, -0.0, 3, None]
+    records = []
+    for r in random_stream(7, n=600, users=len(users), late_fraction=0.2):
+        value = rng.choice(values)
+        fields = {k: v for k, v in r.items() if k != "value"}
+        records.append(
+            {**fields, "user_id": users[int(r["user_id"][1:])], **({} if value is None else {"value": value})}
+        )
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    argv = ["--input", str(source), "--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", "5s"]
+    written = {}
+    for operator in OPERATORS:
+        out = tmp_path / operator
+        argv_operator = [*argv, "--parallelism", "2", "--sink", "file", "--output", str(out)]
+        assert run_command(late_data.JOB, [*argv_operator, "--window-operator", operator]) == 0
+        written[operator] = {name: sorted_lines(out / name) for name in ("windows", "late", "errors")}
+    python = written["python"]
+    fired = [json.loads(w) for w in python["windows"]]
+    assert python["late"] and any(w["late_update"] for w in fired) and any("😀" in w for w in python["windows"])
+    assert any("e-" in w or "e+" in w for w in python["windows"]), "no sum in exponent notation"
+    assert written["jvm"] == python
+
+
+def sorted_lines(folder) -> list[str]:
+    return sorted(line for path in folder.glob("*.jsonl") for line in path.read_text().splitlines())
