@@ -39,7 +39,7 @@ bench-env: setup
 	UV_PROJECT_ENVIRONMENT=.venv-bench uv sync --locked --group bench --quiet
 
 bench-peers: bench-env  ## job (both window operators) vs Flink SQL vs Bytewax vs Quix Streams (local broker) vs seed; ARGS="--sizes 20000,200000"
-	$(BENCH_PY) -m bench --jobs moving_average,sessions --variants default,jvm-window --paths job,sql,seed,bytewax,quix --name peers $(ARGS)
+	$(BENCH_PY) -m bench --jobs moving_average,sessions,late_data --variants default,jvm-window --paths job,sql,seed,bytewax,quix --name peers $(ARGS)
 
 bench-scaling: setup  ## the job at parallelism 1, 2, 4 and with 1 M keys (events per CPU-second, memory per key)
 	$(PY) -m bench --jobs moving_average,sessions --paths job --sizes 20000,100000 --scaling --name scaling $(ARGS)

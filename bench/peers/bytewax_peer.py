@@ -2,7 +2,9 @@
 
 - moving_average: ``SlidingWindower(10 s, 5 s, aligned to the epoch)`` keyed by ``user_id``, a
   fold of (count, sum), as the job's windows;
-- sessions: ``SessionWindower(gap 5 min)`` keyed by ``user_id``, a fold of (count, first, last).
+- sessions: ``SessionWindower(gap 5 min)`` keyed by ``user_id``, a fold of (count, first, last);
+- late_data: ``TumblingWindower(10 s, aligned to the epoch)`` keyed by ``user_id``, a fold of
+  (count, sum); Bytewax has no allowed lateness, and the benchmark runs the job without any.
 
 Event time: ``EventClock`` on the parsed ``timestamp`` waiting the benchmark's 1 s bound. Its
 ``now_getter`` is a constant, so its watermark does not advance with the machine's clock and the
@@ -23,8 +25,8 @@ from bytewax.dataflow import Dataflow
 from bytewax.operators import windowing as win
 from bytewax.testing import run_main
 
-from bench.peers import GAP_MS, SIZE_MS, SLIDE_MS
-from bench.peers.common import Outputs, session_record, window_record
+from bench.peers import GAP_MS, OUTPUTS, SIZE_MS, SLIDE_MS, WINDOW_MS
+from bench.peers.common import Outputs, late_record, session_record, tumbling_record, window_record
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOW = EPOCH  # a constant "system time": the watermark is event time only
@@ -53,8 +55,16 @@ def build(job: str, path: str, bound_ms: int, outputs: Outputs) -> Dataflow:
         now_getter=lambda: NOW,
         to_system_utc=lambda _t: None,
     )
-    (moving_average if job == "moving_average" else sessions)(keyed, clock, outputs)
+    {"moving_average": moving_average, "sessions": sessions, "late_data": late_data}[job](keyed, clock, outputs)
     return flow
+
+
+def count_sum(acc: tuple[int, float], e: dict) -> tuple[int, float]:
+    return acc[0] + 1, acc[1] + (e.get("value") or 0)
+
+
+def merge_count_sums(a: tuple[int, float], b: tuple[int, float]) -> tuple[int, float]:
+    return a[0] + b[0], a[1] + b[1]
 
 
 def moving_average(keyed: op.KeyedStream[dict], clock: win.EventClock, outputs: Outputs) -> None:
@@ -62,12 +72,7 @@ def moving_average(keyed: op.KeyedStream[dict], clock: win.EventClock, outputs: 
         length=timedelta(milliseconds=SIZE_MS), offset=timedelta(milliseconds=SLIDE_MS), align_to=EPOCH
     )
 
-    def fold(acc: tuple[int, float], e: dict) -> tuple[int, float]:
-        return acc[0] + 1, acc[1] + (e.get("value") or 0)
-
-    windows = win.fold_window(
-        "window", keyed, clock, windower, lambda: (0, 0.0), fold, lambda a, b: (a[0] + b[0], a[1] + b[1])
-    )
+    windows = win.fold_window("window", keyed, clock, windower, lambda: (0, 0.0), count_sum, merge_count_sums)
 
     def emit(item: tuple[str, tuple[int, tuple[int, float]]]) -> None:
         key, (window_id, (count, total)) = item
@@ -104,13 +109,25 @@ def sessions(keyed: op.KeyedStream[dict], clock: win.EventClock, outputs: Output
     op.inspect("write-late", windows.late, lambda _s, item: outputs.write("late", item[1][1]))
 
 
+def late_data(keyed: op.KeyedStream[dict], clock: win.EventClock, outputs: Outputs) -> None:
+    windower = win.TumblingWindower(length=timedelta(milliseconds=WINDOW_MS), align_to=EPOCH)
+    windows = win.fold_window("window", keyed, clock, windower, lambda: (0, 0.0), count_sum, merge_count_sums)
+
+    def emit(item: tuple[str, tuple[int, tuple[int, float]]]) -> None:
+        key, (window_id, (count, total)) = item
+        start = window_id * WINDOW_MS
+        outputs.write("windows", tumbling_record(key, start, start + WINDOW_MS, count, total))
+
+    op.inspect("write", windows.down, lambda _s, item: emit(item))
+    op.inspect("write-late", windows.late, lambda _s, item: outputs.write("late", late_record(item[1][1], WINDOW_MS)))
+
+
 def run(spec: dict, measure) -> dict:
     """Build the job's dataflow, then run it measured (``measure()`` -> (seconds, CPU seconds))."""
     from bench.cases import BOUND_MS
 
     job = spec["case"]
-    names = ("windows", "late") if job == "moving_average" else ("sessions", "late")
-    outputs = Outputs(spec["out"], names)
+    outputs = Outputs(spec["out"], OUTPUTS[job])
     flow = build(job, spec["files"]["activity"], BOUND_MS, outputs)
     start = measure()
     run_main(flow)

@@ -7,11 +7,32 @@ from pathlib import Path
 
 from bench.data import iso
 from bench.peers import GAP_MS
+from bench.peers.compare import ms
 
 
 def window_record(key: str, start_ms: int, end_ms: int, count: int, total: float) -> dict:
     """A moving_average ``windows`` record with the fields the comparison reads."""
     return {"key": key, "window_start": iso(start_ms), "window_end": iso(end_ms), "count": count, "sum": total}
+
+
+def tumbling_record(user_id: str, start_ms: int, end_ms: int, count: int, total: float) -> dict:
+    """A late_data ``windows`` record of a window's one firing (the benchmark has no allowed
+    lateness, so every window of the job fires once too)."""
+    return {
+        "user_id": user_id,
+        "window_start": iso(start_ms),
+        "window_end": iso(end_ms),
+        "count": count,
+        "sum": total,
+        "firing": 1,
+        "late_update": False,
+    }
+
+
+def late_record(event: dict, window_ms: int) -> dict:
+    """A late_data ``late`` record: the event and the end of the window it missed."""
+    t = ms(event["timestamp"])
+    return {**event, "window_end": iso(t - t % window_ms + window_ms)}
 
 
 def session_record(user_id: str, first_ms: int, last_ms: int, count: int) -> dict:

@@ -4,7 +4,8 @@
 
 - moving_average: ``hopping_window(10 s, step 5 s)`` with ``Count`` and ``Sum("value")``;
 - sessions: ``session_window(gap 5 min)`` with ``Count``; Quix's ``start`` is the first event,
-  its ``end`` the last event + 1 ms.
+  its ``end`` the last event + 1 ms;
+- late_data: ``tumbling_window(10 s)`` with ``Count`` and ``Sum("value")``.
 
 Event time: a ``timestamp_extractor`` parsing the record's ``timestamp``; ``grace_ms`` is the
 benchmark's 1 s bound, and ``final(closing_strategy="partition")`` closes windows by the
@@ -27,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import iso
-from bench.peers import GAP_MS, SIZE_MS, SLIDE_MS
-from bench.peers.common import Outputs, session_record, window_record
+from bench.peers import GAP_MS, OUTPUTS, SIZE_MS, SLIDE_MS, WINDOW_MS
+from bench.peers.common import Outputs, late_record, session_record, tumbling_record, window_record
 
 SENTINEL = "~end"
 IDLE_S = 1.0
@@ -105,8 +106,7 @@ def run(spec: dict, measure) -> dict:
     )
     topic = app.topic(topic_id, value_deserializer="json", key_deserializer="str", timestamp_extractor=extract)
     sdf = app.dataframe(topic)
-    names = ("windows", "late") if job == "moving_average" else ("sessions", "late")
-    outputs = Outputs(spec["out"], names)
+    outputs = Outputs(spec["out"], OUTPUTS[job])
     last_output = [0.0]
 
     late_calls = [0]
@@ -126,7 +126,11 @@ def run(spec: dict, measure) -> dict:
         late_calls[0] += 1
         # moving_average: an event whose last window is late missed all of them (late for the
         # job too); one late for its first window only still counts in its second
-        if key != SENTINEL and (job == "sessions" or start == timestamp_ms - timestamp_ms % SLIDE_MS):
+        if key == SENTINEL:
+            return False
+        if job == "late_data":
+            outputs.write("late", late_record(value, WINDOW_MS))
+        elif job == "sessions" or start == timestamp_ms - timestamp_ms % SLIDE_MS:
             outputs.write("late", value)
         return False
 
@@ -140,6 +144,19 @@ def run(spec: dict, measure) -> dict:
         def write(value, key, _ts, _headers) -> None:
             if key != SENTINEL:
                 outputs.write("windows", window_record(key, value["start"], value["end"], value["count"], value["sum"]))
+                last_output[0] = time.monotonic()
+
+    elif job == "late_data":
+        windowed = (
+            sdf.tumbling_window(duration_ms=WINDOW_MS, grace_ms=grace, on_late=late)
+            .agg(count=agg.Count(), sum=agg.Sum("value"))
+            .final(closing_strategy="partition")
+        )
+
+        def write(value, key, _ts, _headers) -> None:
+            if key != SENTINEL:
+                record = tumbling_record(key, value["start"], value["end"], value["count"], value["sum"])
+                outputs.write("windows", record)
                 last_output[0] = time.monotonic()
 
     else:

@@ -7,7 +7,7 @@ import json
 from bench.cases import CASES
 from bench.data import BASE_MS, iso
 from bench.peers import GAP_MS
-from bench.peers.common import session_record, window_record
+from bench.peers.common import late_record, session_record, tumbling_record, window_record
 from bench.peers.compare import behind_watermark, compare, ms, summary
 
 T = BASE_MS  # 2026-11-24T10:00:00Z
@@ -28,7 +28,7 @@ def test_behind_watermark_is_one_readers_max_minus_the_bound_in_file_order():
 
 
 def rows(job: str, records: list[dict]) -> list[tuple]:
-    output = "windows" if job == "moving_average" else "sessions"
+    output = "sessions" if job == "sessions" else "windows"
     reduce = CASES[job].job_rows
     assert reduce is not None
     return reduce({output: records})
@@ -45,6 +45,21 @@ def test_a_peers_records_reduce_to_the_jobs_tuples():
         "event_count": 4,
     }
     assert rows("sessions", [session]) == rows("sessions", [session_record("a", T, T + 60_000, 4)])
+    tumbling = {
+        "user_id": "a",
+        "window_start": iso(T),
+        "window_end": iso(T + 10_000),
+        "count": 2,
+        "sum": 3.0,
+        "firing": 1,
+        "late_update": False,
+    }
+    assert tumbling_record("a", T, T + 10_000, 2, 3.0) == tumbling  # a job record, firing included
+
+
+def test_a_late_data_late_record_is_the_event_and_the_window_end_it_missed():
+    event = {"user_id": "a", "value": 1.0, "timestamp": iso(T + 12_345)}
+    assert late_record(event, 10_000) == {**event, "window_end": iso(T + 20_000)}
 
 
 def test_equal_outputs_have_no_causes():
