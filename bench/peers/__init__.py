@@ -1,6 +1,7 @@
 """The Python stream processors a data engineer would compare the jobs with (issue 12, item 2):
-the same computation as a windowed job (moving_average, sessions, late_data), on the same input file, in Bytewax 0.21 (``bench.peers.bytewax``)
-and Quix Streams 3.x against a local Kafka broker (``bench.peers.quix``).
+the same computation as a windowed job (moving_average, sessions, late_data), on the same input
+file, in Bytewax 0.21 (``bench.peers.bytewax``) and Quix Streams 3.x against a local Kafka broker
+(``bench.peers.quix``).
 
 Both libraries live in the optional ``bench`` dependency group (``uv sync --group bench``, which
 ``make bench-peers`` runs into ``.venv-bench``); nothing outside ``bench/peers`` imports them, and
