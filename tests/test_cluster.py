@@ -99,7 +99,9 @@ def test_two_thread_mode_jobs_run_at_once_on_one_taskmanager(flink_cluster, tmp_
 
 
 def test_the_cluster_default_execution_mode_is_kept_and_the_option_overrides_it(flink_cluster, tmp_path):
-    common = ["--input", str(SAMPLES / "activity.jsonl"), "--gap", "3s", "--sink", "file"]
+    events = tmp_path / "events.jsonl"  # a few records: process mode runs one-record bundles
+    events.write_text("".join(f"{line}\n" for line in SAMPLE[:20]))
+    common = ["--input", str(events), "--gap", "3s", "--sink", "file"]
     cluster_process = flink_cluster.submit(
         "jobs/sessions.py",
         [*common, "--output", str(tmp_path / "a")],

@@ -59,7 +59,9 @@ def test_both_bounds_are_inclusive():
 def test_negative_lower_bound_joins_purchases_before_the_click():
     clicks = [{"user_id": "A", "ts": at(10)}]
     purchases = [{"user_id": "A", "ts": at(s), "amount": 1.0} for s in (7.999, 8, 10, 10.001)]
-    out = run_job(interval_join.JOB, ["--lower=-2s", "--upper", "0s"], clicks=lines(clicks), purchases=lines(purchases))
+    # A negative bound as a separate argument, as a shell passes it: argparse must not take it for an option.
+    argv = ["--lower", "-2s", "--upper", "0s"]
+    out = run_job(interval_join.JOB, argv, clicks=lines(clicks), purchases=lines(purchases))
     assert canonical(out["conversions"]) == canonical([conversion(clicks[0], p) for p in purchases[1:3]])
     assert [c["delay_s"] for c in sorted(out["conversions"], key=lambda c: c["delay_s"])] == [-2.0, 0.0]
 
