@@ -431,12 +431,12 @@ def markdown(report: dict) -> str:
     notes = [f"- {e['job']}: {e['note']}" for e in report["jobs"] if e.get("note")]
     if notes:
         lines += ["", *dict.fromkeys(notes)]
-    brokered = [
-        f"{e['job']} {p} {fmt_rate(e[f'{p}_broker_cpu_rate'])}"
+    brokered = {  # one per job: each variant of a job is compared with the same peer run
+        f"{e['job']} {p} {fmt_rate(e[f'{p}_broker_cpu_rate'])}": None
         for e in report["jobs"]
         for p in peers
         if e.get(f"{p}_broker_cpu_rate")
-    ]
+    }
     if brokered:
         lines += [
             "",
@@ -503,7 +503,7 @@ def peer_differences(report: dict, peers: list[str]) -> list[str]:
                     f"{c['only_in_job']:,} | {c['only_in_peer']:,} | {causes} | {c['job_late']} / {c['peer_late']} | "
                     f"{c['behind_watermark']} | {c.get('peer_accounted', 'n/a')} of {records_in(e, n):,} |"
                 )
-    return lines
+    return list(dict.fromkeys(lines))  # each variant of a job is checked against the same peer run
 
 
 #: ``--scaling``: the parallelisms at --keys, then this many keys at parallelism 1

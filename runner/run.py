@@ -181,8 +181,9 @@ def prepare(
     return PreparedJob(job, config, env, t_env, outputs, trace)
 
 
-def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
-    """Run the job on the configured sources and sinks and summarize it: the exit code."""
+def run(job: Job, config: RunConfig, *, build: Build | None = None, overrides: Mapping[str, str] | None = None) -> int:
+    """Run the job on the configured sources and sinks and summarize it: the exit code.
+    ``build`` and Flink configuration ``overrides`` as in :func:`prepare`."""
     # Warnings and errors only: third-party INFO lines (Beam at import) say nothing about the run.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     partitions: dict[str, int] = {}
@@ -193,7 +194,7 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None) -> int:
     # Progress is drawn from the local MiniCluster's REST endpoint, started only to draw it.
     show_progress = config.sink.kind != "print" and wants_progress()
     local_rest = rest_overrides() if show_progress else None
-    prepared = prepare(job, config, build=build, partitions=partitions, local_rest=local_rest)
+    prepared = prepare(job, config, build=build, overrides=overrides, partitions=partitions, local_rest=local_rest)
     detached = submitted_detached(prepared.env)
     if detached and config.timeline is not None:
         raise option_error(job.name, "--timeline needs an attached client: it draws the run once it has finished")

@@ -160,7 +160,8 @@ def test_signed_durations_in_both_spellings():
 
 def test_a_job_that_always_fails_ends_with_its_root_cause_on_one_line(tmp_path):
     # With checkpoints Flink would restart it forever; a local run gives up after its bounded
-    # restarts (udfs/environment.py: LOCAL_RESTARTS) and says why in one line, exit 1.
+    # restarts (runner/environment.py: LOCAL_RESTARTS, here 0.1 s apart: tests/flaky_job.py) and
+    # says why in one line, exit 1.
     from tests.flaky_job import ALWAYS
 
     result = run_cli(
