@@ -11,9 +11,8 @@ import random
 import pytest
 
 from jobs import late_data
-from runner.cli import run_command
 from samples.generate import BASE_MS
-from tests.harness import canonical, lines, run_job
+from tests.harness import canonical, lines, lines_per_window_operator, run_job
 from tests.reference import tumbling, window_firings
 from tests.sql_reference import window_totals
 from udfs.timeutil import format_time
@@ -238,18 +237,9 @@ def test_both_operators_write_the_same_bytes(tmp_path):
     source = tmp_path / "events.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in records))
     argv = ["--input", str(source), "--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", "5s"]
-    written = {}
-    for operator in OPERATORS:
-        out = tmp_path / operator
-        argv_operator = [*argv, "--parallelism", "2", "--sink", "file", "--output", str(out)]
-        assert run_command(late_data.JOB, [*argv_operator, "--window-operator", operator]) == 0
-        written[operator] = {name: sorted_lines(out / name) for name in ("windows", "late", "errors")}
+    written = lines_per_window_operator(late_data.JOB, argv, tmp_path)
     python = written["python"]
     fired = [json.loads(w) for w in python["windows"]]
     assert python["late"] and any(w["late_update"] for w in fired) and any("😀" in w for w in python["windows"])
     assert any("e-" in w or "e+" in w for w in python["windows"]), "no sum in exponent notation"
     assert written["jvm"] == python
-
-
-def sorted_lines(folder) -> list[str]:
-    return sorted(line for path in folder.glob("*.jsonl") for line in path.read_text().splitlines())

@@ -10,9 +10,8 @@ import random
 import pytest
 
 from jobs import sessions
-from runner.cli import run_command
 from samples.generate import BASE_MS
-from tests.harness import canonical, lines, run_job
+from tests.harness import canonical, lines, lines_per_window_operator, run_job
 from tests.reference import sessionize
 from udfs.timeutil import format_time
 
@@ -171,7 +170,7 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
 def test_both_operators_write_the_same_bytes(tmp_path):
     # Equal times (ordered by action), text that json.dumps escapes, late events, and sessions that
     # allowed lateness re-fires, at parallelism 2: every output line of the JVM operator is the
-    # Python operator's, byte for byte (run_job's parsed records could not tell "1e-05" from 1e-05).
+    # Python operator's, byte for byte.
     rng = random.Random(6)
     users = ["Zoë 😀", 'q"uote\\', "tab\there", "del\x7f", "plain"]
     actions = ["a", "b", "é", "😀", 'q"', None]
@@ -183,18 +182,9 @@ def test_both_operators_write_the_same_bytes(tmp_path):
     source = tmp_path / "events.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in records))
     argv = ["--input", str(source), "--gap", "3s", "--out-of-orderness", "2s", "--allowed-lateness", "10s"]
-    written = {}
-    for operator in OPERATORS:
-        out = tmp_path / operator
-        argv_operator = [*argv, "--parallelism", "2", "--sink", "file", "--output", str(out)]
-        assert run_command(sessions.JOB, [*argv_operator, "--window-operator", operator]) == 0
-        written[operator] = {name: sorted_lines(out / name) for name in ("sessions", "late", "errors")}
+    written = lines_per_window_operator(sessions.JOB, argv, tmp_path)
     python = written["python"]
     assert python["late"] and any(s.count('"actions"') and "\\u" in s for s in python["sessions"])
     fired = [json.loads(s) for s in python["sessions"]]
     assert sessions.ACCOUNTING[0].of(fired) < sum(s["event_count"] for s in fired), "no session was re-fired"
     assert written["jvm"] == python
-
-
-def sorted_lines(folder) -> list[str]:
-    return sorted(line for path in folder.glob("*.jsonl") for line in path.read_text().splitlines())
