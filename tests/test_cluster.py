@@ -10,11 +10,12 @@ import signal
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jobs import sessions, window_join
 from tests.harness import canonical, run_job
-from tools.flink_cluster import FlinkCluster, group_members
+from tools.flink_cluster import FlinkCluster, Submission, group_members
 from tools.kafka_broker import produce, read_topic
 from tools.processes import child_env, interruptible
 
@@ -67,22 +68,12 @@ def test_two_thread_mode_jobs_run_at_once_on_one_taskmanager(flink_cluster, tmp_
     # FLINK-37727: the second thread-mode job on a TaskManager used to fail loading pemja's native
     # libraries (NoSuchFieldException: loadedLibraryNames); flink-conf/config.yaml says why not now.
     clicks, purchases = SAMPLES / "clicks.jsonl", SAMPLES / "purchases.jsonl"
-    first = flink_cluster.submit(
-        "jobs/sessions.py",
-        [
-            "--input",
-            str(SAMPLES / "activity.jsonl"),
-            "--gap",
-            "3s",
-            "--sink",
-            "file",
-            "--output",
-            str(tmp_path / "sessions"),
-        ],
-    )
-    second = flink_cluster.submit(
-        "jobs/window_join.py",
-        ["--clicks", str(clicks), "--purchases", str(purchases), "--sink", "file", "--output", str(tmp_path / "join")],
+    sessions_args = ["--input", str(SAMPLES / "activity.jsonl"), "--gap", "3s"]
+    join_args = ["--clicks", str(clicks), "--purchases", str(purchases)]
+    first, second = submit_at_once(
+        flink_cluster,
+        ("jobs/sessions.py", [*sessions_args, "--sink", "file", "--output", str(tmp_path / "sessions")], {}),
+        ("jobs/window_join.py", [*join_args, "--sink", "file", "--output", str(tmp_path / "join")], {}),
     )
     assert (first.execution_mode, second.execution_mode) == ("thread", "thread")
     assert flink_cluster.wait_for_job(first.job_id) == "FINISHED", flink_cluster.root_cause(first.job_id)
@@ -102,17 +93,26 @@ def test_the_cluster_default_execution_mode_is_kept_and_the_option_overrides_it(
     events = tmp_path / "events.jsonl"  # a few records: process mode runs one-record bundles
     events.write_text("".join(f"{line}\n" for line in SAMPLE[:20]))
     common = ["--input", str(events), "--gap", "3s", "--sink", "file"]
-    cluster_process = flink_cluster.submit(
-        "jobs/sessions.py",
-        [*common, "--output", str(tmp_path / "a")],
-        flink_options=["-D", "python.execution-mode=process"],
-    )
-    option_process = flink_cluster.submit(
-        "jobs/sessions.py", [*common, "--output", str(tmp_path / "b"), "--execution-mode", "process"]
+    cluster_process, option_process = submit_at_once(
+        flink_cluster,
+        (
+            "jobs/sessions.py",
+            [*common, "--output", str(tmp_path / "a")],
+            {"flink_options": ["-D", "python.execution-mode=process"]},
+        ),
+        ("jobs/sessions.py", [*common, "--output", str(tmp_path / "b"), "--execution-mode", "process"], {}),
     )
     assert (cluster_process.execution_mode, option_process.execution_mode) == ("process", "process")
     for job in (cluster_process, option_process):
         assert flink_cluster.wait_for_job(job.job_id) == "FINISHED"
+
+
+def submit_at_once(cluster: FlinkCluster, *submissions: tuple[str, list[str], dict]) -> list[Submission]:
+    """``flink run --detached`` of each ``(script, args, options)``, all at once: each client
+    starts its own JVM and interpreter, which is most of a submission's time."""
+    with ThreadPoolExecutor(len(submissions)) as pool:
+        running = [pool.submit(cluster.submit, script, args, **options) for script, args, options in submissions]
+        return [submission.result() for submission in running]
 
 
 def test_the_idleness_option_lets_windows_fire_while_a_partition_is_idle(flink_cluster, kafka_bootstrap):

@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,7 +259,8 @@ class FlinkCluster:
     ) -> subprocess.CompletedProcess:
         """``flink run`` a job script the way a user does (see docs/kafka-and-cluster.md): the
         packages go as one zip in ``--pyFiles`` (tools/package.py says why)."""
-        zipped = package(self.home / f"{script.replace('/', '-')}.zip", packages)
+        # one zip per submission: submissions may run at once
+        zipped = package(self.home / f"{script.replace('/', '-')}-{uuid.uuid4().hex[:8]}.zip", packages)
         command = [
             str(BIN / "flink"),
             "run",
