@@ -21,7 +21,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,8 +258,7 @@ class FlinkCluster:
     ) -> subprocess.CompletedProcess:
         """``flink run`` a job script the way a user does (see docs/kafka-and-cluster.md): the
         packages go as one zip in ``--pyFiles`` (tools/package.py says why)."""
-        # one zip per submission: submissions may run at once
-        zipped = package(self.home / f"{script.replace('/', '-')}-{uuid.uuid4().hex[:8]}.zip", packages)
+        zipped = package(self.home / f"{script.replace('/', '-')}.zip", packages)
         command = [
             str(BIN / "flink"),
             "run",

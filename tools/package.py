@@ -9,6 +9,8 @@ workers alike (zipimport).
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,7 +21,10 @@ DEFAULT_OUT = PROJECT_ROOT / "build" / "pyflink-jobs.zip"
 
 def package(out: Path = DEFAULT_OUT, packages=PACKAGES, root: Path = PROJECT_ROOT) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".zip.tmp")
+    # a temporary file of its own: packagings of the same zip may run at once
+    handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(handle)
+    tmp = Path(name)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in packages:
             if (root / name).is_file():  # a single module, in its (namespace) package's folder
