@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from runner.jars import kafka_broker_classpath
@@ -40,7 +41,7 @@ logger.kafka.name = kafka
 logger.kafka.level = INFO
 logger.state.name = state.change.logger
 logger.state.level = WARN
-"""
+{loggers}"""
 
 
 def free_port() -> int:
@@ -49,39 +50,58 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_properties(home: Path, port: int, controller_port: int) -> str:
-    return "\n".join(
-        [
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-            "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            f"log.dirs={home / 'data'}",
-            "num.partitions=1",
-            "auto.create.topics.enable=true",
-            # One node: every internal topic has one replica. Transactions (exactly-once sinks)
-            # need the transaction state log to be writable with a single in-sync replica.
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "transaction.state.log.num.partitions=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            # Kafka's default (15 min); udfs/kafka.py checks sink transaction timeouts against it.
-            "transaction.max.timeout.ms=900000",
-            "group.initial.rebalance.delay.ms=0",
-            # The sink writes each record's event time as its Kafka timestamp; the bundled samples and
-            # test data lie in a fixed day that may be hours ahead of the broker's clock, which Kafka
-            # (KIP-937) rejects beyond one hour by default.
-            "log.message.timestamp.after.max.ms=9223372036854775807",
-            "",
-        ]
-    )
+#: Every broker the project starts (tests, benchmarks, ``scripts/kafka``) states what it keeps and
+#: for how long instead of inheriting Kafka's defaults, which depend on the date: the jobs write each
+#: record's event time as its Kafka timestamp, and with Kafka's default ``log.retention.hours=168``
+#: a replay of events older than 7 days is deleted at the next retention check (every 5 min), after
+#: the job has committed it. A local broker holds replays and test runs, so it keeps every record
+#: for its whole life; a broker's data folder is removed with it (docs/kafka-and-cluster.md,
+#: "Record timestamps and retention").
+BROKER_SETTINGS: dict[str, str] = {
+    "log.retention.ms": "-1",
+    "log.retention.bytes": "-1",
+    # Any record timestamp is accepted, however far from the broker's clock (KIP-937): event times
+    # may be years old (a replay) or ahead of the clock (the bundled samples' fixed day).
+    "log.message.timestamp.before.max.ms": "9223372036854775807",
+    "log.message.timestamp.after.max.ms": "9223372036854775807",
+    # The sinks' timestamps are the events' own (CreateTime), never the broker's append time.
+    "log.message.timestamp.type": "CreateTime",
+    # Kafka's default (15 min); runner/kafka.py checks sink transaction timeouts against it.
+    "transaction.max.timeout.ms": "900000",
+    # Committed consumer offsets (the sources commit theirs on checkpoints) outlive a week of
+    # idleness too: a broker kept for weeks still shows a stopped job's position (one year).
+    "offsets.retention.minutes": str(365 * 24 * 60),
+}
+
+
+def server_properties(home: Path, port: int, controller_port: int, settings: Mapping[str, str] = {}) -> str:
+    """The broker's configuration: one KRaft node on 127.0.0.1, :data:`BROKER_SETTINGS`, then
+    ``settings`` (which replace them, e.g. a test's retention check every second)."""
+    fixed = [
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        f"log.dirs={home / 'data'}",
+        "num.partitions=1",
+        "auto.create.topics.enable=true",
+        # One node: every internal topic has one replica. Transactions (exactly-once sinks)
+        # need the transaction state log to be writable with a single in-sync replica.
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "transaction.state.log.num.partitions=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+    ]
+    stated = {**BROKER_SETTINGS, **settings}
+    return "\n".join([*fixed, *(f"{key}={value}" for key, value in stated.items()), ""])
 
 
 def random_cluster_id() -> str:
@@ -97,8 +117,19 @@ def random_cluster_id() -> str:
 class KafkaBroker:
     """One broker process whose files live under ``home``."""
 
-    def __init__(self, home: Path = DEFAULT_HOME, port: int | None = None):
+    def __init__(
+        self,
+        home: Path = DEFAULT_HOME,
+        port: int | None = None,
+        settings: Mapping[str, str] = {},
+        log_levels: Mapping[str, str] = {},
+    ):
+        """``settings`` replace :data:`BROKER_SETTINGS`; ``log_levels`` set loggers' levels in
+        ``broker.log`` (e.g. ``{"kafka.log.LogManager": "DEBUG"}`` logs every retention check).
+        Both apply when the folder is formatted, i.e. to a new broker."""
         self.home = Path(home).resolve()
+        self.settings = dict(settings)
+        self.log_levels = dict(log_levels)
         self.config = self.home / "server.properties"
         self.pid_file = self.home / "broker.pid"
         self.log = self.home / "broker.log"
@@ -140,8 +171,12 @@ class KafkaBroker:
             return
         port = self._port or free_port()
         controller_port = free_port()
-        self.config.write_text(server_properties(self.home, port, controller_port))
-        (self.home / "log4j2.properties").write_text(LOG4J2.format(log=self.log))
+        self.config.write_text(server_properties(self.home, port, controller_port, self.settings))
+        loggers = "".join(
+            f"logger.l{i}.name = {name}\nlogger.l{i}.level = {level}\n"
+            for i, (name, level) in enumerate(self.log_levels.items())
+        )
+        (self.home / "log4j2.properties").write_text(LOG4J2.format(log=self.log, loggers=loggers))
         cluster_id = random_cluster_id()
         subprocess.run(
             [

@@ -17,6 +17,7 @@ import yaml
 from jobs import sessions
 from runner.cli import parse
 from tools import loadgen
+from tools.kafka_broker import BROKER_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -126,6 +127,15 @@ def test_kafka_is_single_node_kraft_with_transactions():
     assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == 1
     assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == 1
     assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == 1
+
+
+def test_kafka_states_the_local_brokers_retention_and_timestamp_settings():
+    """Retention and timestamp limits are the local broker's (tools/kafka_broker.py), stated, not
+    Kafka's date-dependent defaults."""
+    env = SERVICES["kafka"]["environment"]
+    stated = {key.removeprefix("KAFKA_").lower().replace("_", "."): str(value) for key, value in env.items()}
+    for key, value in BROKER_SETTINGS.items():
+        assert stated.get(key) == value, key
 
 
 def test_submit_and_loadgen_commands_are_valid():
