@@ -13,13 +13,19 @@
 
 The runner calls :func:`check_options` once before the job is built: it fails fast with one line
 (:class:`runner.cli.OptionError`) when the broker does not answer or a source topic does not
-exist.
+exist. With ``--sink kafka`` it also asks for each output topic's retention
+(:func:`output_retention`): a record whose timestamp (its event time) is older than the topic's
+``retention.ms`` is deleted by the broker at its next retention check, after the job committed it,
+so each output passes :func:`udfs.metrics.watch_retention`, which counts such records, and
+:class:`RetentionWarnings` says so on one line while the job runs.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from pyflink.common import SimpleStringSchema, WatermarkStrategy
@@ -34,7 +40,8 @@ from pyflink.datastream.connectors.kafka import (
 
 from runner.cli import OptionError
 from runner.config import RunConfig, SinkConfig, SourceConfig
-from udfs.metrics import count_records
+from udfs.metrics import count_records, ledger_counts, watch_retention
+from udfs.timeutil import format_duration
 
 # kafka-python (the fail-fast checks) logs every connection at INFO; the run's log is about the job.
 logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -74,9 +81,17 @@ def kafka_records(env: StreamExecutionEnvironment, source: SourceConfig, topic: 
 
 
 def kafka_sink(
-    stream: DataStream, sink: SinkConfig, output: str, count: bool = True, ledger: str | None = None
+    stream: DataStream,
+    sink: SinkConfig,
+    output: str,
+    count: bool = True,
+    ledger: str | None = None,
+    retention_ms: int | None = None,
 ) -> None:
-    """Write one output (JSON strings) to ``<prefix>.<output>`` with the chosen guarantee."""
+    """Write one output (JSON strings) to ``<prefix>.<output>`` with the chosen guarantee;
+    ``retention_ms``: the topic deletes records by their timestamp after this long, so the
+    records older than that are counted (:func:`udfs.metrics.watch_retention`; ``ledger``: the
+    counts' folder of a local run)."""
     guarantee = sink.delivery_guarantee
     topic = sink.output_topic(output)
     serializer = (
@@ -96,6 +111,8 @@ def kafka_sink(
         # The connector's own default (1 h) exceeds a default broker's 15 min maximum.
         builder.set_property("transaction.timeout.ms", str(sink.transaction_timeout_ms))
     counted = count_records(stream, output, ledger=ledger) if count else stream
+    if retention_ms is not None:
+        counted = watch_retention(counted, output, topic, retention_ms, retention_ledger(ledger) if ledger else None)
     counted.sink_to(builder.build()).name(f"kafka-{output}").uid(f"sink-{output}")
 
 
@@ -183,3 +200,118 @@ def _broker_info(bootstrap_servers: str, source_topics: list[str]):
         return _reason(error)
     finally:
         admin.close()
+
+
+# --- record timestamps against retention ------------------------------------------------------
+
+
+def retention_ledger(ledger: str) -> str:
+    """The folder, inside a local run's count ledger, of the counts of records past retention."""
+    folder = os.path.join(ledger, "past-retention")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def output_retention(sink: SinkConfig, outputs: Iterable[str]) -> dict[str, int]:
+    """``{output: retention.ms}`` of each output topic that deletes records by their own timestamp
+    (time-based retention and ``message.timestamp.type=CreateTime``, the sinks' event time); an
+    output missing here keeps its records for as long as they are not older than that, or forever.
+
+    A topic that does not exist yet takes the broker's defaults when the sink creates it. The
+    broker is asked once; one that hides its configuration is assumed to keep records forever
+    (nothing to warn of rather than a false alarm).
+    """
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+    from kafka.errors import KafkaError
+
+    topics = {output: sink.output_topic(output) for output in outputs}
+    with _quiet_kafka_python():
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=sink.bootstrap_servers, request_timeout_ms=10_000, client_id="pyflink-jobs-check"
+            )
+        except (KafkaError, OSError, ValueError):
+            return {}
+        try:
+            existing = set(admin.list_topics())
+            broker = str(admin.describe_cluster()["brokers"][0]["broker_id"])
+            resources = [ConfigResource(ConfigResourceType.BROKER, broker)]
+            resources += [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics.values() if t in existing]
+            described = admin.describe_configs(resources, config_filter="all")
+        except (KafkaError, OSError, KeyError, IndexError, TypeError):
+            return {}
+        finally:
+            admin.close()
+    default = _deletes_after(_values(described.get("broker", {}).get(broker, {})), broker_level=True)
+    retention = {}
+    for output, topic in topics.items():
+        configs = described.get("topic", {}).get(topic)
+        ms = _deletes_after(_values(configs), broker_level=False) if configs is not None else default
+        if ms is not None:
+            retention[output] = ms
+    return retention
+
+
+def _values(configs: Mapping) -> dict[str, str | None]:
+    return {key: (entry or {}).get("value") for key, entry in (configs or {}).items()}
+
+
+def _deletes_after(config: Mapping[str, str | None], broker_level: bool) -> int | None:
+    """The ``retention.ms`` after which records are deleted by their own timestamp, or None:
+    kept forever (``-1``), compacted only, or stamped with the broker's append time."""
+    prefix = "log." if broker_level else ""
+    if config.get(f"{prefix}message.timestamp.type") == "LogAppendTime":
+        return None
+    policy = config.get("log.cleanup.policy" if broker_level else "cleanup.policy") or "delete"
+    if "delete" not in policy:
+        return None
+    if broker_level:  # log.retention.ms, else .minutes, else .hours (Kafka's precedence)
+        ms = config.get("log.retention.ms")
+        if ms is None and config.get("log.retention.minutes") is not None:
+            ms = str(int(config["log.retention.minutes"] or 0) * 60_000)
+        if ms is None and config.get("log.retention.hours") is not None:
+            ms = str(int(config["log.retention.hours"] or 0) * 3_600_000)
+    else:
+        ms = config.get("retention.ms")
+    if ms is None or int(ms) < 0:
+        return None
+    return int(ms)
+
+
+class RetentionWarnings:
+    """Says once per output topic, on one line, that the run writes records the topic deletes at
+    its next retention check: called while a local run goes on, it looks at the folder
+    :class:`udfs.metrics.watch_retention` writes to at a topic's first such record."""
+
+    def __init__(self, job: str, sink: SinkConfig, retention: Mapping[str, int], ledger: str):
+        self.job = job
+        self.sink = sink
+        self.retention = dict(retention)
+        self.folder = retention_ledger(ledger)
+        self.warned: set[str] = set()
+
+    def poll(self) -> None:
+        for name in os.listdir(self.folder):
+            output = name.rsplit(".", 1)[0]
+            if output in self.retention and output not in self.warned:
+                self.warned.add(output)
+                print(
+                    retention_warning(self.job, self.sink, output, self.retention[output]), file=sys.stderr, flush=True
+                )
+
+    def counts(self) -> dict[str, int]:
+        """``{output: records written past the topic's retention}``, once the job has ended."""
+        self.poll()  # a short run may end between two polls
+        return {output: n for output, n in ledger_counts(self.folder, self.retention).items() if n}
+
+
+def retention_warning(job: str, sink: SinkConfig, output: str, retention_ms: int) -> str:
+    topic = sink.output_topic(output)
+    return (
+        f"python -m jobs.{job}: warning: output {output!r} writes records whose event time is older than topic "
+        f"{topic!r} keeps them (retention.ms={retention_ms}, {format_duration(retention_ms)}): Kafka deletes them "
+        f"at its next retention check. To keep them: kafka-configs.sh --bootstrap-server {sink.bootstrap_servers} "
+        f"--alter --entity-type topics --entity-name {topic} --add-config retention.ms=-1 "
+        "(or message.timestamp.type=LogAppendTime); docs/kafka-and-cluster.md"
+    )

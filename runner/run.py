@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -126,29 +128,40 @@ class PreparedJob:
             self._trace_folder = scratch_folder()
             file_sink(self.trace, self._trace_folder, TRACE, count=False)
 
-    def add_kafka_sinks(self, count: bool = True, ledger: str | None = None) -> None:
-        """Each output to its topic; ``ledger``: a folder for the final counts (a local run)."""
+    def add_kafka_sinks(
+        self, count: bool = True, ledger: str | None = None, retention: Mapping[str, int] | None = None
+    ) -> None:
+        """Each output to its topic; ``ledger``: a folder for the final counts (a local run);
+        ``retention``: the ``retention.ms`` of the output topics that delete records by their
+        timestamp (:func:`runner.kafka.output_retention`), whose older records are counted."""
         from runner.kafka import kafka_sink
 
         for name, stream in self.outputs.items():
-            kafka_sink(stream, self.config.sink, name, count, ledger)
+            kafka_sink(stream, self.config.sink, name, count, ledger, (retention or {}).get(name))
 
-    def execute(self, progress: ProgressLine | None = None) -> None:
-        """Run the job into the sinks added, to its end, drawing ``progress`` if given (returns at
-        submission when submitted detached). Ctrl-C cancels the job, then raises KeyboardInterrupt."""
+    def execute(self, progress: ProgressLine | None = None, watch: Callable[[], None] | None = None) -> None:
+        """Run the job into the sinks added, to its end, drawing ``progress`` if given and calling
+        ``watch`` now and then (returns at submission when submitted detached). Ctrl-C (or
+        SIGTERM) cancels the job, then raises KeyboardInterrupt."""
         if submitted_detached(self.env):
             self.env.execute(self.job.name)
             return
         client = self.env.execute_async(self.job.name)
         rest_url = local_rest_url(self.env)
-        if progress is None or rest_url is None:
-            run_to_end(client)
-        else:
-            metrics = JobMetrics(rest_url, str(client.get_job_id()))
-            try:
-                run_to_end(client, lambda: progress.draw(*metrics.read()))
+        metrics = JobMetrics(rest_url, str(client.get_job_id())) if progress and rest_url else None
+
+        def on_poll() -> None:
+            if watch is not None:
+                watch()
+            if progress is not None and metrics is not None:
+                progress.draw(*metrics.read())
+
+        try:
+            run_to_end(client, on_poll if watch or metrics else None)
+            if metrics is not None and progress is not None:
                 progress.complete()
-            finally:
+        finally:
+            if progress is not None:
                 progress.done()
         if self._trace_folder is not None:
             self.traced = read_trace(self._trace_folder)
@@ -206,11 +219,15 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None, overrides: M
     records_in = count_input_records(config.source)
     progress = ProgressLine(records_in) if show_progress else None
     try:
-        records = _execute(prepared, detached, progress)
+        with terminated_like_interrupted():
+            records, past_retention = _execute(prepared, detached, progress)
     except Py4JJavaError as error:
         # The job failed for good (restarts exhausted): its root cause, not a JVM stack trace.
         print(f"python -m jobs.{job.name}: job failed: {root_cause(str(error))}", file=sys.stderr, flush=True)
         return 1
+    except Terminated:
+        print(f"python -m jobs.{job.name}: terminated: the job was cancelled", file=sys.stderr, flush=True)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"python -m jobs.{job.name}: interrupted: the job was cancelled", file=sys.stderr, flush=True)
         return 130
@@ -222,7 +239,7 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None, overrides: M
             flush=True,
         )
         return 0
-    balanced = summarize(job, records_in, records, time.monotonic() - started)
+    balanced = summarize(job, records_in, records, time.monotonic() - started, past_retention)
     if config.timeline is not None and records is not None:
         from runner.timeline import write_timeline
 
@@ -233,24 +250,49 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None, overrides: M
 
 def _execute(
     prepared: PreparedJob, detached: bool, progress: ProgressLine | None
-) -> Mapping[str, list] | Mapping[str, int] | None:
-    """Run into the configured sink; what the outputs hold where the client can read it back (for
-    a Kafka sink: how many records each output wrote), None when submitted detached."""
+) -> tuple[Mapping[str, list] | Mapping[str, int] | None, Mapping[str, int]]:
+    """Run into the configured sink: what the outputs hold where the client can read it back (for
+    a Kafka sink: how many records each output wrote; None when submitted detached), and how
+    many records each Kafka output wrote past its topic's retention."""
     sink = prepared.config.sink
     if sink.kind == "print":
-        return prepared.collect(echo=True)
+        return prepared.collect(echo=True), {}
     if sink.kind == "file":
         prepared.add_file_sinks()
         prepared.execute(progress)
-        return None if detached or sink.output is None else read_file_outputs(sink.output, prepared.outputs)
-    if detached:
-        prepared.add_kafka_sinks()
+        return (None if detached or sink.output is None else read_file_outputs(sink.output, prepared.outputs)), {}
+    from runner.kafka import RetentionWarnings, output_retention
+
+    retention = output_retention(sink, prepared.outputs)
+    if detached:  # the TaskManagers log the first record past retention, and count them all
+        prepared.add_kafka_sinks(retention=retention)
         prepared.execute()
-        return None
+        return None, {}
     with tempfile.TemporaryDirectory(prefix="counts-") as ledger:
-        prepared.add_kafka_sinks(ledger=ledger)
-        prepared.execute(progress)
-        return ledger_counts(ledger, prepared.outputs)
+        warnings = RetentionWarnings(prepared.job.name, sink, retention, ledger)
+        prepared.add_kafka_sinks(ledger=ledger, retention=retention)
+        prepared.execute(progress, warnings.poll if retention else None)
+        return ledger_counts(ledger, prepared.outputs), warnings.counts()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a service manager stopping the run): handled as Ctrl-C is."""
+
+
+@contextmanager
+def terminated_like_interrupted() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` in the main thread while the job runs, so that the job
+    is cancelled and the run ends with one line, as after Ctrl-C (Python's default would end the
+    client at once, without a word, and leave a local job to die with its JVM)."""
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def root_cause(text: str) -> str:
@@ -262,17 +304,28 @@ def root_cause(text: str) -> str:
 
 
 def summarize(
-    job: Job, records_in: int | None, records: Mapping[str, list] | Mapping[str, int], seconds: float
+    job: Job,
+    records_in: int | None,
+    records: Mapping[str, list] | Mapping[str, int],
+    seconds: float,
+    past_retention: Mapping[str, int] | None = None,
 ) -> bool:
     """One block at the end of a local run: records per output, and whether all ``records_in``
     input records are accounted for (when the records themselves are at hand: not their counts
-    only). False only when the check could be made and failed."""
+    only); ``past_retention``: the records per Kafka output older than their topic's retention,
+    which Kafka deletes. False only when the check could be made and failed."""
     lines = [f"run summary: {job.name} finished in {seconds:.1f}s"]
     balanced = True
     if records_in is not None:
         lines.append(f"  records in      {records_in}")
     for name, items in records.items():
         lines.append(f"  {name:<15} {items if isinstance(items, int) else len(items)}")
+    if past_retention:
+        per_output = ", ".join(f"{name} {n}" for name, n in past_retention.items())
+        lines.append(
+            f"  past retention  {sum(past_retention.values())} ({per_output}): written with event times older "
+            "than their topic keeps records; Kafka deletes them at its next retention check"
+        )
     if records_in is not None and not any(isinstance(items, int) for items in records.values()):
         accounted = job.accounted(records)  # type: ignore[arg-type]
         balanced = accounted == records_in

@@ -31,6 +31,8 @@ def kafka_bootstrap(tmp_path_factory):
     if os.environ.get("KAFKA_USE_DOCKER", "1") != "0" and _docker_answers():
         from testcontainers.community.kafka import KafkaContainer
 
+        from tools.kafka_broker import BROKER_SETTINGS
+
         # testcontainers drives Confluent's image (its start script needs it); one node, so the
         # transaction log (exactly-once sinks) needs replication factor 1 like the local broker.
         container = (
@@ -39,6 +41,9 @@ def kafka_bootstrap(tmp_path_factory):
             .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
             .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
         )
+        # Retention and timestamp limits as the local broker's: not Kafka's date-dependent defaults.
+        for key, value in BROKER_SETTINGS.items():
+            container.with_env("KAFKA_" + key.upper().replace(".", "_"), value)
         with container:
             print(f"\nKafka (testcontainers) ready in {time.monotonic() - started:.1f}s")
             yield container.get_bootstrap_server()

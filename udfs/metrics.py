@@ -30,13 +30,27 @@ def count_records(stream: DataStream, output: str, tag: bool = False, ledger: st
 
 
 def ledger_counts(ledger: str, outputs) -> dict[str, int]:
-    """The final counts :func:`count_records` wrote to ``ledger``, summed per output."""
+    """The final counts :func:`count_records` (or :func:`watch_retention`) wrote to ``ledger``,
+    summed per output (a folder inside ``ledger`` is another ledger's)."""
     counts = dict.fromkeys(outputs, 0)
     for name in os.listdir(ledger):
+        if os.path.isdir(os.path.join(ledger, name)):
+            continue
         output = name.rsplit(".", 1)[0]
         with open(os.path.join(ledger, name)) as f:
             counts[output] = counts.get(output, 0) + int(f.read() or 0)
     return counts
+
+
+def watch_retention(stream: DataStream, output: str, topic: str, retention_ms: int, ledger: str | None) -> DataStream:
+    """``stream`` (one output on its way to Kafka ``topic``) through the
+    ``output.<name>.past_retention`` counter (operator ``retention-<output>``, a JVM function:
+    ``RetentionWatch.java``): the records whose timestamp, the event time the sink writes as their
+    Kafka timestamp, is older than the topic's ``retention_ms`` when they are written, which Kafka
+    deletes at its next retention check. With a ``ledger`` folder each parallel instance writes
+    its count there at the first such record and when it closes (:func:`ledger_counts`)."""
+    watch = functions().RetentionWatch(output, topic, retention_ms, ledger)
+    return DataStream(java_process(stream, watch, Types.STRING(), f"retention-{output}"))
 
 
 def track_event_time_lag(events: DataStream, row_type: TypeInformation, name: str) -> DataStream:
