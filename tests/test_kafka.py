@@ -6,6 +6,9 @@ brute-force references), with every input record accounted for."""
 import base64
 import importlib
 import json
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,9 +21,11 @@ from runner.run import run
 from tests.harness import canonical, run_job
 from tools import loadgen
 from tools.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
+from tools.processes import child_env, interruptible
 from udfs.events import ACTIVITY, InvalidRecord
 from udfs.timeutil import parse_event_time
 
+ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (Path(__file__).resolve().parent.parent / "samples" / "activity.jsonl").read_text().splitlines()
 
 
@@ -284,3 +289,34 @@ def test_random_cluster_ids_are_kafka_uuids_that_do_not_start_with_a_dash():
     assert not [i for i in ids if i.startswith("-")]
     assert {len(base64.urlsafe_b64decode(i + "==")) for i in ids} == {16} and len(set(ids)) == len(ids)
     assert any("-" in i for i in ids)  # the alphabet is still URL-safe base64's
+
+
+def test_sigterm_ends_an_unbounded_kafka_run_as_ctrl_c_does(kafka_bootstrap):
+    """``kill`` (SIGTERM, the README's ``kill %1``) cancels the job and ends the run with one
+    line, exit code 143 (128 + SIGTERM), as Ctrl-C does with 130."""
+    topic, prefix = unique("activity"), unique("term")
+    produce(kafka_bootstrap, topic, SAMPLE)
+    argv = ["--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap]
+    argv += ["--sink", "kafka", "--output-topic-prefix", prefix, "--gap", "3s"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobs.sessions", *argv],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not read_topic(kafka_bootstrap, f"{prefix}.sessions"):  # the job is running
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr
+            time.sleep(0.5)  # polling the output topic, not a timing assumption
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err
+    assert err.rstrip().splitlines()[-1] == "python -m jobs.sessions: terminated: the job was cancelled", err
+    assert "Traceback" not in err
