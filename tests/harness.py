@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pyflink.common import Types
@@ -23,7 +24,36 @@ from runner.run import Build, prepare
 from tools.processes import child_env
 from udfs.job import Job
 
-__all__ = ["canonical", "lines", "run_job"]
+__all__ = ["assert_same_records", "canonical", "lines", "record_differences", "run_job"]
+
+
+def record_differences(actual: Mapping[str, list], expected: Mapping[str, list], shown: int = 3) -> list[str]:
+    """What keeps ``actual`` from equalling ``expected`` (``{output: [records]}``, order-free),
+    counted: per output, how many records are lost (fewer copies than expected), duplicated (more
+    copies of an expected record) or unexpected, each with its first ``shown`` records. Empty
+    when they are equal: the form of an exactly-once check's failure, not a diff of every record."""
+    problems = []
+    for output in sorted(set(actual) | set(expected)):
+        have, want = Counter(canonical(actual.get(output, []))), Counter(canonical(expected.get(output, [])))
+        lost = want - have
+        extra = have - want
+        duplicated = Counter({r: n for r, n in extra.items() if r in want})
+        unexpected = extra - duplicated
+        for what, records in (("lost", lost), ("duplicated", duplicated), ("unexpected", unexpected)):
+            if records:
+                first = sorted(records.elements())[:shown]
+                problems.append(
+                    f"{output}: {sum(records.values())} of {sum(want.values())} records {what}, e.g. "
+                    + "; ".join(first)
+                )
+    return problems
+
+
+def assert_same_records(actual: Mapping[str, list], expected: Mapping[str, list]) -> None:
+    """``actual == expected`` per output as multisets (a duplicate counts), failing with
+    :func:`record_differences`."""
+    problems = record_differences(actual, expected)
+    assert not problems, "outputs differ:\n  " + "\n  ".join(problems)
 
 
 def run_job(

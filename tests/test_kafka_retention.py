@@ -20,7 +20,7 @@ import pytest
 
 from jobs import sessions
 from runner.cli import run_command
-from tests.harness import canonical, run_job
+from tests.harness import assert_same_records, run_job
 from tools.kafka_broker import KafkaBroker, produce, read_topic
 from udfs.timeutil import parse_event_time
 
@@ -111,7 +111,7 @@ def test_output_dated_2013_outlives_the_brokers_retention_checks(broker, capsys)
     wait_for_retention_checks(broker, 3)
     got = outputs(broker, prefix)
     expected = run_job(sessions.JOB, ["--gap", "3s"], events=REPLAY)
-    assert {o: canonical(r) for o, r in got.items()} == {o: canonical(r) for o, r in expected.items()}
+    assert_same_records(got, expected)
     assert sessions.JOB.accounted(got) == len(REPLAY)
     assert "due to log retention" not in broker.log.read_text(errors="replace")
 

@@ -34,9 +34,8 @@ from pathlib import Path
 import pytest
 
 from jobs import sessions
-from runner.outputs import canonical
 from tests.flaky_job import ALWAYS
-from tests.harness import run_in_a_process, wait_until
+from tests.harness import assert_same_records, run_in_a_process, wait_until
 from tools import loadgen
 from tools.kafka_broker import (
     KafkaBroker,
@@ -120,8 +119,7 @@ def wait_consumed(bootstrap, group, topic, timeout=300):
 
 
 def assert_same_output(actual, expected):
-    # Lists, not sets: a duplicate would show as an extra element.
-    assert {k: canonical(v) for k, v in actual.items()} == {k: canonical(v) for k, v in expected.items()}
+    assert_same_records(actual, expected)  # a lost or duplicated record is named and counted
 
 
 def flink_cluster_script(cluster, *args, **kwargs) -> subprocess.CompletedProcess:
