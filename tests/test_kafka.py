@@ -320,3 +320,47 @@ def test_sigterm_ends_an_unbounded_kafka_run_as_ctrl_c_does(kafka_bootstrap):
     assert process.returncode == 143, err
     assert err.rstrip().splitlines()[-1] == "python -m jobs.sessions: terminated: the job was cancelled", err
     assert "Traceback" not in err
+
+
+def test_scripts_kafka_creates_a_topic_for_replays_and_reads_its_committed_records(kafka_bootstrap):
+    """The documented commands (docs/kafka-and-cluster.md): a topic that keeps what it is given,
+    and a reader of what a job committed, with the Kafka timestamps the sinks wrote."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    topic = unique("replay")
+    env = child_env(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
+    created = subprocess.run(
+        ["scripts/kafka", "create", topic, "--partitions", "2", "--config", "retention.ms=-1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == f"kafka: created topic {topic} (2 partitions, retention.ms=-1)\n"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        config = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all")
+    finally:
+        admin.close()
+    assert config["topic"][topic]["retention.ms"]["value"] == "-1"
+
+    prefix = unique("read")
+    argv = ["--gap", "3s", "--sink", "kafka", "--bootstrap-servers", kafka_bootstrap, "--output-topic-prefix", prefix]
+    argv += ["--delivery-guarantee", "exactly-once", "--checkpoint-interval", "1s"]
+    assert run_command(sessions.JOB, argv) == 0
+    read = subprocess.run(
+        ["scripts/kafka", "read", f"{prefix}.sessions", "--timestamps"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert read.returncode == 0, read.stderr
+    shown = [line.split(" | ", 1) for line in read.stdout.splitlines()]
+    committed = read_topic_timestamped(kafka_bootstrap, f"{prefix}.sessions")
+    assert [(parse_event_time(ts), json.loads(value)) for ts, value in shown] == [
+        (ts, json.loads(value)) for ts, value in committed
+    ]
+    assert read.stderr == f"kafka: {len(committed)} records in {prefix}.sessions\n" and committed

@@ -5,6 +5,8 @@ download at run time. The broker's files (config, data, ``broker.log``, ``broker
 one folder; it is formatted once and stopped by its PID.
 
     python -m tools.kafka_broker start [--home .kafka] [--port 9092]
+    python -m tools.kafka_broker create TOPIC [--partitions N] [--config retention.ms=-1]
+    python -m tools.kafka_broker read TOPIC [--timestamps]
 """
 
 from __future__ import annotations
@@ -400,12 +402,40 @@ def committed_offsets(bootstrap_servers: str, group_id: str, topic: str) -> dict
     return {p: offset for p, offset in committed.items() if offset is not None and offset >= 0}
 
 
+def _config_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, e.g. retention.ms=-1, got {text!r}")
+    return key, value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/kafka", description="a local single-node Kafka broker (KRaft)")
-    parser.add_argument("command", choices=["start", "stop", "status"])
-    parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="broker folder (default .kafka/)")
-    parser.add_argument("--port", type=int, default=9092, help="listener port on 127.0.0.1 for a new broker folder")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="start|stop|status|create|read")
+    for name, text in (("start", "start the broker"), ("stop", "stop it"), ("status", "is it running?")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--home", type=Path, default=DEFAULT_HOME, help="broker folder (default .kafka/)")
+        command.add_argument("--port", type=int, default=9092, help="listener port on 127.0.0.1 for a new folder")
+    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092")
+    create = commands.add_parser("create", help="create a topic (e.g. one that keeps replayed records)")
+    create.add_argument("topic")
+    create.add_argument("--partitions", type=int, default=1)
+    create.add_argument(
+        "--config", type=_config_pair, action="append", default=[], metavar="KEY=VALUE", help="e.g. retention.ms=-1"
+    )
+    create.add_argument("--bootstrap-servers", default=servers)
+    read = commands.add_parser("read", help="print a topic's committed records, one per line, and exit")
+    read.add_argument("topic")
+    read.add_argument("--bootstrap-servers", default=servers)
+    read.add_argument("--timestamps", action="store_true", help="prefix each record with its Kafka timestamp")
+    read.add_argument(
+        "--uncommitted", action="store_true", help="also records of open or aborted transactions (read_uncommitted)"
+    )
     args = parser.parse_args(argv)
+    if args.command == "create":
+        return _create(args.bootstrap_servers, args.topic, args.partitions, dict(args.config))
+    if args.command == "read":
+        return _read(args.bootstrap_servers, args.topic, args.timestamps, args.uncommitted)
     broker = KafkaBroker(args.home, args.port)
     if args.command == "start":
         started = time.monotonic()
@@ -425,6 +455,49 @@ def main(argv=None) -> int:
             return 3
         state = "answering" if answers(broker.bootstrap_servers) else "not answering yet"
         print(f"kafka: running at {broker.bootstrap_servers} (pid {pid}), {state}")
+    return 0
+
+
+def _create(bootstrap_servers: str, topic: str, partitions: int, configs: dict[str, str]) -> int:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="scripts-kafka")
+        try:
+            admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=configs)])
+        finally:
+            admin.close()
+    except (KafkaError, OSError, ValueError) as error:
+        print(
+            f"kafka: cannot create topic {topic!r} at {bootstrap_servers}: {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    settings = ", ".join(f"{k}={v}" for k, v in configs.items()) or "the broker's defaults"
+    print(f"kafka: created topic {topic} ({partitions} partition{'s' * (partitions != 1)}, {settings})")
+    return 0
+
+
+def _read(bootstrap_servers: str, topic: str, timestamps: bool, uncommitted: bool) -> int:
+    from kafka.errors import KafkaError
+
+    from udfs.timeutil import format_time
+
+    if not answers(bootstrap_servers):
+        print(f"kafka: no broker answers at {bootstrap_servers}", file=sys.stderr)
+        return 1
+    try:
+        records = read_topic_timestamped(
+            bootstrap_servers, topic, "read_uncommitted" if uncommitted else "read_committed"
+        )
+    except KafkaError as error:
+        print(f"kafka: cannot read topic {topic!r}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    for timestamp, value in records:
+        print(f"{format_time(timestamp)} | {value}" if timestamps else value)
+    print(f"kafka: {len(records)} records in {topic}", file=sys.stderr)
     return 0
 
 
