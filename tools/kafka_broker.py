@@ -495,8 +495,13 @@ def _read(bootstrap_servers: str, topic: str, timestamps: bool, uncommitted: boo
     except KafkaError as error:
         print(f"kafka: cannot read topic {topic!r}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    for timestamp, value in records:
-        print(f"{format_time(timestamp)} | {value}" if timestamps else value)
+    try:
+        for timestamp, value in records:
+            print(f"{format_time(timestamp)} | {value}" if timestamps else value)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     print(f"kafka: {len(records)} records in {topic}", file=sys.stderr)
     return 0
 
