@@ -15,7 +15,7 @@ import pytest
 
 import jobs
 from runner.cli import SAMPLES
-from tests.harness import canonical, checkpoints_seen, run_job
+from tests.harness import assert_same_records, checkpoints_seen, run_job
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
 #: Windows in the JVM (``--window-operator jvm``): sessions' is Flink's own merging window state,
@@ -36,5 +36,5 @@ def test_checkpointed_run_gives_the_same_outputs(name, argv, tmp_path):
     checkpointed = run_job(job, [*argv, "--checkpoint-interval", "100ms"], checkpoints=tmp_path, **inputs)
 
     assert checkpoints_seen(tmp_path) >= 3
-    assert {k: canonical(v) for k, v in checkpointed.items()} == {k: canonical(v) for k, v in plain.items()}
+    assert_same_records(checkpointed, plain)
     # run_job checked the accounting identity of both runs.

@@ -9,7 +9,7 @@ import pytest
 from jobs import inactivity_timeouts
 from runner.cli import OptionError, parse
 from samples.generate import BASE_MS
-from tests.harness import canonical, lines, run_job
+from tests.harness import assert_same_records, canonical, lines, run_job
 from tests.observed import traced_timeouts_build as traced_build
 from tests.reference import inactivity_timeouts as reference
 from udfs.timeutil import format_time
@@ -159,7 +159,7 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
     argv = ["--timeout", "3s", "--out-of-orderness", "2s"]
     thread = run(records, *argv)
     process = run(records, *argv, "--execution-mode", "process")
-    assert {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}
+    assert_same_records(thread, process)
 
 
 def test_timeout_must_be_positive():

@@ -18,7 +18,7 @@ import pytest
 from jobs import sessions
 from runner.cli import OptionError, parse, run_command
 from runner.run import run
-from tests.harness import canonical, run_job
+from tests.harness import assert_same_records, run_job
 from tools import loadgen
 from tools.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
 from tools.processes import child_env, interruptible
@@ -68,7 +68,7 @@ def test_job_through_kafka_equals_the_in_memory_result(kafka_bootstrap, guarante
 
     out = kafka_outputs(kafka_bootstrap, prefix)
     expected = run_job(sessions.JOB, argv, events=SAMPLE)
-    assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
+    assert_same_records(out, expected)
     assert len(out["errors"]) == 10 and out["late"]  # bad records reached errors, the job went on
     assert sessions.JOB.accounted(out) == len(SAMPLE)
     # The run ends with the records each output wrote, as a file run does.
@@ -130,7 +130,7 @@ def test_loadgen_is_reproducible_and_readable_by_the_jobs(kafka_bootstrap):
     )
     out = kafka_outputs(kafka_bootstrap, out_prefix)
     expected = run_job(sessions.JOB, ["--gap", "3s"], events=activity)
-    assert {k: canonical(v) for k, v in out.items()} == {k: canonical(v) for k, v in expected.items()}
+    assert_same_records(out, expected)
     assert out["errors"] and out["late"]
     assert sessions.JOB.accounted(out) == 400
 

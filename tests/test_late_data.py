@@ -12,7 +12,7 @@ import pytest
 
 from jobs import late_data
 from samples.generate import BASE_MS
-from tests.harness import canonical, lines, lines_per_window_operator, run_job
+from tests.harness import assert_same_records, canonical, lines, lines_per_window_operator, run_job
 from tests.reference import tumbling, window_firings
 from tests.sql_reference import window_totals
 from udfs.timeutil import format_time
@@ -216,7 +216,7 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
     argv = ["--out-of-orderness", "2s", "--allowed-lateness", "5s"]
     thread = run_job(late_data.JOB, argv, events=records)
     process = run_job(late_data.JOB, [*argv, "--execution-mode", "process"], events=records)
-    assert {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}
+    assert_same_records(thread, process)
     assert any(w["late_update"] for w in process["windows"])
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from jobs import sessions
 from samples.generate import BASE_MS
-from tests.harness import canonical, lines, lines_per_window_operator, run_job
+from tests.harness import assert_same_records, canonical, lines, lines_per_window_operator, run_job
 from tests.reference import sessionize
 from udfs.timeutil import format_time
 
@@ -164,7 +164,7 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
     argv = ["--gap", "3s", "--out-of-orderness", "2s"]
     thread = run_job(sessions.JOB, argv, events=records)
     process = run_job(sessions.JOB, [*argv, "--execution-mode", "process"], events=records)
-    assert {k: canonical(v) for k, v in thread.items()} == {k: canonical(v) for k, v in process.items()}
+    assert_same_records(thread, process)
 
 
 def test_both_operators_write_the_same_bytes(tmp_path):
