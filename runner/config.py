@@ -42,7 +42,8 @@ class SinkConfig:
 @dataclass(frozen=True)
 class EventTimeConfig:
     out_of_orderness_ms: int
-    idleness_ms: int | None  # an input without records this long is idle (None: never)
+    idleness_ms: int | None  # an input (a Kafka partition) without records this long is idle (None: never)
+    max_drift_ms: int | None = None  # Kafka: pause partitions whose watermark runs this far ahead (None: never)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Kafka source and sink of every job (``--source kafka`` / ``--sink kafka``).
 
 - Source: each input topic is read as raw UTF-8 strings (value only) from the earliest offset;
-  with ``--bounded`` the job stops at the offsets that were latest when it started. Parsing and
-  watermarks happen downstream, as for files (:mod:`udfs.sources`, :mod:`udfs.eventtime`), so a
-  bad record reaches ``errors`` and the job keeps running.
+  with ``--bounded`` the job stops at the offsets that were latest when it started. The source
+  reads each record's event time and keeps a watermark per partition (:func:`kafka_records`);
+  parsing happens downstream, as for files (:mod:`udfs.parsing`), so a bad record reaches
+  ``errors`` and the job keeps running.
 - Sink: output ``<out>`` goes to topic ``<prefix>.<out>`` as JSON strings, with
   ``--delivery-guarantee``. Exactly-once writes in Kafka transactions committed on checkpoints:
   the transactional id prefix is derived from the topic, so it is stable across restarts
@@ -39,8 +40,11 @@ from pyflink.datastream.connectors.kafka import (
 )
 
 from runner.cli import OptionError
-from runner.config import RunConfig, SinkConfig, SourceConfig
+from runner.config import EventTimeConfig, RunConfig, SinkConfig, SourceConfig
+from udfs.events import EventSchema
+from udfs.jvm import functions
 from udfs.metrics import count_records, ledger_counts, watch_retention
+from udfs.parsing import jvm_parser
 from udfs.timeutil import format_duration
 
 # kafka-python (the fail-fast checks) logs every connection at INFO; the run's log is about the job.
@@ -61,9 +65,23 @@ def transactional_id_prefix(sink: SinkConfig, output: str) -> str:
     return sink.output_topic(output)
 
 
-def kafka_records(env: StreamExecutionEnvironment, source: SourceConfig, topic: str, name: str) -> DataStream:
+#: How often a reader reports its watermark for alignment (Flink's usual 1 s).
+ALIGNMENT_UPDATE_MS = 1000
+
+
+def kafka_records(
+    env: StreamExecutionEnvironment,
+    source: SourceConfig,
+    topic: str,
+    name: str,
+    schema: EventSchema,
+    event_time: EventTimeConfig,
+) -> DataStream:
     """The raw string records of one topic, earliest first; bounded by the latest offsets at start
-    with ``--bounded``. No watermarks here: event time is assigned after parsing."""
+    with ``--bounded``. Event time and watermarks come from the source itself, per partition
+    (``SourceEventTime.java``): each partition has its own bounded-out-of-orderness watermark, a
+    reader emits the minimum over its partitions, ``--idleness`` applies per partition and
+    ``--max-watermark-drift`` pauses partitions that run ahead (docs/event-time.md)."""
     builder = (
         KafkaSource.builder()
         .set_bootstrap_servers(source.bootstrap_servers)
@@ -77,7 +95,11 @@ def kafka_records(env: StreamExecutionEnvironment, source: SourceConfig, topic: 
     )
     if source.bounded:
         builder.set_bounded(KafkaOffsetsInitializer.latest())
-    return env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), f"kafka-{name}").uid(f"source-{name}")
+    strategy = functions().SourceEventTime(jvm_parser(schema), event_time.out_of_orderness_ms)
+    j_strategy = strategy.configured(
+        event_time.idleness_ms or 0, event_time.max_drift_ms or 0, f"watermarks-{name}", ALIGNMENT_UPDATE_MS
+    )
+    return env.from_source(builder.build(), WatermarkStrategy(j_strategy), f"kafka-{name}").uid(f"source-{name}")
 
 
 def kafka_sink(

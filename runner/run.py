@@ -40,6 +40,8 @@ from udfs.parsing import read_events, readers
 #: The raw text records of every input, by input name (one stream per source of an input).
 Sources = Callable[[StreamExecutionEnvironment], Mapping[str, list[DataStream]]]
 Build = Callable[[StreamTableEnvironment, Streams, Any], Outputs]
+#: How often a Kafka source checks its partitions for idleness (``--idleness``), in ms.
+IDLENESS_CHECK_MS = 200
 
 
 def assemble(
@@ -50,11 +52,13 @@ def assemble(
     options: Any,
     build: Build | None = None,
     traces: list[DataStream] | None = None,
+    source_watermarks: bool = False,
 ) -> dict[str, DataStream]:
     """Raw sources -> parsed, event-timed streams -> the job -> named outputs (errors included).
 
     With ``traces`` (a list, ``--timeline``), each source's event-timed stream is also forked
-    into a trace stream appended there (runner/trace.py)."""
+    into a trace stream appended there (runner/trace.py). ``source_watermarks``: the sources
+    carry their own watermarks (Kafka's, per partition), which the event-time stage keeps."""
     several = len(job.inputs) > 1
     streams, errors = {}, []
     for spec in job.inputs:
@@ -72,6 +76,7 @@ def assemble(
                 event_time.out_of_orderness_ms,
                 label=spec.name if several else None,
                 split=i,
+                source_watermarks=source_watermarks,
             )
             lagged = track_event_time_lag(events, timed_row_type(spec.schema), name)
             timed.append(lagged.set_parallelism(readers(events)))
@@ -180,16 +185,21 @@ def prepare(
     """Build the job on a new environment: on ``sources`` (default: the configured file or Kafka
     source; ``partitions`` of each Kafka topic size its readers), with ``build`` (default: the
     job's own), with Flink configuration ``overrides``."""
+    kafka_watermarks = sources is None and config.source.kind == "kafka"
+    if kafka_watermarks and (config.event_time.idleness_ms or config.event_time.max_drift_ms):
+        # The source emits each partition's watermark on the record that raises it; whether a
+        # partition is idle, Flink checks on the periodic watermark timer, which 0 turns off.
+        overrides = {"pipeline.auto-watermark-interval": str(IDLENESS_CHECK_MS), **(overrides or {})}
     env, t_env = create_environment(
         config.job, config.execution, config.event_time, config.uses_kafka, overrides, local_rest
     )
     raw: Mapping[str, list[DataStream]]
     if sources is None:
-        raw = raw_records(env, config.source, job.inputs, config.execution.parallelism, partitions)
+        raw = raw_records(env, config.source, job.inputs, config.execution.parallelism, partitions, config.event_time)
     else:
         raw = sources(env)
     traces: list[DataStream] | None = [] if config.timeline is not None else None
-    outputs = assemble(t_env, job, config.event_time, raw, config.options, build, traces)
+    outputs = assemble(t_env, job, config.event_time, raw, config.options, build, traces, kafka_watermarks)
     trace = (traces[0].union(*traces[1:]) if len(traces) > 1 else traces[0]) if traces else None
     return PreparedJob(job, config, env, t_env, outputs, trace)
 

@@ -9,7 +9,7 @@ from pyflink.common import WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 
-from runner.config import SourceConfig
+from runner.config import EventTimeConfig, SourceConfig
 from udfs.job import Input
 
 #: A folder of up to this many files gets one reader per file; a larger one is read by
@@ -55,10 +55,12 @@ def raw_records(
     inputs: Sequence[Input],
     parallelism: int,
     partitions: Mapping[str, int] | None = None,
+    event_time: EventTimeConfig | None = None,
 ) -> dict[str, list[DataStream]]:
     """The raw records of every job input, by input name: one stream per file
     (:func:`file_records`), or one Kafka source with one reader per partition, up to
-    ``parallelism`` (``partitions``: of each source topic), so that no reader is without one."""
+    ``parallelism`` (``partitions``: of each source topic), so that no reader is without one;
+    a Kafka source carries ``event_time``'s watermarks, one per partition."""
     if source.kind == "file":
         return {spec.name: file_records(env, source.paths[spec.name], spec.name, parallelism) for spec in inputs}
     from runner.kafka import kafka_records  # the connector jar is only needed here
@@ -67,7 +69,10 @@ def raw_records(
     for spec in inputs:
         topic = source.topics[spec.name]
         readers = max(1, min(parallelism, (partitions or {}).get(topic, parallelism)))
-        streams[spec.name] = [kafka_records(env, source, topic, spec.name).set_parallelism(readers)]
+        timing = event_time or EventTimeConfig(out_of_orderness_ms=0, idleness_ms=None)
+        streams[spec.name] = [
+            kafka_records(env, source, topic, spec.name, spec.schema, timing).set_parallelism(readers)
+        ]
     return streams
 
 

@@ -47,14 +47,23 @@ def interval_literal(ms: int) -> str:
 
 
 def event_table(
-    t_env: StreamTableEnvironment, parsed: DataStream, schema: EventSchema, out_of_orderness_ms: int
+    t_env: StreamTableEnvironment,
+    parsed: DataStream,
+    schema: EventSchema,
+    out_of_orderness_ms: int,
+    source_watermarks: bool = False,
 ) -> Table:
-    """Parsed rows -> a table with rowtime ``rt`` and a bounded-out-of-orderness watermark."""
+    """Parsed rows -> a table with rowtime ``rt`` and a bounded-out-of-orderness watermark, or,
+    with ``source_watermarks``, the watermarks the stream already carries (a Kafka source's, one
+    per partition: runner/kafka.py)."""
     builder = Schema.new_builder()
     for name, sql_type in schema.sql_columns:
         builder.column(name, sql_type)
     builder.column_by_expression(ROWTIME, "TO_TIMESTAMP_LTZ(ts, 3)")
-    builder.watermark(ROWTIME, f"{ROWTIME} - {interval_literal(out_of_orderness_ms)}")
+    if source_watermarks:
+        builder.watermark(ROWTIME, "SOURCE_WATERMARK()")
+    else:
+        builder.watermark(ROWTIME, f"{ROWTIME} - {interval_literal(out_of_orderness_ms)}")
     return t_env.from_data_stream(parsed, builder.build())
 
 
@@ -64,11 +73,13 @@ def with_event_time(
     schema: EventSchema,
     out_of_orderness_ms: int,
     parallelism: int | None = None,
+    source_watermarks: bool = False,
 ) -> DataStream:
     """Parsed rows -> the same rows with timestamps and per-record watermarks, plus one column,
     ``behind_watermark``: the record's event time was already behind the watermark when it arrived
-    (it is late for any event-time operator downstream)."""
-    table = event_table(t_env, parsed, schema, out_of_orderness_ms)
+    (it is late for any event-time operator downstream). ``source_watermarks``: see
+    :func:`event_table`."""
+    table = event_table(t_env, parsed, schema, out_of_orderness_ms, source_watermarks)
     flagged = table.add_columns(
         # CURRENT_WATERMARK is the watermark before this record (null before the first one).
         _expr(f"COALESCE({ROWTIME} < CURRENT_WATERMARK({ROWTIME}), FALSE)").alias(BEHIND_WATERMARK)

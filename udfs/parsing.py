@@ -91,11 +91,14 @@ def read_events(
     out_of_orderness_ms: int,
     label: str | None = None,
     split: int = 0,
+    source_watermarks: bool = False,
 ) -> tuple[DataStream, DataStream]:
-    """Raw records -> (event-timed typed rows, error records); see :mod:`udfs.eventtime`.
+    """Raw records -> (event-timed typed rows, error records); see :mod:`udfs.eventtime`
+    (``source_watermarks``: ``raw`` carries its own, a Kafka source's).
 
     Parsing and watermarks run at the parallelism of the source's readers, each on what its own
     reader reads (forward, no redistribution): the keyed exchange after them is the first place
     records of different readers meet, so the watermarks are those of each reader's input."""
     parsed, errors = parse_events(raw, job, schema, label, split)
-    return with_event_time(t_env, parsed, schema, out_of_orderness_ms, readers(raw)), errors
+    timed = with_event_time(t_env, parsed, schema, out_of_orderness_ms, readers(raw), source_watermarks)
+    return timed, errors

@@ -1,0 +1,160 @@
+"""A watermark per Kafka partition, inside the reader (docs/event-time.md, "Kafka partitions").
+
+Production topics have more partitions than a job has readers. Each partition here is in
+event-time order within the job's bound, but the partitions lie far apart in event time (one is
+hours behind the others), as after a producer outage. The source keeps one watermark per partition
+and a reader emits the minimum over its partitions, so no record is late at any parallelism, however
+the reader interleaves its partitions, and the outputs equal those of one file of the same events
+in event-time order. A watermark per reader after parsing (the project's source before) made the
+lagging partition's records late, as many as the interleaving happened to put behind.
+"""
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from jobs import sessions
+from runner.cli import run_command
+from runner.outputs import read_file_outputs
+from tests.harness import assert_same_records, run_job
+from tools.kafka_broker import committed_offsets, end_offsets, produce, read_topic
+from tools.processes import child_env, interruptible
+from udfs.timeutil import format_time, parse_event_time
+
+PARTITIONS = 8
+GAP = ["--gap", "3s"]  # the bound stays the default 5 s
+T0 = parse_event_time("2026-11-24T10:00:00Z")
+HOURS_BEHIND = 3
+
+
+def partition_events(partition: int) -> list[str]:
+    """Three users, each with two sessions (a 10 s pause), one event a second, pairs swapped (1 s
+    out of order, within the bound); partition 0 lies hours before the others, which lie 10 min
+    apart."""
+    start = T0 - HOURS_BEHIND * 3_600_000 if partition == 0 else T0 + partition * 600_000
+    seconds = [s for s in range(60) if not 20 <= s < 30]
+    for i in range(0, len(seconds) - 1, 2):
+        seconds[i], seconds[i + 1] = seconds[i + 1], seconds[i]
+    return [
+        json.dumps({"user_id": f"p{partition}-u{user}", "action": "view", "timestamp": format_time(start + s * 1000)})
+        for s in seconds
+        for user in range(3)
+    ]
+
+
+EVENTS = {p: partition_events(p) for p in range(PARTITIONS)}
+#: The same events in one file, in event-time order: no record is late.
+IN_ORDER = sorted((line for lines in EVENTS.values() for line in lines), key=lambda line: json.loads(line)["timestamp"])
+
+
+def produce_partitions(bootstrap: str, topic: str, events: dict[int, list[str]]) -> None:
+    # Written partition by partition, the lagging one last: a reader sees whichever it polls first.
+    order = [p for p in sorted(events) if p != 0] + [0]
+    lines = [(p, line) for p in order for line in events[p]]
+    produce(bootstrap, topic, [line for _, line in lines], partitions=PARTITIONS, partition_of=lambda i, _: lines[i][0])
+
+
+@pytest.fixture(scope="module")
+def lagging_topic(kafka_bootstrap):
+    topic = f"lagging-{uuid.uuid4().hex[:8]}"
+    produce_partitions(kafka_bootstrap, topic, EVENTS)
+    return topic
+
+
+def test_the_file_of_the_same_events_has_no_late_record():
+    expected = run_job(sessions.JOB, GAP, events=IN_ORDER)
+    assert expected["late"] == [] and len(expected["sessions"]) == 2 * 3 * PARTITIONS
+
+
+@pytest.mark.parametrize("parallelism", [1, 1, 2, 4])
+def test_a_partition_hours_behind_is_not_late_at_any_parallelism(kafka_bootstrap, lagging_topic, parallelism, tmp_path):
+    argv = [*GAP, "--source", "kafka", "--topic", lagging_topic, "--bootstrap-servers", kafka_bootstrap, "--bounded"]
+    argv += ["--parallelism", str(parallelism), "--group-id", f"lagging-{uuid.uuid4().hex[:8]}"]
+    assert run_command(sessions.JOB, [*argv, "--sink", "file", "--output", str(tmp_path / "out")]) == 0
+    got = read_file_outputs(tmp_path / "out", ["sessions", "late", "errors"])
+    assert got["late"] == [], f"{len(got['late'])} records late at parallelism {parallelism}"
+    assert_same_records(got, run_job(sessions.JOB, GAP, events=IN_ORDER))
+
+
+# --- an idle partition --------------------------------------------------------------------------
+
+
+def start_unbounded(bootstrap: str, topic: str, prefix: str, *extra: str) -> subprocess.Popen:
+    argv = [*GAP, "--source", "kafka", "--topic", topic, "--bootstrap-servers", bootstrap, "--sink", "kafka"]
+    argv += ["--output-topic-prefix", prefix, "--checkpoint-interval", "1s", "--group-id", prefix, *extra]
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobs.sessions", *argv],
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+    )
+
+
+def stop(job: subprocess.Popen) -> str:
+    if job.poll() is None:
+        job.terminate()  # SIGTERM: the run cancels its job and ends with one line
+    try:
+        return job.communicate(timeout=120)[1]
+    finally:
+        if job.poll() is None:
+            job.kill()
+
+
+def wait(condition, job: subprocess.Popen, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert job.poll() is None, f"the job ended: {job.stderr.read() if job.stderr else ''}"
+        assert time.monotonic() < deadline, f"{what} within {timeout:.0f}s"
+        time.sleep(0.5)  # polling the broker, not a timing assumption
+    return result
+
+
+@pytest.fixture(scope="module")
+def idle_partition_topic(kafka_bootstrap):
+    """Two partitions, all events in partition 0: partition 1 is idle."""
+    topic = f"idle-{uuid.uuid4().hex[:8]}"
+    produce_partitions(kafka_bootstrap, topic, {0: EVENTS[1], 1: []})
+    return topic
+
+
+def test_without_idleness_an_idle_partition_holds_every_session_back(kafka_bootstrap, idle_partition_topic):
+    prefix = f"stalled-{uuid.uuid4().hex[:8]}"
+    job = start_unbounded(kafka_bootstrap, idle_partition_topic, prefix)
+    try:
+        ends = end_offsets(kafka_bootstrap, idle_partition_topic)
+        # Checkpoints commit the source's offsets: every record has been read, and checkpoints
+        # completed after that flushed whatever the job had emitted to the sink.
+        wait(
+            lambda: committed_offsets(kafka_bootstrap, prefix, idle_partition_topic).get(0) == ends[0],
+            job,
+            180,
+            "the job did not read its input",
+        )
+        first = committed_offsets(kafka_bootstrap, prefix, idle_partition_topic)
+        assert read_topic(kafka_bootstrap, f"{prefix}.sessions") == []
+    finally:
+        err = stop(job)
+    assert first == {0: ends[0], 1: 0} or first == {0: ends[0]}, first
+    assert err.rstrip().splitlines()[-1] == "python -m jobs.sessions: terminated: the job was cancelled", err
+
+
+def test_with_idleness_the_sessions_appear_while_a_partition_is_idle(kafka_bootstrap, idle_partition_topic):
+    prefix = f"idle-{uuid.uuid4().hex[:8]}"
+    job = start_unbounded(kafka_bootstrap, idle_partition_topic, prefix, "--idleness", "1s")
+    try:
+        closed = wait(
+            lambda: read_topic(kafka_bootstrap, f"{prefix}.sessions"), job, 180, "no session reached the output"
+        )
+    finally:
+        stop(job)
+    # The watermark follows partition 0 alone: every session that ended a gap before its last
+    # event, the first session of each user, is out; the last ones wait for more data.
+    expected = run_job(sessions.JOB, GAP, events=EVENTS[1])["sessions"]
+    firsts = sorted((s for s in expected if s["session_start"].endswith("10:10:00.000Z")), key=str)
+    assert sorted((json.loads(r) for r in closed), key=str) == firsts
