@@ -338,23 +338,16 @@ class FlinkCluster:
         return root_cause(entries[0]["stacktrace"]) if entries else "no exception recorded"
 
     def checkpoint_note(self, job_id: str) -> str:
-        """``; checkpoints: 12 completed, the last 3s ago, 1 failed``, for a job that checkpoints
+        """``; 12 checkpoints completed, the last 3s ago, 1 failed``, for a job that checkpoints
         (empty otherwise): a job whose last completed checkpoint keeps getting older commits nothing
-        (exactly-once output stalls), e.g. while the Kafka broker is away (docs/operations.md)."""
+        (exactly-once output stalls), e.g. while the Kafka broker is away (docs/operations.md).
+        Before the first one completes: ``; no checkpoint completed yet`` (attempts while the
+        tasks start are declined, and Flink tries again at the next interval: no alarm)."""
         try:
             stats = self.rest(f"/jobs/{job_id}/checkpoints")
         except OSError:
             return ""
-        counts = stats.get("counts", {})
-        if not counts.get("total"):
-            return ""
-        note = f"; checkpoints: {counts.get('completed', 0)} completed"
-        completed = (stats.get("latest") or {}).get("completed")
-        if completed:
-            note += f", the last {max(0.0, time.time() - completed['latest_ack_timestamp'] / 1000):.0f}s ago"
-        if counts.get("failed"):
-            note += f", {counts['failed']} failed"
-        return note
+        return checkpoint_text(stats, time.time())
 
     # -- savepoints (docs/operations.md) -----------------------------------------------------
     def rest_post(self, path: str, body: dict | None = None):
@@ -504,9 +497,10 @@ def main(argv=None) -> int:
         cluster.start()
         print(f"flink: restarted at {cluster.rest_url} ({time.monotonic() - started:.1f}s)")
     elif args.command == "status":
-        alive = [p for p in cluster.pids("standalonesession") + cluster.pids("taskexecutor") if _alive(p)]
-        print(f"flink: {'running at ' + cluster.rest_url if alive else 'not running'} (pids {alive})")
-        return 0 if alive else 3
+        jobmanagers = [p for p in cluster.pids("standalonesession") if _alive(p)]
+        taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
+        print(status_line(cluster.rest_url, jobmanagers, taskmanagers))
+        return 0 if jobmanagers or taskmanagers else 3
     elif args.command == "stop-with-savepoint":
         if len(args.job_args) != 1:
             parser.error("stop-with-savepoint needs one job id (the web UI or `run` prints it)")
@@ -567,13 +561,52 @@ def _stop_with_savepoint(cluster: FlinkCluster, job_id: str, savepoint_dir, drai
         print(f"flink: cannot stop job {job_id}: {_rest_error(error)}", file=sys.stderr)
         return 1
     state = cluster.wait_for_job(job_id, timeout=120)
-    print(
-        f"flink: job {job_id} stopped ({state}) with a savepoint; resume it with "
-        f"scripts/flink-cluster run --from-savepoint {path} <job script> <options>",
-        file=sys.stderr,
-    )
+    print(savepoint_line(job_id, state, path, drain), file=sys.stderr)
     print(path)
     return 0
+
+
+def checkpoint_text(stats: dict, now_s: float) -> str:
+    """:meth:`FlinkCluster.checkpoint_note` from the REST API's ``/jobs/<id>/checkpoints``."""
+    counts = stats.get("counts", {})
+    if not counts.get("total"):
+        return ""
+    done, failed = counts.get("completed", 0), counts.get("failed", 0)
+    if not done:
+        tries = f" ({failed} attempt{'s' * (failed != 1)} declined or failed; Flink tries again)" if failed else ""
+        return f"; no checkpoint completed yet{tries}"
+    note = f"; {done} checkpoint{'s' * (done != 1)} completed"
+    completed = (stats.get("latest") or {}).get("completed")
+    if completed:
+        note += f", the last {max(0.0, now_s - completed['latest_ack_timestamp'] / 1000):.0f}s ago"
+    if failed:
+        note += f", {failed} failed"
+    return note
+
+
+def savepoint_line(job_id: str, state: str, path: str, drain: bool) -> str:
+    """What ``stop-with-savepoint`` did, on one line (stderr; the path alone goes to stdout)."""
+    if drain:
+        # --drain sends the final watermark first: every window fired and every timer ran.
+        return (
+            f"flink: job {job_id} drained and stopped ({state}): every window fired and every timer ran before the "
+            f"savepoint {path}, so it holds no open windows; it is for ending a job whose input is over (or "
+            "moving its source position elsewhere), not for resuming mid-stream (stop without --drain for that)"
+        )
+    return (
+        f"flink: job {job_id} stopped ({state}) with a savepoint; resume it with "
+        f"scripts/flink-cluster run --from-savepoint {path} <job script> <options>"
+    )
+
+
+def status_line(rest_url: str, jobmanagers: list[int], taskmanagers: list[int]) -> str:
+    """``scripts/flink-cluster status``: whether the cluster runs, and its processes by role."""
+    if not jobmanagers and not taskmanagers:
+        return "flink: not running"
+    if not jobmanagers:
+        return f"flink: no JobManager running; TaskManager pid {', '.join(map(str, taskmanagers))} left over (stop it)"
+    managers = f"TaskManager pid {', '.join(map(str, taskmanagers))}" if taskmanagers else "no TaskManager"
+    return f"flink: running at {rest_url} (JobManager pid {jobmanagers[0]}, {managers})"
 
 
 def _rest_error(error) -> str:
