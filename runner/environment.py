@@ -185,6 +185,17 @@ def submitted_detached(env: StreamExecutionEnvironment) -> bool:
     return get_j_env_configuration(env._j_stream_execution_environment).toMap().get("execution.attached") == "false"
 
 
+#: Where ``flink run --fromSavepoint`` (``-s``) puts the savepoint a job starts from (Flink 2's key,
+#: then its deprecated name).
+STATE_RECOVERY_PATH = ("execution.state-recovery.path", "execution.savepoint.path")
+
+
+def restored_from(env: StreamExecutionEnvironment) -> str | None:
+    """The savepoint (or checkpoint) this job is resumed from, if it is."""
+    configured = get_j_env_configuration(env._j_stream_execution_environment).toMap()
+    return next((configured.get(key) for key in STATE_RECOVERY_PATH if configured.get(key)), None)
+
+
 def execution_mode(env: StreamExecutionEnvironment) -> str:
     """The Python execution mode the job runs in (see :func:`create_environment`)."""
     return get_j_env_configuration(env._j_stream_execution_environment).toMap().get(EXECUTION_MODE)

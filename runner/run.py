@@ -26,7 +26,13 @@ from pyflink.table import StreamTableEnvironment
 
 from runner.cli import option_error
 from runner.config import EventTimeConfig, RunConfig
-from runner.environment import create_environment, execution_mode, local_rest_url, submitted_detached
+from runner.environment import (
+    create_environment,
+    execution_mode,
+    local_rest_url,
+    restored_from,
+    submitted_detached,
+)
 from runner.outputs import read_file_outputs
 from runner.progress import JobMetrics, ProgressLine, rest_overrides, run_to_end, wants_progress
 from runner.sinks import collect_tagged, file_sink
@@ -221,6 +227,16 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None, overrides: M
     detached = submitted_detached(prepared.env)
     if detached and config.timeline is not None:
         raise option_error(job.name, "--timeline needs an attached client: it draws the run once it has finished")
+    restored = restored_from(prepared.env)
+    if restored and config.source.kind == "kafka" and config.source.bounded:
+        # The Kafka source restores each partition's stopping offset from the savepoint, and an
+        # unbounded run's savepoint has none: the job would never end.
+        raise option_error(
+            job.name,
+            f"--bounded does not apply to a job resumed from a savepoint ({restored}): its Kafka source takes the "
+            "stopping offsets of the run that took it; resume without --bounded and end it with "
+            "scripts/flink-cluster stop-with-savepoint",
+        )
     if detached and config.sink.kind == "print":
         raise option_error(
             job.name, "--sink print needs an attached client: use --sink file or kafka with flink run --detached"

@@ -364,3 +364,19 @@ def test_scripts_kafka_creates_a_topic_for_replays_and_reads_its_committed_recor
         (ts, json.loads(value)) for ts, value in committed
     ]
     assert read.stderr == f"kafka: {len(committed)} records in {prefix}.sessions\n" and committed
+
+
+def test_bounded_is_refused_for_a_job_resumed_from_a_savepoint(kafka_bootstrap, capsys):
+    """``flink run -s SAVEPOINT ... --bounded``: the Kafka source would take the savepoint's stopping
+    offsets (none, from an unbounded run) and never end; the run says so instead."""
+    topic = unique("activity")
+    produce(kafka_bootstrap, topic, SAMPLE[:5])
+    argv = ["--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--bounded"]
+    # What `flink run --fromSavepoint` puts in the job's configuration.
+    resumed = {"execution.state-recovery.path": "file:/savepoints/savepoint-1"}
+    assert run_command(sessions.JOB, [*argv, "--sink", "kafka"], overrides=resumed) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "python -m jobs.sessions: error: --bounded does not apply to a job resumed from a savepoint "
+        "(file:/savepoints/savepoint-1): its Kafka source takes the stopping offsets of the run that took it; "
+        "resume without --bounded and end it with scripts/flink-cluster stop-with-savepoint"
+    )
