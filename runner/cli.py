@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from runner.config import EventTimeConfig, ExecutionConfig, RunConfig, SinkConfig, SourceConfig, TimelineConfig
-from udfs.job import Job, command_line_options, duration, positive_duration, positive_int, signed_duration
+from udfs.job import Job, command_line_options, duration, positive_duration, positive_int
 from udfs.timeutil import parse_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,16 +67,34 @@ def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
+def samples_folder() -> Path:
+    """The bundled samples, the default inputs. In a checkout they are beside this package. Under
+    ``flink run -py jobs/<name>.py --pyFiles <zip>`` (``scripts/flink-cluster run``) this module is
+    Flink's temporary copy of the shipped zip (tools/package.py), which holds no samples; the
+    client then runs the job script itself from the checkout, so they are the samples of the
+    checkout that holds the script (``<checkout>/jobs/<name>.py``). The default is a path on the
+    client's machine, as any ``--input`` is."""
+    if SAMPLES.is_dir():
+        return SAMPLES
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    if script:
+        beside_script = Path(script).resolve().parent.parent / "samples"
+        if beside_script.is_dir():
+            return beside_script
+    return SAMPLES
+
+
 def parser_for(job: Job) -> argparse.ArgumentParser:
     parser = _OneLineParser(prog=f"python -m jobs.{job.name}", description=job.description)
     io = parser.add_argument_group("sources and sinks")
     io.add_argument("--source", choices=["file", "kafka"], default="file")
+    samples = samples_folder()
     for spec in job.inputs:
         io.add_argument(
             spec.path_option,
             dest=f"path_{spec.name}",
             metavar="PATH",
-            default=str(SAMPLES / spec.sample),
+            default=str(samples / spec.sample),
             help=f"JSONL file or folder of {spec.schema.name} events (default: the bundled sample)",
         )
         io.add_argument(
@@ -86,8 +104,17 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
             default=spec.schema.name,
             help=f"Kafka topic of {spec.schema.name} events (default: %(default)s)",
         )
-    io.add_argument("--sink", choices=["print", "file", "kafka"], default="print")
-    io.add_argument("--output", metavar="DIR", help="with --sink file: each output goes to DIR/<output>/")
+    io.add_argument(
+        "--sink",
+        choices=["print", "file", "kafka"],
+        default=None,
+        help="where the outputs go (default: print, or file with --output)",
+    )
+    io.add_argument(
+        "--output",
+        metavar="DIR",
+        help="each output goes to DIR/<output>/ (--sink file; implied when --sink is not given)",
+    )
     io.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"))
     io.add_argument("--output-topic-prefix", default=job.name, help="output <out> goes to topic <prefix>.<out>")
     io.add_argument(
@@ -183,7 +210,10 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
 def parse(job: Job, argv: Sequence[str] | None = None) -> RunConfig:
     """The command line -> a validated :class:`RunConfig`, or :class:`OptionError`."""
     parser = parser_for(job)
-    args = parser.parse_args(_attach_signed_values(job, sys.argv[1:] if argv is None else list(argv)))
+    args, unrecognized = parser.parse_known_args(_attach_values(parser, sys.argv[1:] if argv is None else list(argv)))
+    if unrecognized:
+        parser.error(f"unrecognized arguments: {' '.join(unrecognized)}{_inputs_hint(job, unrecognized)}")
+    args.sink = _sink(job, args)
     try:
         own = job.options(**{f.name: getattr(args, f"job_{f.name}") for f in command_line_options(job.options)})
     except ValueError as error:  # the options dataclass's own checks across its fields
@@ -237,17 +267,61 @@ def _timeline(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Time
     return TimelineConfig(Path(args.timeline), keys)
 
 
-def _attach_signed_values(job: Job, argv: list[str]) -> list[str]:
-    """``--lower -30s`` -> ``--lower=-30s`` for every option of type :func:`signed_duration`:
-    argparse takes a value that starts with ``-`` (and is not a plain number) for an option."""
-    signed = {f.metadata["flag"] for f in command_line_options(job.options) if f.metadata["parse"] is signed_duration}
+def _sink(job: Job, args: argparse.Namespace) -> str:
+    """``--output DIR`` writes files: without ``--sink`` it means ``--sink file``; with another sink
+    it would be ignored, so it is refused."""
+    if args.output is None:
+        return args.sink or "print"
+    if args.sink in (None, "file"):
+        return "file"
+    raise option_error(
+        job.name, f"--output DIR is for --sink file; --sink {args.sink} writes no files, so it would be ignored"
+    )
+
+
+def _inputs_hint(job: Job, unrecognized: list[str]) -> str:
+    """`` (window_join reads --clicks and --purchases)`` when ``--input`` or ``--topic`` is among
+    the ``unrecognized`` arguments of a job whose inputs have options of their own."""
+    given = {arg.partition("=")[0] for arg in unrecognized}
+    reads = []
+    if "--input" in given and "--input" not in {spec.path_option for spec in job.inputs}:
+        reads.append(_and(spec.path_option for spec in job.inputs))
+    if "--topic" in given and "--topic" not in {spec.topic_option for spec in job.inputs}:
+        reads.append(f"the topics {_and(spec.topic_option for spec in job.inputs)}")
+    return f" ({job.name} reads {'; '.join(reads)})" if reads else ""
+
+
+def _and(words) -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _attach_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--lower -30s`` -> ``--lower=-30s`` for every option that takes a value: argparse takes a
+    value that starts with ``-`` (and is not a plain number) for an option, and stops with
+    "expected one argument". Attached, the option's type judges it: a signed duration
+    (:func:`udfs.job.signed_duration`) takes it, any other duration says that negative ones are
+    not allowed."""
+    long_options = {flag: action for action in parser._actions for flag in action.option_strings if flag[:2] == "--"}
     attached: list[str] = []
-    for arg in argv:
-        if attached and attached[-1] in signed and arg[:1] == "-" and arg[1:2].isdigit():
-            attached[-1] = f"{attached[-1]}={arg}"
+    for index, arg in enumerate(argv):
+        if arg == "--":  # the rest is not options
+            return attached + argv[index:]
+        previous = attached[-1] if attached else ""
+        if arg[:1] == "-" and arg[1:2].isdigit() and _takes_value(previous, long_options):
+            attached[-1] = f"{previous}={arg}"
         else:
             attached.append(arg)
     return attached
+
+
+def _takes_value(arg: str, long_options: dict[str, argparse.Action]) -> bool:
+    """Whether ``arg`` is an option that takes one value, named as argparse reads it: whole, or
+    by an unambiguous prefix."""
+    if arg[:2] != "--" or "=" in arg:
+        return False
+    named = [arg] if arg in long_options else [flag for flag in long_options if flag.startswith(arg)]
+    return len(named) == 1 and long_options[named[0]].nargs is None
 
 
 def _validate(parser: argparse.ArgumentParser, config: RunConfig) -> None:

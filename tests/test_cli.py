@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from jobs import interval_join
+from jobs import interval_join, sessions
 from runner.cli import parse
 from runner.outputs import read_file_outputs
 from samples.generate import BASE_MS
+from tests.harness import canonical, run_job
 from tools import loadgen
 from tools.processes import child_env, interruptible
 from udfs.timeutil import format_time
@@ -132,6 +133,76 @@ def test_a_non_empty_output_folder_is_refused_before_anything_runs(tmp_path):
         ],
     )
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["sessions", "sessions/part-0.jsonl"]
+
+
+def test_output_without_sink_writes_files(tmp_path):
+    source = tmp_path / "events.jsonl"
+    source.write_text(
+        "".join(f"{line}\n" for line in (ROOT / "samples" / "activity.jsonl").read_text().splitlines()[:30])
+    )
+    out = tmp_path / "out"
+    result = run_cli("jobs.sessions", "--input", str(source), "--gap", "3s", "--output", str(out))
+    assert (result.returncode, result.stdout) == (0, ""), result.stderr[-3000:]  # nothing printed: --sink file
+    assert result.stderr.strip().splitlines()[-1] == "  accounted for   30 of 30 input records: nothing lost"
+    written = {name: read_output(out, name) for name in ("sessions", "late", "errors")}
+    assert sum(s["event_count"] for s in written["sessions"]) + len(written["late"]) + len(written["errors"]) == 30
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["jobs.sessions", "--sink", "print", "--output", "OUT"],
+            "--output DIR is for --sink file; --sink print writes no files, so it would be ignored",
+        ),
+        (
+            ["jobs.sessions", "--output", "OUT", "--sink", "kafka"],
+            "--output DIR is for --sink file; --sink kafka writes no files, so it would be ignored",
+        ),
+        (
+            ["jobs.late_data", "--allowed-lateness", "-1s"],
+            "argument --allowed-lateness: negative durations are not allowed, got '-1s'",
+        ),
+        (
+            ["jobs.late_data", "--allowed-lateness=-1s"],
+            "argument --allowed-lateness: negative durations are not allowed, got '-1s'",
+        ),
+        (
+            ["jobs.window_join", "--input", "samples/clicks.jsonl"],
+            "unrecognized arguments: --input samples/clicks.jsonl (window_join reads --clicks and --purchases)",
+        ),
+    ],
+)
+def test_a_command_line_mistake_is_one_line_that_says_what_to_do(tmp_path, argv, message):
+    out = tmp_path / "out"
+    result = run_cli(*(str(out) if arg == "OUT" else arg for arg in argv), timeout=60)
+    assert (result.returncode, result.stderr.splitlines(), result.stdout) == (
+        2,
+        [f"python -m {argv[0]}: error: {message}"],
+        "",
+    )
+    assert not out.exists()
+
+
+def test_the_wrapper_runs_a_job_on_the_bundled_sample_without_input(flink_cluster, tmp_path):
+    # scripts/flink-cluster run jobs/sessions.py (README, the third way): the client imports
+    # runner/cli.py from Flink's temporary copy of the shipped zip, yet the default input is the
+    # checkout's sample.
+    wrapper = [str(ROOT / "scripts" / "flink-cluster"), "--home", str(flink_cluster.home), "run"]
+    run = subprocess.run(
+        [*wrapper, "jobs/sessions.py", "--gap", "3s", "--sink", "file", "--output", str(tmp_path / "out")],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stderr.splitlines()[-1].startswith("FINISHED"), run.stderr[-3000:]
+    sample = (ROOT / "samples" / "activity.jsonl").read_text().splitlines()
+    written = read_file_outputs(tmp_path / "out", ["sessions", "late", "errors"])
+    expected = run_job(sessions.JOB, ["--gap", "3s"], events=sample)
+    assert {k: canonical(v) for k, v in written.items()} == {k: canonical(v) for k, v in expected.items()}
 
 
 def test_an_unreachable_broker_is_one_line_on_stderr():

@@ -74,11 +74,26 @@ class NoOptions:
 
 
 def duration(text: str) -> int:
-    """Option type: a duration in milliseconds (``500ms``, ``3s``, ``5min``, ``1h``, ``1d``)."""
+    """Option type: a duration in milliseconds (``500ms``, ``3s``, ``5min``, ``1h``, ``1d``), not
+    negative (an option that may be negative is a :func:`signed_duration`)."""
     try:
         return parse_duration(text)
     except ValueError as error:
+        if _is_negative_duration(text):
+            raise argparse.ArgumentTypeError(f"negative durations are not allowed, got {text!r}") from None
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _is_negative_duration(text: str) -> bool:
+    """``-1s``: a duration with a minus sign."""
+    stripped = text.strip()
+    if not stripped.startswith("-"):
+        return False
+    try:
+        parse_duration(stripped[1:])
+    except ValueError:
+        return False
+    return True
 
 
 def positive_duration(text: str) -> int:
