@@ -6,6 +6,7 @@ end and cancels it on Ctrl-C; ``stop`` leaves no process behind."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -313,3 +314,98 @@ def wait_for_records(bootstrap, topic, count, timeout_s):
         if len(records) >= count or time.monotonic() > deadline:
             return records
         time.sleep(1)  # polling a running job's output, not a timing assumption
+
+
+# -- what the wrapper says (tools/flink_cluster.py: checkpoint_text, savepoint_line, status_line) --
+PROGRESS = re.compile(
+    r"(CREATED|INITIALIZING|RUNNING|FINISHED) +\d+s  records out of the source stages [\d,]+, into the downstream "
+    r"stages [\d,]+(; no checkpoint completed yet|; [\d,]+ checkpoints? completed, the last \d+s ago)?"
+)
+
+
+def test_the_wrapper_says_nothing_alarming_about_checkpoints_that_could_not_start_yet(flink_cluster, tmp_path):
+    """The first line of every job with checkpoints said ``checkpoints: 0 completed, 1 failed``:
+    Flink counts a checkpoint it could not trigger while the tasks start as failed. Every progress
+    line of a healthy checkpointing job is now a plain count."""
+    run = wrapper(
+        flink_cluster,
+        "run",
+        "jobs/sessions.py",
+        "--input",
+        str(SAMPLES / "activity.jsonl"),
+        "--checkpoint-interval",
+        "100ms",
+        "--output",
+        str(tmp_path / "out"),
+    )
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    progress = [line for line in err.splitlines() if not line.startswith("flink: ")]  # submitted, warnings
+    assert progress and all(PROGRESS.fullmatch(line) for line in progress), err
+    assert progress[-1].startswith("FINISHED") and " checkpoint" in progress[-1], err
+
+
+def test_status_of_a_cluster_that_is_not_running_says_so(tmp_path):
+    status = subprocess.run(
+        [str(ROOT / "scripts" / "flink-cluster"), "--home", str(tmp_path / "none"), "status"],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (status.returncode, status.stdout, status.stderr) == (3, "flink: not running\n", "")
+
+
+# -- a job resumed from a savepoint (runner/environment.py: restored_from) ----------------------
+def test_restored_from_names_the_savepoint_flink_run_s_puts_in_the_configuration():
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+
+    from runner.environment import restored_from
+
+    def environment(**settings):
+        conf = Configuration()
+        for key, value in settings.items():
+            conf.set_string(key, value)
+        return StreamExecutionEnvironment.get_execution_environment(conf)
+
+    assert restored_from(environment()) is None
+    assert restored_from(environment(**{"execution.state-recovery.path": "file:/sp/1"})) == "file:/sp/1"
+    assert restored_from(environment(**{"execution.savepoint.path": "file:/sp/2"})) == "file:/sp/2"
+
+
+def test_a_job_resumed_from_a_savepoint_refuses_bounded_on_a_kafka_source(flink_cluster, kafka_bootstrap):
+    """``run --from-savepoint`` (``flink run -s``) with ``--bounded``: the Kafka source would take
+    the savepoint's stopping offsets (none, from an unbounded run) and never end. The job's client
+    refuses before anything is submitted (the savepoint's path is not even read)."""
+    topic = f"resumed-bounded-{uuid.uuid4().hex[:8]}"
+    produce(kafka_bootstrap, topic, SAMPLE[:5])
+    run = wrapper(
+        flink_cluster,
+        "run",
+        "--from-savepoint",
+        "file:/no/such/savepoint-1",
+        "jobs/sessions.py",
+        "--source",
+        "kafka",
+        "--topic",
+        topic,
+        "--bootstrap-servers",
+        kafka_bootstrap,
+        "--bounded",
+        "--sink",
+        "kafka",
+        "--output-topic-prefix",
+        topic,
+    )
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 2, err
+    assert (out, err.splitlines()) == (
+        "",
+        [
+            "python -m jobs.sessions: error: --bounded does not apply to a job resumed from a savepoint "
+            "(file:/no/such/savepoint-1): its Kafka source takes the stopping offsets of the run that took it; "
+            "resume without --bounded and end it with scripts/flink-cluster stop-with-savepoint"
+        ],
+    )

@@ -338,11 +338,10 @@ class FlinkCluster:
         return root_cause(entries[0]["stacktrace"]) if entries else "no exception recorded"
 
     def checkpoint_note(self, job_id: str) -> str:
-        """``; 12 checkpoints completed, the last 3s ago, 1 failed``, for a job that checkpoints
-        (empty otherwise): a job whose last completed checkpoint keeps getting older commits nothing
+        """``; 12 checkpoints completed, the last 3s ago``, for a job that checkpoints (empty
+        otherwise): a job whose last completed checkpoint keeps getting older commits nothing
         (exactly-once output stalls), e.g. while the Kafka broker is away (docs/operations.md).
-        Before the first one completes: ``; no checkpoint completed yet`` (attempts while the
-        tasks start are declined, and Flink tries again at the next interval: no alarm)."""
+        :func:`checkpoint_text` says which failures it shows and why."""
         try:
             stats = self.rest(f"/jobs/{job_id}/checkpoints")
         except OSError:
@@ -566,32 +565,73 @@ def _stop_with_savepoint(cluster: FlinkCluster, job_id: str, savepoint_dir, drai
     return 0
 
 
+#: Reasons (Flink's ``CheckpointFailureReason`` messages) of a checkpoint that started and was
+#: abandoned in the normal course of things: the job finishing or being stopped (the checkpoint in
+#: flight is aborted: the final line of every bounded job with checkpoints said so), tasks starting
+#: or closing, a restart (whose cause the wrapper prints on its own line), a newer checkpoint.
+ROUTINE_CHECKPOINT_FAILURES = (
+    "Checkpoint Coordinator is suspending.",
+    "CheckpointCoordinator shutdown.",
+    "Periodic checkpoint scheduler is shut down.",
+    "Not all required tasks are currently running.",
+    "Checkpoint was declined (tasks not ready)",
+    "Checkpoint was declined (task is closing)",
+    "Checkpoint was declined because one input stream is finished",
+    "Task received cancellation from one of its inputs",
+    "Checkpoint was canceled because a barrier from newer checkpoint was received.",
+    "Checkpoint has been subsumed.",
+    "FailoverRegion is restarting.",
+    "Task has failed.",
+)
+
+
 def checkpoint_text(stats: dict, now_s: float) -> str:
-    """:meth:`FlinkCluster.checkpoint_note` from the REST API's ``/jobs/<id>/checkpoints``."""
+    """:meth:`FlinkCluster.checkpoint_note` from the REST API's ``/jobs/<id>/checkpoints``.
+
+    Flink's ``failed`` count also holds the checkpoints it could not even trigger because not every
+    task was running yet (at the start and after each restart: the first line of every job with
+    checkpoints said ``0 completed, 1 failed``). Those are normal and have no statistics of their
+    own, so they are not shown. A checkpoint that started and failed (``latest.failed``: declined,
+    expired, an error in a snapshot) is shown with its reason while it is the latest news, i.e.
+    until a later checkpoint completes, unless the reason is routine
+    (:data:`ROUTINE_CHECKPOINT_FAILURES`)."""
     counts = stats.get("counts", {})
     if not counts.get("total"):
         return ""
-    done, failed = counts.get("completed", 0), counts.get("failed", 0)
-    if not done:
-        tries = f" ({failed} attempt{'s' * (failed != 1)} declined or failed; Flink tries again)" if failed else ""
-        return f"; no checkpoint completed yet{tries}"
-    note = f"; {done} checkpoint{'s' * (done != 1)} completed"
-    completed = (stats.get("latest") or {}).get("completed")
-    if completed:
-        note += f", the last {max(0.0, now_s - completed['latest_ack_timestamp'] / 1000):.0f}s ago"
-    if failed:
-        note += f", {failed} failed"
+    latest = stats.get("latest") or {}
+    completed, failed = latest.get("completed"), latest.get("failed")
+    done = counts.get("completed", 0)
+    if done:
+        note = f"; {done:,} checkpoint{'s' * (done != 1)} completed"
+        if completed:
+            note += f", the last {_age_s(completed['latest_ack_timestamp'], now_s)}s ago"
+    else:
+        note = "; no checkpoint completed yet"
+    reason = ((failed or {}).get("failure_message") or "").strip().split("\n")[0] or "no reason recorded"
+    if (
+        failed
+        and (not completed or failed.get("failure_timestamp", 0) > completed["latest_ack_timestamp"])
+        and not reason.startswith(ROUTINE_CHECKPOINT_FAILURES)
+    ):
+        checkpoint = f"checkpoint {failed['id']}" if "id" in failed else "a checkpoint"
+        note += f"; {checkpoint} failed {_age_s(failed.get('failure_timestamp', 0), now_s)}s ago: {reason}"
     return note
+
+
+def _age_s(timestamp_ms: int, now_s: float) -> str:
+    return f"{max(0.0, now_s - timestamp_ms / 1000):.0f}"
 
 
 def savepoint_line(job_id: str, state: str, path: str, drain: bool) -> str:
     """What ``stop-with-savepoint`` did, on one line (stderr; the path alone goes to stdout)."""
     if drain:
-        # --drain sends the final watermark first: every window fired and every timer ran.
+        # --drain sends the final watermark first: every window fired, every timer ran, and the
+        # savepoint holds the source positions without a single open window.
         return (
-            f"flink: job {job_id} drained and stopped ({state}): every window fired and every timer ran before the "
-            f"savepoint {path}, so it holds no open windows; it is for ending a job whose input is over (or "
-            "moving its source position elsewhere), not for resuming mid-stream (stop without --drain for that)"
+            f"flink: job {job_id} drained and stopped ({state}): every window fired and every timer ran before "
+            f"the final savepoint {path}; it records where the job ended, not a point to resume from (a job "
+            "resumed from it would split each window that was open at the stop in two; to pause a job and "
+            "resume it, stop it without --drain)"
         )
     return (
         f"flink: job {job_id} stopped ({state}) with a savepoint; resume it with "
