@@ -72,8 +72,9 @@ class Event:
 class Firing:
     number: int
     late_update: bool
-    at: float  # fired before the event at this arrival index (END: with the final watermark)
+    at: float  # fired before the event at this arrival index (END: after the last event)
     record: dict
+    end_of_input: bool = False  # fired by the final watermark: no record's watermark reached it
 
 
 @dataclass
@@ -105,6 +106,9 @@ class Model:
     unmatched_late: int
     errors: list[Mapping]
     output_counts: dict[str, int]
+    # What the records' own watermarks reached: a window ending later fired only when the input
+    # ended (Flink's final watermark), not on an event.
+    final_watermark: float = -math.inf
     by_key: dict[str, list[Event]] = field(default_factory=dict)  # in arrival order
     by_key_time: dict[str, tuple[list[int], list[Event]]] = field(default_factory=dict)  # sorted by time
 
@@ -228,6 +232,11 @@ def build_model(trace: Iterable[Mapping], outputs: Mapping[str, Sequence[Mapping
         errors=list(outputs.get("errors", ())),
         output_counts={name: len(records) for name, records in outputs.items()},
     )
+    highest: dict[tuple[str, int], int] = {}
+    for event in events:
+        highest[event.source] = max(highest.get(event.source, event.ts), event.ts)
+    if highest:  # the bounded-out-of-orderness watermark after each source's last record
+        model.final_watermark = min(highest.values()) - options.out_of_orderness_ms - 1
     index = _EventIndex(events)
     model.by_key = dict(index.by_key)
     for key, keyed in model.by_key.items():
@@ -322,6 +331,8 @@ def _place_firings(model: Model, span: Span, options: TimelineOptions) -> None:
             firing.at = on_time
         else:
             firing.at = causes[i - 1] if i - 1 < len(causes) else on_time
+    for firing in span.firings:
+        firing.end_of_input = firing.at == END and not firing.late_update and max_timestamp > model.final_watermark
     if span.kind in ("window", "session") and options.allowed_lateness_ms > 0:
         span.purge_at = model.first_index_with_watermark(max_timestamp + options.allowed_lateness_ms)
 
@@ -481,8 +492,7 @@ def render(
         svg.append(part)
         height += lane_height + 24
     late_total = len(model.late)
-    error_reasons = Counter(str(e.get("error", "?"))[:80] for e in model.errors)
-    reasons = "; ".join(f"{reason} ({n})" for reason, n in error_reasons.most_common(5))
+    reasons = _error_reasons(model.errors)
     counts = ", ".join(f"{name} {n}" for name, n in model.output_counts.items())
     summary = [
         f"<b>{len(model.events)}</b> valid input records traced, <b>{late_total}</b> late, "
@@ -503,11 +513,54 @@ def render(
     return _PAGE.format(
         title=escape(title),
         summary="<br>".join(summary),
-        legend=_LEGEND,
+        legend=_legend(model),
         svg=svg_text,
         style=_STYLE,
         script=_SCRIPT,
     )
+
+
+#: Error reasons named in the header; the rest are counted.
+MAX_REASONS = 5
+
+
+def _error_reasons(errors: Sequence[Mapping]) -> str:
+    """``reason (n); ...`` for the most frequent reasons, then ``and K more reasons (n errors)``."""
+    counted = Counter(str(e.get("error", "?"))[:80] for e in errors).most_common()
+    named = [f"{reason} ({n})" for reason, n in counted[:MAX_REASONS]]
+    rest = counted[MAX_REASONS:]
+    if rest:
+        more = sum(n for _, n in rest)
+        named.append(f"and {len(rest)} more reason{'s' * (len(rest) > 1)} ({more} error{'s' * (more > 1)})")
+    return "; ".join(named)
+
+
+def _legend(model: Model) -> str:
+    """The legend of the marks this picture has: a job without windows shows no window entry, a
+    run without late records no late one."""
+    spans = [span for spans in model.spans.values() for span in spans]
+    firings = [f for span in spans if span.kind != "timeout" for f in span.firings]
+    kinds = {span.kind for span in spans}
+    has = {
+        "event": True,
+        "behind": any(e.behind and e.late is None for e in model.events),
+        "late": any(e.late is not None for e in model.events),
+        "error": any("errors" in e.outputs for e in model.events),
+        "watermark": any(w != -math.inf for w in model.watermarks),
+        "window": "window" in kinds,
+        "session": "session" in kinds,
+        "trigger": "trigger" in kinds,
+        "on-time": any(not f.late_update and not f.end_of_input for f in firings),
+        "end-of-input": any(f.end_of_input for f in firings),
+        "late-update": any(f.late_update for f in firings),
+        "purge": any(span.purge_at is not None and span.purge_at != END for span in spans),
+        "timeout": "timeout" in kinds,
+        "pair": any(model.pairs.values()),
+    }
+    entries = "".join(
+        f'<span data-mark="{mark}">{_LEGEND_ENTRIES[mark]}</span>' for mark, shown in has.items() if shown
+    )
+    return f'<div class="legend">{entries}</div>'
 
 
 def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) -> tuple[str, float]:
@@ -619,10 +672,16 @@ def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) 
         for firing in span.firings:
             fy = y_at(firing.at)
             kind = "late-update" if firing.late_update else "on-time"
+            if firing.end_of_input:
+                kind += " end-of-input"
             ftip = _tip(
                 f"firing {firing.number} ({'late update' if firing.late_update else 'on time'}) of "
                 f"[{_fmt(span.start)}, {_fmt(span.end)})",
-                "after the final watermark (end of input)" if firing.at == END else "",
+                "at the end of input (the final watermark)"
+                if firing.end_of_input
+                else "after the last event, on the watermark it raised"
+                if firing.at == END
+                else "",
                 _record_text(firing.record),
             )
             out.append(
@@ -700,6 +759,7 @@ h1{font-size:18px;margin:0 0 6px}
 .lateness{fill:#f4a261;fill-opacity:.12;stroke:#f4a261;stroke-dasharray:4 3}
 .purge{stroke:#d62828;stroke-width:2;stroke-dasharray:5 3}
 .firing.on-time path{fill:#1d6fb8}
+.firing.end-of-input path{fill:#fff;stroke:#1d6fb8;stroke-width:2}
 .firing.late-update path{fill:#f4a261;stroke:#b35c00}
 .firing text{fill:#1d3557;font-weight:bold}
 .watermark{fill:none;stroke:#e63946;stroke-width:1.6}
@@ -717,21 +777,23 @@ h1{font-size:18px;margin:0 0 6px}
 white-space:pre-wrap;max-width:640px;box-shadow:2px 2px 6px rgba(0,0,0,.2);pointer-events:none}
 """
 
-_LEGEND = (
-    '<div class="legend">'
-    '<span><i style="background:#333;border-radius:6px"></i>event (x: event time, y: arrival)</span>'
-    '<span><i style="background:#f4a261;border-radius:6px"></i>behind the watermark, still taken</span>'
-    '<span><i style="background:#d62828;border-radius:6px"></i>late (dotted line: the window it missed)</span>'
-    '<span><i style="background:#e63946;height:2px"></i>watermark</span>'
-    '<span><i style="background:#4a90d9;opacity:.4"></i>window / <i style="background:#2a9d8f;opacity:.4"></i>'
-    "session / trigger, from its first event to its last firing</span>"
-    '<span><i style="background:#1d6fb8;transform:rotate(45deg)"></i>firing 1, '
-    '<i style="background:#f4a261;transform:rotate(45deg)"></i>late update 2, 3...</span>'
-    '<span><i style="background:#d62828;height:2px"></i>end of allowed lateness</span>'
-    '<span><i style="background:#8e6cc4;transform:rotate(45deg)"></i>timeout</span>'
-    '<span><i style="background:#2a9d8f;height:2px"></i>join pair</span>'
-    "</div>"
-)
+_LEGEND_ENTRIES = {
+    "event": '<i style="background:#333;border-radius:6px"></i>event (x: event time, y: arrival)',
+    "behind": '<i style="background:#f4a261;border-radius:6px"></i>behind the watermark, still taken',
+    "late": '<i style="background:#d62828;border-radius:6px"></i>late (dotted line: the window it missed)',
+    "error": '<i style="background:#fff;border:1px solid #999;border-radius:6px"></i>sent to errors',
+    "watermark": '<i style="background:#e63946;height:2px"></i>watermark',
+    "window": '<i style="background:#4a90d9;opacity:.4"></i>window, from its first event to its last firing',
+    "session": '<i style="background:#2a9d8f;opacity:.4"></i>session, from its first event to its last firing',
+    "trigger": '<i style="background:#8e6cc4;opacity:.4"></i>global window, from its first event to its firing',
+    "on-time": '<i style="background:#1d6fb8;transform:rotate(45deg)"></i>firing 1 (the watermark passed its end)',
+    "end-of-input": '<i style="background:#fff;border:2px solid #1d6fb8;transform:rotate(45deg)"></i>'
+    "fired at the end of input (the final watermark)",
+    "late-update": '<i style="background:#f4a261;transform:rotate(45deg)"></i>late update 2, 3...',
+    "purge": '<i style="background:#d62828;height:2px"></i>end of allowed lateness',
+    "timeout": '<i style="background:#8e6cc4;transform:rotate(45deg)"></i>timeout',
+    "pair": '<i style="background:#2a9d8f;height:2px"></i>join pair',
+}
 
 # Tooltips: the record under the pointer. data-timeline-ready tells a headless browser it ran.
 _SCRIPT = """

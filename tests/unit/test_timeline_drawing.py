@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -114,6 +113,55 @@ def test_the_modules_late_data_timeline():
     assert events[12_000] < diamond_y < events[4000]
 
 
+def legend_of(html: str) -> list[str]:
+    return re.findall(r'<span data-mark="([a-z-]+)">', html.split('<div class="legend">', 1)[1].split("</div>", 1)[0])
+
+
+def test_the_legend_names_the_marks_the_picture_has():
+    late_data_html = render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000))
+    assert legend_of(late_data_html) == [
+        "event",
+        "behind",
+        "late",
+        "watermark",
+        "window",
+        "on-time",
+        "end-of-input",
+        "late-update",
+        "purge",
+    ]
+    clicks = trace_of([("u1", 1), ("u1", 4)], input_name="clicks")
+    purchases = trace_of([("u1", 3, {"amount": 5.0})], input_name="purchases")
+    pair = {"user_id": "u1", "click_time": format_time(BASE + 1000), "purchase_time": format_time(BASE + 3000)}
+    outputs = {"conversions": [pair], "consumed": [], "late": [], "errors": [{"error": "bad", "raw": "x"}]}
+    assert legend_of(render(clicks + purchases, outputs, "interval_join", TimelineOptions())) == [
+        "event",
+        "watermark",
+        "pair",
+    ]
+
+
+def test_a_firing_at_the_end_of_input_is_marked_as_such():
+    html = render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000))
+    u1 = lane(svg_of(html), "u1")
+    # Only [20 s, 30 s) was still open when the input ended (the last event was at 25 s).
+    assert [int(f.get("data-end")) - BASE for f in having(u1, "end-of-input")] == [30_000]
+    (last,) = having(u1, "end-of-input")
+    assert "at the end of input (the final watermark)" in last.get("data-tip")
+
+
+def test_the_header_counts_the_error_reasons_it_does_not_name():
+    errors = [{"error": f"reason {i}", "raw": f"x{i}"} for i in range(10)] + [{"error": "reason 0", "raw": "y"}]
+    html = render(MODULE_TRACE, {"late": [], "errors": errors}, "late_data", TimelineOptions())
+    header = html.split('<div class="summary">', 1)[1].split("<br>", 1)[0]
+    assert header.endswith(
+        "<b>11</b> errors: reason 0 (2); reason 1 (1); reason 2 (1); reason 3 (1); reason 4 (1); "
+        "and 5 more reasons (5 errors)"
+    )
+    one_more = render(MODULE_TRACE, {"late": [], "errors": errors[:6]}, "late_data", TimelineOptions())
+    assert "reason 4 (1); and 1 more reason (1 error)" in one_more
+
+
 def test_hovering_shows_the_record_and_the_page_needs_no_network():
     html = render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000))
     first = having(svg_of(html), "event")[0]
@@ -197,7 +245,7 @@ def test_many_keys_are_sampled_and_the_picture_says_so():
     assert [g.get("data-key") for g in having(picked, "lane")] == ["k7"]
 
 
-def test_a_100k_event_run_renders_in_seconds_and_stays_small():
+def test_a_100k_event_run_is_sampled_and_stays_small():
     keys = 50  # 2000 events each: lanes are sampled too
     arrivals = [(f"user-{i % keys}", i / 10 - (3 if i % 97 == 0 else 0)) for i in range(100_000)]
     trace = trace_of(arrivals, bound_ms=1000)
@@ -205,14 +253,11 @@ def test_a_100k_event_run_renders_in_seconds_and_stays_small():
     windows = [
         window(start, 10, 1, key=f"user-{k}") for k in range(keys) for start in range(0, 10_000, 10) if k % 2 == 0
     ]
-    started = time.monotonic()
     html = render(trace, {"windows": windows, "late": late, "errors": []}, "late_data", TimelineOptions())
-    seconds = time.monotonic() - started
     root = svg_of(html)
     assert root.get("data-events") == "100000" and root.get("data-keys") == "12"
     assert all(int(g.get("data-drawn-events")) <= 400 + int(g.get("data-late")) for g in having(root, "lane"))
     assert "a sample: 12 of 50 keys" in html and "drawing " in html
-    assert seconds < 20, f"{seconds:.1f}s"
     assert len(html) < 5_000_000, f"{len(html)} bytes"
 
 
