@@ -137,6 +137,14 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
         metavar="DURATION",
         help="mark the event-time source idle after this long without records",
     )
+    time.add_argument(
+        "--max-watermark-drift",
+        type=positive_duration,
+        default=None,
+        metavar="DURATION",
+        help="Kafka source: pause the partitions whose watermark runs more than this ahead of the "
+        "slowest (watermark alignment; default: no alignment)",
+    )
 
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--parallelism", type=positive_int, default=1, metavar="N")
@@ -236,7 +244,11 @@ def parse(job: Job, argv: Sequence[str] | None = None) -> RunConfig:
             delivery_guarantee=args.delivery_guarantee,
             transaction_timeout_ms=args.transaction_timeout,
         ),
-        event_time=EventTimeConfig(out_of_orderness_ms=args.out_of_orderness, idleness_ms=args.idleness),
+        event_time=EventTimeConfig(
+            out_of_orderness_ms=args.out_of_orderness,
+            idleness_ms=args.idleness,
+            max_drift_ms=args.max_watermark_drift,
+        ),
         execution=ExecutionConfig(
             parallelism=args.parallelism,
             mode=args.execution_mode,
@@ -343,6 +355,9 @@ def _validate(parser: argparse.ArgumentParser, config: RunConfig) -> None:
                 f"--output {sink.output} is not empty: the outputs of two runs would mix; "
                 "choose a new folder or empty it"
             )
+    # Alignment pauses Kafka splits; a file input is read in order and has nothing to pause.
+    if config.event_time.max_drift_ms is not None and source.kind != "kafka":
+        parser.error("--max-watermark-drift aligns Kafka partitions: it needs --source kafka")
     exactly_once = sink.delivery_guarantee == "exactly-once"
     if exactly_once and sink.kind == "kafka" and not execution.checkpoint_interval_ms:
         parser.error("--delivery-guarantee exactly-once commits on checkpoints: set --checkpoint-interval")

@@ -10,9 +10,11 @@ lagging partition's records late, as many as the interleaving happened to put be
 """
 
 import json
+import re
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -21,7 +23,7 @@ from jobs import sessions
 from runner.cli import run_command
 from runner.outputs import read_file_outputs
 from tests.harness import assert_same_records, run_job
-from tools.kafka_broker import committed_offsets, end_offsets, produce, read_topic
+from tools.kafka_broker import append, committed_offsets, end_offsets, free_port, produce, read_topic
 from tools.processes import child_env, interruptible
 from udfs.timeutil import format_time, parse_event_time
 
@@ -51,11 +53,11 @@ EVENTS = {p: partition_events(p) for p in range(PARTITIONS)}
 IN_ORDER = sorted((line for lines in EVENTS.values() for line in lines), key=lambda line: json.loads(line)["timestamp"])
 
 
-def produce_partitions(bootstrap: str, topic: str, events: dict[int, list[str]]) -> None:
+def produce_partitions(bootstrap: str, topic: str, events: dict[int, list[str]], partitions: int = PARTITIONS) -> None:
     # Written partition by partition, the lagging one last: a reader sees whichever it polls first.
     order = [p for p in sorted(events) if p != 0] + [0]
     lines = [(p, line) for p in order for line in events[p]]
-    produce(bootstrap, topic, [line for _, line in lines], partitions=PARTITIONS, partition_of=lambda i, _: lines[i][0])
+    produce(bootstrap, topic, [line for _, line in lines], partitions=partitions, partition_of=lambda i, _: lines[i][0])
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +160,95 @@ def test_with_idleness_the_sessions_appear_while_a_partition_is_idle(kafka_boots
     expected = run_job(sessions.JOB, GAP, events=EVENTS[1])["sessions"]
     firsts = sorted((s for s in expected if s["session_start"].endswith("10:10:00.000Z")), key=str)
     assert sorted((json.loads(r) for r in closed), key=str) == firsts
+
+
+# --- watermark alignment ------------------------------------------------------------------------
+
+#: Records in each fast partition: more than a reader takes in before its first alignment report.
+FAST_RECORDS = 50_000
+
+
+@pytest.fixture(scope="module")
+def catch_up_topic(kafka_bootstrap):
+    """A backlog after an outage, on 4 partitions: partition 0 one hour behind (and, here, no
+    further records), the three others far ahead with many records each."""
+    topic = f"catch-up-{uuid.uuid4().hex[:8]}"
+
+    def events(partition: int, count: int, start: int) -> list[str]:
+        return [
+            json.dumps({"user_id": f"p{partition}-u{i % 50}", "timestamp": format_time(start + i * 10)})
+            for i in range(count)
+        ]
+
+    produce_partitions(
+        kafka_bootstrap,
+        topic,
+        {0: events(0, 100, T0 - 3_600_000), **{p: events(p, FAST_RECORDS, T0) for p in (1, 2, 3)}},
+        partitions=4,  # none empty: an empty partition would hold every watermark back, aligned or not
+    )
+    return topic
+
+
+def consumed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The offsets the job's source committed, at its latest completed checkpoint."""
+    return committed_offsets(bootstrap, group, topic)
+
+
+def read_to_the_end(committed: dict[int, int], ends: dict[int, int]) -> bool:
+    """Whether every partition was read to its end (an empty partition never gets a commit)."""
+    return all(committed.get(p, 0) >= end for p, end in ends.items())
+
+
+def completed_checkpoints(port: int) -> int:
+    """The job's completed checkpoints, from its Prometheus endpoint (``--metrics-port``): the
+    clock of the alignment test (the source commits its offsets on each)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return 0
+    found = re.search(r"^flink_jobmanager_job_numberOfCompletedCheckpoints\{[^}]*\} (\S+)$", text, re.M)
+    return int(float(found.group(1))) if found else 0
+
+
+def three_checkpoints_later(port: int, job: subprocess.Popen) -> None:
+    after = completed_checkpoints(port) + 3
+    wait(lambda: completed_checkpoints(port) >= after, job, 120, "no three more checkpoints")
+
+
+@pytest.mark.parametrize("drift", [None, "1min"])
+def test_alignment_pauses_the_partitions_that_run_ahead(kafka_bootstrap, catch_up_topic, drift):
+    """With ``--max-watermark-drift 1min`` the partitions an hour ahead of partition 0 are paused
+    once the readers have reported their watermarks: after partition 0 has been read to its end
+    they stand still, short of theirs, checkpoint after checkpoint, and are read on only when
+    partition 0 moves on. Without the option every partition is read to its end at once. Neither run makes a
+    record late: the watermarks are per partition either way."""
+    group, port = f"align-{uuid.uuid4().hex[:8]}", free_port()
+    # The JVM window build keeps up with the source, so checkpoints are not held up behind a
+    # backlog of records in the network buffers.
+    options = ["--window-operator", "jvm", "--metrics-port", str(port)]
+    job = start_unbounded(
+        kafka_bootstrap, catch_up_topic, group, *options, *(["--max-watermark-drift", drift] if drift else [])
+    )
+    try:
+        ends = end_offsets(kafka_bootstrap, catch_up_topic)
+        wait(lambda: consumed(kafka_bootstrap, group, catch_up_topic).get(0) == ends[0], job, 180, "no read")
+        if drift:
+            # A reader reads ahead until its first alignment report (every second), then the
+            # partitions an hour ahead stand still, checkpoint after checkpoint, short of their ends.
+            three_checkpoints_later(port, job)
+            held = consumed(kafka_bootstrap, group, catch_up_topic)
+            three_checkpoints_later(port, job)
+            assert consumed(kafka_bootstrap, group, catch_up_topic) == held
+            assert all(held.get(p, 0) < ends[p] for p in (1, 2, 3)), (held, ends)
+            # Partition 0 catches up past the others: they are resumed and read to their ends.
+            later = [json.dumps({"user_id": "p0-u0", "timestamp": format_time(T0 + 3_600_000)})]
+            append(kafka_bootstrap, catch_up_topic, later, partition_of=lambda i, record: 0)
+            ends = end_offsets(kafka_bootstrap, catch_up_topic)
+        wait(lambda: read_to_the_end(consumed(kafka_bootstrap, group, catch_up_topic), ends), job, 180, "no read")
+        flushed = completed_checkpoints(port) + 1  # the sinks flush on checkpoints
+        wait(lambda: completed_checkpoints(port) >= flushed, job, 120, "no checkpoint after the input was read")
+        late = read_topic(kafka_bootstrap, f"{group}.late")
+    finally:
+        stop(job)
+    assert late == [], f"{len(late)} late records"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from pyflink.common import Types
+from pyflink.common import Types, WatermarkStrategy
 from pyflink.datastream import DataStream
 from pyflink.datastream.functions import MapFunction
 from pyflink.java_gateway import get_gateway
@@ -76,7 +76,12 @@ def parse_events(
     name = (label or schema.name) + (f"-{split}" if split else "")
     parse = functions().ParseEvents(jvm_parser(schema))
     parsed = java_process(raw, parse, schema.row_type, f"parse-{name}").setParallelism(readers(raw))
-    rejected = DataStream(parsed.getSideOutput(functions().ParseEvents.REJECTED))
+    # Rejected records have no event time. A Kafka source's watermarks (one per record that
+    # raises one) would each cost the Python function below a call: only the final one passes.
+    j_rejected = parsed.getSideOutput(functions().ParseEvents.REJECTED).assignTimestampsAndWatermarks(
+        WatermarkStrategy.no_watermarks()._j_watermark_strategy
+    )
+    rejected = DataStream(j_rejected.name(f"rejected-{name}").uid(f"rejected-{name}"))
     errors = (
         rejected.map(RejectedRecords(job, schema, label), Types.STRING()).name(f"errors-{name}").uid(f"errors-{name}")
     )

@@ -62,6 +62,23 @@ def test_output_with_a_sink_that_writes_no_files_is_refused(capsys, tmp_path, si
     assert not (tmp_path / "out").exists()
 
 
+# --- watermark alignment ------------------------------------------------------------------
+
+
+def test_max_watermark_drift_reaches_the_event_time_config_for_a_kafka_source():
+    config = parse(job("sessions"), ["--source", "kafka", "--max-watermark-drift", "1min"])
+    assert config.event_time.max_drift_ms == 60_000
+    assert parse(job("sessions"), ["--source", "kafka"]).event_time.max_drift_ms is None
+
+
+def test_max_watermark_drift_is_refused_on_a_file_source(capsys):
+    assert refused(capsys, "sessions", ["--max-watermark-drift", "1min"]) == (
+        2,
+        ["python -m jobs.sessions: error: --max-watermark-drift aligns Kafka partitions: it needs --source kafka"],
+        "",
+    )
+
+
 # --- negative durations ---------------------------------------------------------------------
 
 
@@ -80,7 +97,13 @@ UNSIGNED = _unsigned_duration_options()
 
 def test_every_duration_option_is_checked():
     flags = {flag for _, flag in UNSIGNED}
-    shared = {"--out-of-orderness", "--idleness", "--checkpoint-interval", "--transaction-timeout"}
+    shared = {
+        "--out-of-orderness",
+        "--idleness",
+        "--max-watermark-drift",
+        "--checkpoint-interval",
+        "--transaction-timeout",
+    }
     own = {"--gap", "--size", "--slide", "--window", "--allowed-lateness", "--timeout"}
     assert flags == shared | own
     assert ("late_data", "--allowed-lateness") in UNSIGNED and ("interval_join", "--lower") not in UNSIGNED

@@ -38,6 +38,11 @@ public final class EventParser implements Serializable {
     /** Per field, and for the timestamp, its index in wanted. */
     private final int[] fieldSlot;
     private final int timestampSlot;
+    /** The schema as text: parsers of equal schemas share their last parse ({@link #parseShared}). */
+    private final String schema;
+
+    /** This thread's last shared parse: the record, its parser's schema, the row (or null). */
+    private static final ThreadLocal<Object[]> LAST_PARSE = ThreadLocal.withInitial(() -> new Object[3]);
 
     /** One input's schema: its fields (besides timestamp), as udfs/events.py's Field(name, kind, required). */
     public EventParser(String[] names, String[] kinds, boolean[] required) {
@@ -62,6 +67,7 @@ public final class EventParser implements Serializable {
         }
         timestampSlot = distinct.indexOf(TIMESTAMP);
         wanted = distinct.toArray(new String[0]);
+        schema = Arrays.toString(names) + Arrays.toString(kinds) + Arrays.toString(required);
     }
 
     /**
@@ -109,6 +115,25 @@ public final class EventParser implements Serializable {
         row[numeric.length] = ts;
         row[numeric.length + 1] = text;
         return Row.of(row);
+    }
+
+    /**
+     * {@link #parse}, shared with the parse of the same record just before it in this thread by a
+     * parser of the same schema: a Kafka source reads each record's event time with the parser
+     * ({@link SourceEventTime}), and {@link ParseEvents}, chained right after it in the reader's
+     * thread, gets the same String object (Flink copies a String between chained operators by
+     * reference). Anything else parses as {@link #parse} does.
+     */
+    public Row parseShared(String text) {
+        Object[] last = LAST_PARSE.get();
+        if (text != null && last[0] == text && schema.equals(last[1])) {
+            return (Row) last[2];
+        }
+        Row row = parse(text);
+        last[0] = text;
+        last[1] = schema;
+        last[2] = row;
+        return row;
     }
 
     /**

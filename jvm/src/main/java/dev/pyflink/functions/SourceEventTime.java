@@ -59,19 +59,14 @@ public final class SourceEventTime implements WatermarkStrategy<String> {
         return strategy;
     }
 
-    // The assigner and then the record's partition's generator ask for the same record's time, in
-    // the reader's thread, one record after the other: it is parsed once.
-    private transient String lastRecord;
-    private transient long lastEventTime;
-
-    /** The record's event time, or {@code Long.MIN_VALUE} when the parser rejects it. */
+    /**
+     * The record's event time, or {@code Long.MIN_VALUE} when the parser rejects it. The assigner,
+     * the record's partition's generator and then {@link ParseEvents} parse the same record one
+     * after the other in the reader's thread: {@link EventParser#parseShared} parses it once.
+     */
     long eventTime(String record) {
-        if (record != lastRecord) {
-            Row row = parser.parse(record);
-            lastEventTime = row == null ? Long.MIN_VALUE : (Long) row.getField(row.getArity() - 2);
-            lastRecord = record;
-        }
-        return lastEventTime;
+        Row row = parser.parseShared(record);
+        return row == null ? Long.MIN_VALUE : (Long) row.getField(row.getArity() - 2);
     }
 
     @Override
