@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import site
 import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
@@ -68,8 +72,6 @@ def _serve_python_workers_on_loopback() -> None:
     Python workers for the MiniCluster on request, listening on every interface (``[::]:0``) and
     again for each environment it creates. This one serves on 127.0.0.1, once per process (the
     service object is PyFlink's singleton either way)."""
-    import atexit
-
     import grpc
     from pyflink.fn_execution.beam import beam_worker_pool_service as pool
 
@@ -94,6 +96,17 @@ def _serve_python_workers_on_loopback() -> None:
 
 #: A local run's restart strategy: 5 attempts, 1 s doubling to 8 s apart (about 15 s of waiting),
 #: enough for a broker that blinks, short enough that a deterministic failure ends the run.
+CHECKPOINT_DIR = "execution.checkpointing.dir"
+
+
+def local_checkpoint_dir(job: str) -> Path:
+    """A new folder for a local run's checkpoints, removed when the run's process ends: Flink
+    deletes a job's checkpoints when it ends (they are not retained), this removes the folders."""
+    folder = Path(tempfile.mkdtemp(prefix=f"pyflink-{job}-checkpoints-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 LOCAL_RESTARTS = {
     "restart-strategy.type": "exponential-delay",
     "restart-strategy.exponential-delay.initial-backoff": "1 s",
@@ -159,6 +172,11 @@ def create_environment(
         add_jars_to_context_class_loader([jar.resolve().as_uri() for jar in prometheus_reporter_jars()])
         for key, value in prometheus_reporter(execution.metrics_port).items():
             effective.setString(key, value)
+    if local and execution.checkpoint_interval_ms and CHECKPOINT_DIR not in configured:
+        # Without a folder a MiniCluster keeps checkpoints in the JobManager's memory, which
+        # refuses any task state over 5 MB: a job that buffers more (a backlog in its windows)
+        # would fail its checkpoints until it gives up.
+        effective.setString(CHECKPOINT_DIR, local_checkpoint_dir(job).as_uri())
     if local and "restart-strategy.type" not in configured:
         # With checkpoints, Flink's default restarts a failing job forever; a local run gives up
         # after LOCAL_RESTARTS and reports the root cause (a cluster follows its config.yaml).
