@@ -232,11 +232,7 @@ def build_model(trace: Iterable[Mapping], outputs: Mapping[str, Sequence[Mapping
         errors=list(outputs.get("errors", ())),
         output_counts={name: len(records) for name, records in outputs.items()},
     )
-    highest: dict[tuple[str, int], int] = {}
-    for event in events:
-        highest[event.source] = max(highest.get(event.source, event.ts), event.ts)
-    if highest:  # the bounded-out-of-orderness watermark after each source's last record
-        model.final_watermark = min(highest.values()) - options.out_of_orderness_ms - 1
+    model.final_watermark = _final_watermark(events, options.out_of_orderness_ms)
     index = _EventIndex(events)
     model.by_key = dict(index.by_key)
     for key, keyed in model.by_key.items():
@@ -255,6 +251,26 @@ def build_model(trace: Iterable[Mapping], outputs: Mapping[str, Sequence[Mapping
     _mark_late(model, index)
     _mark_errors(model)
     return model
+
+
+def _final_watermark(events: Sequence[Event], bound_ms: int) -> float:
+    """The watermark after the last record, before the end of input: per source, its highest
+    event time minus the bound where its watermark followed its own records to the last one (a
+    file); else the last one recorded (a Kafka reader, whose watermark is the minimum over its
+    partitions and may lag far behind its records). The minimum over the sources."""
+    by_source: dict[tuple[str, int], list[Event]] = defaultdict(list)
+    for event in events:
+        by_source[event.source].append(event)
+    finals = []
+    for arrived in by_source.values():
+        last = arrived[-1]
+        before = max((e.ts for e in arrived[:-1]), default=None)
+        followed = before is not None and last.wm is not None and last.wm >= before - bound_ms - 1
+        if followed or len(arrived) == 1:
+            finals.append(max(e.ts for e in arrived) - bound_ms - 1)
+        else:
+            finals.append(-math.inf if last.wm is None else last.wm)
+    return min(finals, default=-math.inf)
 
 
 def _span(windows, model: Model, kind: str, output: str, key: str, start: int, end: int) -> Span:

@@ -10,12 +10,15 @@ lagging partition's records late, as many as the interleaving happened to put be
 """
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,8 @@ from jobs import sessions
 from runner.cli import run_command
 from runner.outputs import read_file_outputs
 from tests.harness import assert_same_records, run_job
+from tests.pictures import having, svg_of
+from tools.browser import chromium
 from tools.kafka_broker import append, committed_offsets, end_offsets, free_port, produce, read_topic
 from tools.processes import child_env, interruptible
 from udfs.timeutil import format_time, parse_event_time
@@ -252,3 +257,47 @@ def test_alignment_pauses_the_partitions_that_run_ahead(kafka_bootstrap, catch_u
     finally:
         stop(job)
     assert late == [], f"{len(late)} late records"
+
+
+# --- the picture of a lagging partition (docs/event-time.md) ------------------------------------
+
+LAGGING_PICTURE = Path(__file__).resolve().parent.parent / "docs" / "images" / "timeline-lagging-partition.png"
+
+
+def test_the_timeline_of_a_lagging_partition(kafka_bootstrap, tmp_path):
+    """``--timeline`` of one user whose events a producer spread over two partitions, one two
+    minutes behind the other (docs/event-time.md's picture): whichever partition the reader
+    fetches first, no record arrives behind the watermark and none is late, and the sessions are
+    those of the same events in one file, in event-time order."""
+
+    def user_u0(partition: int, shift_ms: int) -> list[str]:
+        """Partition ``partition``'s first user as ``u0``, its event times moved by ``shift_ms``."""
+        records = [json.loads(line) for line in partition_events(partition)]
+        return [
+            json.dumps({**r, "user_id": "u0", "timestamp": format_time(parse_event_time(r["timestamp"]) + shift_ms)})
+            for r in records
+            if r["user_id"] == f"p{partition}-u0"
+        ]
+
+    # Partition 0 from 07:00:00, partition 1 from 07:02:00 (partition_events puts them 3 h 10 min apart).
+    two_minutes = {0: user_u0(0, 0), 1: user_u0(1, -(HOURS_BEHIND * 3_600_000 + 480_000))}
+    topic = f"two-minutes-{uuid.uuid4().hex[:8]}"
+    produce_partitions(kafka_bootstrap, topic, two_minutes, partitions=2)
+    page = tmp_path / "lagging.html"
+    argv = [*GAP, "--source", "kafka", "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--bounded"]
+    argv += ["--group-id", f"picture-{uuid.uuid4().hex[:8]}", "--sink", "file", "--output", str(tmp_path / "out")]
+    assert run_command(sessions.JOB, [*argv, "--timeline", str(page)]) == 0
+    (lane,) = having(svg_of(page.read_text()), "lane")
+    assert lane.get("data-key") == "u0" and lane.get("data-late") == "0"
+    assert len(having(lane, "event")) == 100 and not having(lane, "behind") and not having(lane, "late")
+    in_order = sorted(two_minutes[0] + two_minutes[1], key=lambda line: json.loads(line)["timestamp"])
+    assert_same_records(
+        read_file_outputs(tmp_path / "out", ["sessions", "late", "errors"]), run_job(sessions.JOB, GAP, events=in_order)
+    )
+    if shutil.which("chromium") is None:  # the test's own assertions hold without the picture
+        return
+    shot = tmp_path / "lagging.png"
+    chromium(f"--screenshot={shot}", "--window-size=1240,900", page.as_uri(), cwd=tmp_path)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("UPDATE_TIMELINE_SCREENSHOT"):  # docs/event-time.md's picture
+        shutil.copyfile(shot, LAGGING_PICTURE)
