@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from runner.config import EventTimeConfig, ExecutionConfig, RunConfig, SinkConfig, SourceConfig, TimelineConfig
+from runner.errors import OptionError, option_error
 from udfs.job import Job, command_line_options, duration, positive_duration, positive_int
 from udfs.timeutil import parse_duration
 
@@ -22,19 +23,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = PROJECT_ROOT / "samples"
 #: Flink refuses checkpoints more often than this (``CheckpointConfig``'s minimum interval).
 MIN_CHECKPOINT_INTERVAL_MS = 10
-
-
-class OptionError(SystemExit):
-    """Raised instead of argparse's usage dump: one line, exit code 2."""
-
-    def __init__(self, message: str):
-        super().__init__(2)
-        self.message = message
-
-
-def option_error(job: str, message: str) -> OptionError:
-    """A check across several options, failed: the same one line as argparse's own errors."""
-    return OptionError(f"python -m jobs.{job}: error: {message}")
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -39,8 +39,8 @@ from pyflink.datastream.connectors.kafka import (
     KafkaSource,
 )
 
-from runner.cli import OptionError
 from runner.config import EventTimeConfig, RunConfig, SinkConfig, SourceConfig
+from runner.errors import OptionError
 from udfs.events import EventSchema
 from udfs.jvm import functions
 from udfs.metrics import count_records, ledger_counts, watch_retention

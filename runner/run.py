@@ -24,7 +24,6 @@ from py4j.protocol import Py4JJavaError
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from runner.cli import option_error
 from runner.config import EventTimeConfig, RunConfig
 from runner.environment import (
     create_environment,
@@ -33,6 +32,7 @@ from runner.environment import (
     restored_from,
     submitted_detached,
 )
+from runner.errors import option_error
 from runner.outputs import read_file_outputs
 from runner.progress import JobMetrics, ProgressLine, rest_overrides, run_to_end, wants_progress
 from runner.sinks import collect_tagged, file_sink

@@ -261,7 +261,7 @@ def _final_watermark(events: Sequence[Event], bound_ms: int) -> float:
     by_source: dict[tuple[str, int], list[Event]] = defaultdict(list)
     for event in events:
         by_source[event.source].append(event)
-    finals = []
+    finals: list[float] = []
     for arrived in by_source.values():
         last = arrived[-1]
         before = max((e.ts for e in arrived[:-1]), default=None)

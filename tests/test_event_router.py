@@ -7,7 +7,8 @@ import random
 import pytest
 
 from jobs import event_router
-from runner.cli import OptionError, parse
+from runner.cli import parse
+from runner.errors import OptionError
 from samples.generate import BASE_MS
 from tests.harness import canonical, lines, run_job
 from tests.reference import route

@@ -7,7 +7,8 @@ import random
 import pytest
 
 from jobs import inactivity_timeouts
-from runner.cli import OptionError, parse
+from runner.cli import parse
+from runner.errors import OptionError
 from samples.generate import BASE_MS
 from tests.harness import assert_same_records, canonical, lines, run_job
 from tests.observed import traced_timeouts_build as traced_build

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from jobs import sessions
-from runner.cli import OptionError, parse, run_command
+from runner.cli import parse, run_command
+from runner.errors import OptionError
 from runner.run import run
 from tests.harness import assert_same_records, run_job
 from tools import loadgen

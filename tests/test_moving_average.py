@@ -11,7 +11,8 @@ import random
 import pytest
 
 from jobs import moving_average
-from runner.cli import OptionError, parse, run_command
+from runner.cli import parse, run_command
+from runner.errors import OptionError
 from runner.outputs import read_file_outputs
 from runner.run import prepare
 from samples.generate import BASE_MS

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from jobs import window_join
-from runner.cli import OptionError, parse, run_command
+from runner.cli import parse, run_command
+from runner.errors import OptionError
 from runner.outputs import read_file_outputs
 from tests.harness import canonical, run_job
 from tests.join_inputs import SEED_CLICKS, SEED_PURCHASES, at, consumed_total, lines, random_inputs, record

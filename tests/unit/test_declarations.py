@@ -10,7 +10,8 @@ import pkgutil
 import pytest
 
 import jobs
-from runner.cli import OptionError, checkpoint_interval, parse, run_command
+from runner.cli import checkpoint_interval, parse, run_command
+from runner.errors import OptionError
 from runner.run import root_cause
 from runner.sources import count_input_records, files_of
 from udfs.eventtime import interval_literal

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from runner.cli import OptionError, parse
+from runner.cli import parse
+from runner.errors import OptionError
 from udfs.events import ACTIVITY, CLICKS, PURCHASES, InvalidRecord
 from udfs.timeutil import format_duration, format_time, parse_duration, parse_event_time
 

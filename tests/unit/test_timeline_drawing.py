@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from jobs import late_data
-from runner.cli import OptionError, parse
+from runner.cli import parse
+from runner.errors import OptionError
 from runner.timeline import TimelineOptions, render
 from tests.pictures import having, svg_of
 from udfs.timeutil import format_time
