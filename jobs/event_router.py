@@ -115,7 +115,14 @@ def build(t_env, streams, options: RouterOptions) -> dict[str, DataStream]:
 
 #: Every input record is exactly one record of one output.
 ACCOUNTING = (Count(EVERY_OUTPUT),)
-JOB = Job("event_router", __doc__, (ACTIVITY_EVENTS,), RouterOptions, build, ACCOUNTING)
+JOB = Job(
+    name="event_router",
+    doc=__doc__,
+    inputs=(ACTIVITY_EVENTS,),
+    options=RouterOptions,
+    build=build,
+    accounting=ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

@@ -254,7 +254,14 @@ def build(t_env, streams, options: GlobalTriggerOptions) -> dict[str, DataStream
 
 #: Each firing purges what it emitted: every valid event is in one firing's event_count.
 ACCOUNTING = (Count("firings", "event_count"), Count("errors"))
-JOB = Job("global_triggers", __doc__, (ACTIVITY_EVENTS,), GlobalTriggerOptions, build, ACCOUNTING)
+JOB = Job(
+    name="global_triggers",
+    doc=__doc__,
+    inputs=(ACTIVITY_EVENTS,),
+    options=GlobalTriggerOptions,
+    build=build,
+    accounting=ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

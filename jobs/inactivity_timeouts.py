@@ -173,7 +173,14 @@ def build(t_env, streams, options: TimeoutOptions) -> dict[str, DataStream]:
 #: Each input record is in one timeout's event_count (the activity that timeout ends), in late
 #: or in errors.
 ACCOUNTING = (Count("timeouts", "event_count"), *LATE_AND_ERRORS)
-JOB = Job("inactivity_timeouts", __doc__, (ACTIVITY_EVENTS,), TimeoutOptions, build, ACCOUNTING)
+JOB = Job(
+    name="inactivity_timeouts",
+    doc=__doc__,
+    inputs=(ACTIVITY_EVENTS,),
+    options=TimeoutOptions,
+    build=build,
+    accounting=ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

@@ -59,7 +59,14 @@ def build(t_env: StreamTableEnvironment, streams, options: IntervalJoinOptions) 
     return joins.outputs(joined, "conversions", conversion_record)
 
 
-JOB = Job("interval_join", __doc__, (CLICK_EVENTS, PURCHASE_EVENTS), IntervalJoinOptions, build, joins.ACCOUNTING)
+JOB = Job(
+    name="interval_join",
+    doc=__doc__,
+    inputs=(CLICK_EVENTS, PURCHASE_EVENTS),
+    options=IntervalJoinOptions,
+    build=build,
+    accounting=joins.ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

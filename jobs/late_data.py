@@ -189,7 +189,14 @@ def jvm_windows(events: DataStream, options: LateDataOptions) -> dict[str, DataS
 #: A window's last firing counts every event it took (on time or within the allowed lateness);
 #: later events are in late.
 ACCOUNTING = (Count("windows", "count", per=("user_id", "window_start")), *LATE_AND_ERRORS)
-JOB = Job("late_data", __doc__, (ACTIVITY_EVENTS,), LateDataOptions, build, ACCOUNTING)
+JOB = Job(
+    name="late_data",
+    doc=__doc__,
+    inputs=(ACTIVITY_EVENTS,),
+    options=LateDataOptions,
+    build=build,
+    accounting=ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

@@ -230,7 +230,14 @@ def jvm_windows(t_env: StreamTableEnvironment, events: DataStream, options: Movi
 #: last: an event that missed it missed all its windows and is in late). A window re-fired by
 #: allowed lateness repeats its counts, updated: its largest leaving counts.
 ACCOUNTING = (Count("windows", "leaving", per=("key", "window_start", "window_end")), *LATE_AND_ERRORS)
-JOB = Job("moving_average", __doc__, (ACTIVITY_EVENTS,), MovingAverageOptions, build, ACCOUNTING)
+JOB = Job(
+    name="moving_average",
+    doc=__doc__,
+    inputs=(ACTIVITY_EVENTS,),
+    options=MovingAverageOptions,
+    build=build,
+    accounting=ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

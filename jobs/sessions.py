@@ -121,7 +121,9 @@ ACCOUNTING = (
     Count("sessions", "event_count", per=("user_id",), span=("session_start", "session_end")),
     *LATE_AND_ERRORS,
 )
-JOB = Job("sessions", __doc__, (ACTIVITY_EVENTS,), SessionOptions, build, ACCOUNTING)
+JOB = Job(
+    name="sessions", doc=__doc__, inputs=(ACTIVITY_EVENTS,), options=SessionOptions, build=build, accounting=ACCOUNTING
+)
 
 if __name__ == "__main__":
     main(JOB)

@@ -38,7 +38,14 @@ def build(t_env: StreamTableEnvironment, streams, options: NoOptions) -> dict[st
     return joins.outputs(joined, "enriched", enriched_record)
 
 
-JOB = Job("temporal_join", __doc__, (PURCHASE_EVENTS, PROFILE_VERSIONS), NoOptions, build, joins.ACCOUNTING)
+JOB = Job(
+    name="temporal_join",
+    doc=__doc__,
+    inputs=(PURCHASE_EVENTS, PROFILE_VERSIONS),
+    options=NoOptions,
+    build=build,
+    accounting=joins.ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

@@ -46,7 +46,14 @@ def build(t_env: StreamTableEnvironment, streams, options: WindowJoinOptions) ->
     return joins.outputs(joined, "matches", match_record)
 
 
-JOB = Job("window_join", __doc__, (CLICK_EVENTS, PURCHASE_EVENTS), WindowJoinOptions, build, joins.ACCOUNTING)
+JOB = Job(
+    name="window_join",
+    doc=__doc__,
+    inputs=(CLICK_EVENTS, PURCHASE_EVENTS),
+    options=WindowJoinOptions,
+    build=build,
+    accounting=joins.ACCOUNTING,
+)
 
 if __name__ == "__main__":
     main(JOB)

@@ -51,10 +51,6 @@ def port(text: str) -> int:
     return value
 
 
-def _dest(flag: str) -> str:
-    return flag.lstrip("-").replace("-", "_")
-
-
 def samples_folder() -> Path:
     """The bundled samples, the default inputs. In a checkout they are beside this package. Under
     ``flink run -py jobs/<name>.py --pyFiles <zip>`` (``scripts/flink-cluster run``) this module is

@@ -10,7 +10,14 @@ A job file holds its concept and a :class:`Job`::
     def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]: ...
 
     ACCOUNTING = (Count("sessions", "event_count"), *LATE_AND_ERRORS)
-    JOB = Job("sessions", __doc__, (ACTIVITY_EVENTS,), SessionOptions, build, ACCOUNTING)
+    JOB = Job(
+        name="sessions",
+        doc=__doc__,
+        inputs=(ACTIVITY_EVENTS,),
+        options=SessionOptions,
+        build=build,
+        accounting=ACCOUNTING,
+    )
 
 Nothing here starts a JVM: declarations, option types and accounting are plain Python.
 """
@@ -198,9 +205,9 @@ Streams = Mapping[str, DataStream]
 Outputs = Mapping[str, DataStream]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Job(Generic[Options]):
-    """A job, ``Job(name, doc, inputs, options, build, accounting)``.
+    """A job, ``Job(name=..., doc=..., inputs=..., options=..., build=..., accounting=...)``.
 
     ``build(t_env, streams, options)`` turns its inputs' parsed, event-timed streams into named
     outputs of JSON strings; the runner adds sources, parsing, event time, ``errors`` and sinks.

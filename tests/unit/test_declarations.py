@@ -171,9 +171,23 @@ def test_count_of_overlapping_firings_of_a_merging_window():
 
 
 def test_job_accounted_every_output():
-    job = Job("x", "doc", (), NoOptions, lambda t_env, streams, options: {}, (Count(EVERY_OUTPUT),))
+    job = Job(
+        name="x",
+        doc="doc",
+        inputs=(),
+        options=NoOptions,
+        build=lambda t_env, streams, options: {},
+        accounting=(Count(EVERY_OUTPUT),),
+    )
     assert job.accounted({"valid": [{}] * 3, "tenant-acme": [{}], "errors": [{}] * 2}) == 6
-    counted = Job("y", "doc", (), NoOptions, lambda *_: {}, (Count("sessions", "event_count"), *LATE_AND_ERRORS))
+    counted = Job(
+        name="y",
+        doc="doc",
+        inputs=(),
+        options=NoOptions,
+        build=lambda *_: {},
+        accounting=(Count("sessions", "event_count"), *LATE_AND_ERRORS),
+    )
     assert counted.accounted({"sessions": [{"event_count": 4}], "late": [{}], "errors": []}) == 5
 
 
