@@ -1,7 +1,7 @@
 # The two commands of the README. Both set everything up first (scripts/setup is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup run test test-unit test-ops lint format bench bench-env bench-peers bench-scaling samples
+.PHONY: setup run test test-unit test-ops lint format bench bench-env bench-peers bench-kafka-source bench-scaling samples
 setup:
 	@scripts/setup
 
@@ -40,6 +40,12 @@ bench-env: setup
 
 bench-peers: bench-env  ## job (both window operators) vs Flink SQL vs Bytewax vs Quix Streams (local broker) vs seed; ARGS="--sizes 20000,200000"
 	$(BENCH_PY) -m bench --jobs moving_average,sessions,late_data --variants default,jvm-window --paths job,sql,seed,bytewax,quix --name peers $(ARGS)
+
+# BASELINE: the git revision whose Kafka source this checkout's is compared with (4204521: one
+# watermark per reader, before per-partition watermarks).
+BASELINE ?= 4204521
+bench-kafka-source: setup  ## the Kafka source's events per CPU-second, this checkout against BASELINE=REV, alternating rounds
+	$(PY) -m bench.kafka_source --baseline $(BASELINE) $(ARGS)
 
 bench-scaling: setup  ## the job at parallelism 1, 2, 4 and with 1 M keys (events per CPU-second, memory per key)
 	$(PY) -m bench --jobs moving_average,sessions --paths job --sizes 20000,100000 --scaling --name scaling $(ARGS)
