@@ -23,6 +23,7 @@ from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.functions import ProcessFunction
 
 from runner.cli import main
+from udfs.drawing import Routed
 from udfs.events import original_fields
 from udfs.eventtime import stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, EVERY_OUTPUT, Count, Job, option
@@ -122,6 +123,7 @@ JOB = Job(
     options=RouterOptions,
     build=build,
     accounting=ACCOUNTING,
+    timeline={EVERY_OUTPUT: Routed()},
 )
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import GlobalWindows, Trigger, TriggerResult
 
 from runner.cli import main
+from udfs.drawing import Firings
 from udfs.eventtime import stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, Count, Job, option
 from udfs.timeutil import format_time, parse_duration
@@ -261,6 +262,7 @@ JOB = Job(
     options=GlobalTriggerOptions,
     build=build,
     accounting=ACCOUNTING,
+    timeline={"firings": Firings()},
 )
 
 if __name__ == "__main__":

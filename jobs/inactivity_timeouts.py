@@ -22,6 +22,7 @@ from pyflink.datastream.state import ListState, ListStateDescriptor, ValueState,
 from pyflink.metrics import Counter
 
 from runner.cli import main
+from udfs.drawing import Timeouts
 from udfs.eventtime import stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
 from udfs.metrics import GROUP
@@ -180,6 +181,7 @@ JOB = Job(
     options=TimeoutOptions,
     build=build,
     accounting=ACCOUNTING,
+    timeline={"timeouts": Timeouts()},
 )
 
 if __name__ == "__main__":

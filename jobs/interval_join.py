@@ -19,6 +19,7 @@ from pyflink.table import StreamTableEnvironment
 
 from runner.cli import main
 from udfs import joins
+from udfs.drawing import IntervalPairs
 from udfs.job import CLICK_EVENTS, PURCHASE_EVENTS, Job, option, signed_duration
 from udfs.timeutil import format_time, seconds_between
 
@@ -66,6 +67,7 @@ JOB = Job(
     options=IntervalJoinOptions,
     build=build,
     accounting=joins.ACCOUNTING,
+    timeline={"conversions": IntervalPairs()},
 )
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pyflink.datastream.window import Trigger, TriggerResult, TumblingEventTimeW
 from pyflink.java_gateway import get_gateway
 
 from runner.cli import main
+from udfs.drawing import Windows
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type, timed_row_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
@@ -196,6 +197,7 @@ JOB = Job(
     options=LateDataOptions,
     build=build,
     accounting=ACCOUNTING,
+    timeline={"windows": Windows()},
 )
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pyflink.datastream.window import SlidingEventTimeWindows
 from pyflink.table import StreamTableEnvironment
 
 from runner.cli import main
+from udfs.drawing import Windows
 from udfs.events import ACTIVITY, STRING
 from udfs.eventtime import ROWTIME, interval_literal, stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
@@ -237,6 +238,7 @@ JOB = Job(
     options=MovingAverageOptions,
     build=build,
     accounting=ACCOUNTING,
+    timeline={"windows": Windows(key="key")},
 )
 
 if __name__ == "__main__":

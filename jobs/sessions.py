@@ -20,6 +20,7 @@ from pyflink.datastream.window import EventTimeSessionWindows
 from pyflink.java_gateway import get_gateway
 
 from runner.cli import main
+from udfs.drawing import Sessions
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type, timed_row_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
@@ -122,7 +123,13 @@ ACCOUNTING = (
     *LATE_AND_ERRORS,
 )
 JOB = Job(
-    name="sessions", doc=__doc__, inputs=(ACTIVITY_EVENTS,), options=SessionOptions, build=build, accounting=ACCOUNTING
+    name="sessions",
+    doc=__doc__,
+    inputs=(ACTIVITY_EVENTS,),
+    options=SessionOptions,
+    build=build,
+    accounting=ACCOUNTING,
+    timeline={"sessions": Sessions()},
 )
 
 if __name__ == "__main__":

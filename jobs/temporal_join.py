@@ -19,6 +19,7 @@ from pyflink.table import StreamTableEnvironment
 
 from runner.cli import main
 from udfs import joins
+from udfs.drawing import Versions
 from udfs.job import PROFILE_VERSIONS, PURCHASE_EVENTS, Job, NoOptions
 
 #: Fields of a profile version that identify it rather than describe the user.
@@ -45,6 +46,7 @@ JOB = Job(
     options=NoOptions,
     build=build,
     accounting=joins.ACCOUNTING,
+    timeline={"enriched": Versions()},
 )
 
 if __name__ == "__main__":

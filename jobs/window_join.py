@@ -18,6 +18,7 @@ from pyflink.table import StreamTableEnvironment
 
 from runner.cli import main
 from udfs import joins
+from udfs.drawing import WindowPairs
 from udfs.job import CLICK_EVENTS, PURCHASE_EVENTS, Job, option, positive_duration
 from udfs.timeutil import format_time
 
@@ -53,6 +54,7 @@ JOB = Job(
     options=WindowJoinOptions,
     build=build,
     accounting=joins.ACCOUNTING,
+    timeline={"matches": WindowPairs()},
 )
 
 if __name__ == "__main__":

@@ -270,7 +270,7 @@ def run(job: Job, config: RunConfig, *, build: Build | None = None, overrides: M
         from runner.timeline import write_timeline
 
         # --timeline refuses a Kafka sink: the records themselves are at hand, not only their counts.
-        write_timeline(config, prepared.traced, cast(Mapping[str, list], records))
+        write_timeline(config, job.timeline, prepared.traced, cast(Mapping[str, list], records))
     return 0 if balanced else 1
 
 

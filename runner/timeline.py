@@ -30,6 +30,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from udfs.drawing import Drawing, Firings, IntervalPairs, Routed, Sessions, Timeouts, Versions, WindowPairs, Windows
+from udfs.job import EVERY_OUTPUT
 from udfs.timeutil import parse_event_time
 
 #: A firing or purge that never happened before the input ended (the final watermark did it).
@@ -48,6 +50,9 @@ class TimelineOptions:
     max_events_per_key: int = 400  # more events in a lane: every n-th (late ones always), said
     max_spans_per_key: int = 200
     title: str = ""
+    # What each output's records stand for (the job's declaration, udfs/drawing.py); EVERY_OUTPUT:
+    # any other output. late and errors are drawn from the input records they hold.
+    drawings: Mapping[str, Drawing] = field(default_factory=dict)
 
 
 # --- the model: what happened, per key ----------------------------------------------------------
@@ -170,14 +175,6 @@ def _operator_watermarks(events: Sequence[Event]) -> list[float]:
     return result
 
 
-def _key_of_record(record: Mapping) -> str | None:
-    if "user_id" in record:
-        return key_text(record["user_id"])
-    if "key" in record:
-        return key_text(record["key"])
-    return None
-
-
 def _subset(fields: Mapping, record: Mapping) -> bool:
     return all(record.get(name) == value for name, value in fields.items())
 
@@ -240,15 +237,16 @@ def build_model(trace: Iterable[Mapping], outputs: Mapping[str, Sequence[Mapping
         model.by_key_time[key] = ([e.ts for e in ordered], ordered)
     windows: dict[tuple[str, str, int, int], Span] = {}
     for name, records in outputs.items():
-        if name in ("late", "errors", "consumed"):
+        drawing = options.drawings.get(name, options.drawings.get(EVERY_OUTPUT))
+        if name in ("late", "errors", "consumed") or drawing is None:
             continue
         for record in records:
-            _place_record(model, index, windows, name, record, options)
+            _place_record(model, index, windows, name, record, drawing)
     for spans in model.spans.values():
         spans.sort(key=lambda s: (s.start, s.end))
         for span in spans:
             _place_firings(model, span, options)
-    _mark_late(model, index)
+    _mark_late(model, index, options.key_field)
     _mark_errors(model)
     return model
 
@@ -281,45 +279,53 @@ def _span(windows, model: Model, kind: str, output: str, key: str, start: int, e
     return windows[slot]
 
 
-def _place_record(model: Model, index: _EventIndex, windows, name: str, record: Mapping, options) -> None:
-    key = _key_of_record(record)
-    if key is None:
+def _place_record(model: Model, index: _EventIndex, windows, name: str, record: Mapping, drawing: Drawing) -> None:
+    """One output record on the picture, as its job declared it (udfs/drawing.py)."""
+    if drawing.key not in record:
         return
-    # What a record is, by its fields (docs/contract.md): each job's output has its own shape.
-    if "click" in record and "purchase" in record and "window_start" in record:  # window join pair
-        span = _span(windows, model, "window", name, key, _time(record["window_start"]), _time(record["window_end"]))
-        if not span.firings:
+    key = key_text(record[drawing.key])
+    match drawing:
+        case WindowPairs():
+            span = _span(windows, model, "window", name, key, _time(record[drawing.start]), _time(record[drawing.end]))
+            if not span.firings:
+                span.firings.append(Firing(1, False, END, dict(record)))
+            (left_input, left_field), (right_input, right_field) = drawing.left, drawing.right
+            _pair(model, index, key, record[left_field], record[right_field], record, left_input, right_input)
+        case Windows():
+            span = _span(windows, model, "window", name, key, _time(record[drawing.start]), _time(record[drawing.end]))
+            number = record.get("firing", len(span.firings) + 1)
+            span.firings.append(Firing(number, bool(record.get("late_update", number > 1)), END, dict(record)))
+        case Sessions():
+            span = _span(windows, model, "session", name, key, _time(record[drawing.start]), _time(record[drawing.end]))
+            span.firings.append(Firing(len(span.firings) + 1, len(span.firings) > 0, END, dict(record)))
+        case Firings():
+            first, fired = _time(record[drawing.first]), _time(record[drawing.fired])
+            span = _span(windows, model, "trigger", name, key, first, fired + 1)
+            span.firings.append(Firing(len(span.firings) + 1, False, END, dict(record)))
+        case Timeouts():
+            span = _span(
+                windows, model, "timeout", name, key, _time(record[drawing.last]), _time(record[drawing.at]) + 1
+            )
             span.firings.append(Firing(1, False, END, dict(record)))
-        _pair(model, index, key, record["click"], record["purchase"], record, "clicks", "purchases")
-    elif "window_start" in record and "window_end" in record:  # tumbling / sliding window result
-        span = _span(windows, model, "window", name, key, _time(record["window_start"]), _time(record["window_end"]))
-        number = record.get("firing", len(span.firings) + 1)
-        span.firings.append(Firing(number, bool(record.get("late_update", number > 1)), END, dict(record)))
-    elif "session_start" in record and "window_end" in record:  # session window
-        span = _span(windows, model, "session", name, key, _time(record["session_start"]), _time(record["window_end"]))
-        span.firings.append(Firing(len(span.firings) + 1, len(span.firings) > 0, END, dict(record)))
-    elif "fired_at" in record and "first_event" in record:  # global window, custom trigger
-        span = _span(windows, model, "trigger", name, key, _time(record["first_event"]), _time(record["fired_at"]) + 1)
-        span.firings.append(Firing(len(span.firings) + 1, False, END, dict(record)))
-    elif "last_seen" in record and "timeout_at" in record:  # event-time timer
-        span = _span(windows, model, "timeout", name, key, _time(record["last_seen"]), _time(record["timeout_at"]) + 1)
-        span.firings.append(Firing(1, False, END, dict(record)))
-    elif "click_time" in record and "purchase_time" in record:  # interval join
-        left = index.find(key, _time(record["click_time"]), input_name="clicks")
-        right = index.find(key, _time(record["purchase_time"]), input_name="purchases")
-        if left is not None and right is not None:
-            model.pairs[key].append(Pair(key, left, right, dict(record)))
-    elif "profile" in record and "timestamp" in record:  # temporal join: the probe and its version
-        purchase = index.find(key, _time(record["timestamp"]), input_name="purchases")
-        versions = [e for e in index.of_key(key) if e.source[0] == "profiles" and purchase and e.ts <= purchase.ts]
-        if purchase is not None:
-            purchase.outputs.append(name)
-            if versions and record["profile"] is not None:
-                model.pairs[key].append(Pair(key, max(versions, key=lambda e: (e.ts, e.index)), purchase, dict(record)))
-    elif "timestamp" in record:  # an event routed to an output as it came (event_router)
-        event = index.find(key, _time(record["timestamp"]), record, purpose=f"output:{name}")
-        if event is not None:
-            event.outputs.append(name)
+        case IntervalPairs():
+            (left_input, left_field), (right_input, right_field) = drawing.left, drawing.right
+            left = index.find(key, _time(record[left_field]), input_name=left_input)
+            right = index.find(key, _time(record[right_field]), input_name=right_input)
+            if left is not None and right is not None:
+                model.pairs[key].append(Pair(key, left, right, dict(record)))
+        case Versions():
+            probe_input, probe_field = drawing.probe
+            probe = index.find(key, _time(record[probe_field]), input_name=probe_input)
+            if probe is None:
+                return
+            probe.outputs.append(name)
+            versions = [e for e in index.of_key(key) if e.source[0] == drawing.versions and e.ts <= probe.ts]
+            if versions and record.get(drawing.version) is not None:
+                model.pairs[key].append(Pair(key, max(versions, key=lambda e: (e.ts, e.index)), probe, dict(record)))
+        case Routed():
+            event = index.find(key, _time(record[drawing.time]), record, purpose=f"output:{name}")
+            if event is not None:
+                event.outputs.append(name)
 
 
 def _pair(model, index, key, left_fields, right_fields, record, left_input, right_input) -> None:
@@ -353,9 +359,9 @@ def _place_firings(model: Model, span: Span, options: TimelineOptions) -> None:
         span.purge_at = model.first_index_with_watermark(max_timestamp + options.allowed_lateness_ms)
 
 
-def _mark_late(model: Model, index: _EventIndex) -> None:
+def _mark_late(model: Model, index: _EventIndex, key_field: str | None) -> None:
     for record in model.late:
-        key = _key_of_record(record)
+        key = "null" if key_field is None else key_text(record[key_field]) if key_field in record else None
         try:
             ts = _time(record["timestamp"])
         except (KeyError, ValueError):
@@ -833,8 +839,8 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def options_for(config: Any) -> TimelineOptions:
-    """A run's configuration (runner/config.py) -> the drawing's options."""
+def options_for(config: Any, drawings: Mapping[str, Drawing]) -> TimelineOptions:
+    """A run's configuration (runner/config.py) and its job's drawings -> the drawing's options."""
     own = config.options
     key_field = getattr(own, "key_field", "user_id")  # moving_average: --key-field, else the user
     return TimelineOptions(
@@ -842,13 +848,16 @@ def options_for(config: Any) -> TimelineOptions:
         out_of_orderness_ms=config.event_time.out_of_orderness_ms,
         allowed_lateness_ms=getattr(own, "allowed_lateness_ms", 0),
         keys=config.timeline.keys,
+        drawings=drawings,
     )
 
 
-def write_timeline(config: Any, trace: Sequence[Mapping], outputs: Mapping[str, Sequence[Mapping]]) -> Path:
+def write_timeline(
+    config: Any, drawings: Mapping[str, Drawing], trace: Sequence[Mapping], outputs: Mapping[str, Sequence[Mapping]]
+) -> Path:
     """Draw the run into ``config.timeline.path``; one line on stderr says where."""
     path = Path(config.timeline.path)
-    html = render(trace, outputs, config.job, options_for(config))
+    html = render(trace, outputs, config.job, options_for(config, drawings))
     if path.parent != Path():
         path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -21,7 +21,7 @@ from runner.cli import run_command
 from runner.timeline import TimelineOptions, render
 from samples.generate import BASE_MS
 from tests.pictures import having, svg_of
-from tests.unit.test_timeline_drawing import MODULE_OUTPUTS, MODULE_TRACE
+from tests.unit.test_timeline_drawing import MODULE_OUTPUTS, MODULE_TRACE, drawings
 from tools.browser import chromium
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "timeline-late-data.png"
@@ -100,7 +100,14 @@ def test_sessions_with_a_gap_of_3s_on_the_bundled_sample(tmp_path, capsys) -> No
 )
 def test_the_picture_renders_in_headless_chromium(tmp_path):
     page = tmp_path / "late.html"
-    page.write_text(render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000)))
+    page.write_text(
+        render(
+            MODULE_TRACE,
+            MODULE_OUTPUTS,
+            "late_data",
+            TimelineOptions(drawings=drawings("late_data"), allowed_lateness_ms=5000),
+        )
+    )
     dom = chromium("--dump-dom", page.as_uri(), cwd=tmp_path).stdout
     # The script ran to its end (it marks the body) and saw the one lane of the SVG.
     assert re.search(r'<body data-timeline-ready="1"', dom), dom[:500]

@@ -34,6 +34,7 @@ from typing import Any, Generic, TypeVar
 from pyflink.datastream import DataStream
 from pyflink.table import StreamTableEnvironment
 
+from udfs.drawing import Drawing
 from udfs.events import ACTIVITY, CLICKS, PROFILES, PURCHASES, EventSchema
 from udfs.timeutil import parse_duration
 
@@ -211,7 +212,8 @@ class Job(Generic[Options]):
 
     ``build(t_env, streams, options)`` turns its inputs' parsed, event-timed streams into named
     outputs of JSON strings; the runner adds sources, parsing, event time, ``errors`` and sinks.
-    ``accounting`` says how the outputs hold every input record (``errors`` included)."""
+    ``accounting`` says how the outputs hold every input record (``errors`` included);
+    ``timeline`` what each output's record stands for on a ``--timeline`` picture."""
 
     name: str  # the module jobs.<name>; also the Flink job name and the default topic prefix
     doc: str  # the module's docstring: its first line is the job's description
@@ -219,6 +221,8 @@ class Job(Generic[Options]):
     options: type  # a frozen dataclass of option() fields, or NoOptions
     build: Callable[[StreamTableEnvironment, Streams, Options], Outputs]
     accounting: tuple[Count, ...]
+    # How --timeline draws each output's records (udfs/drawing.py; EVERY_OUTPUT: any other).
+    timeline: Mapping[str, Drawing] = field(default_factory=dict)
 
     @property
     def description(self) -> str:

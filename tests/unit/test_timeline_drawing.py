@@ -7,9 +7,12 @@ behind it or not) and the outputs the job gave on it; the picture is parsed back
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,11 @@ from udfs.timeutil import format_time
 
 BASE = 1_795_514_400_000  # 2026-11-24T10:00:00Z, a minute boundary
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+def drawings(job: str):
+    """What the job declares its outputs' records stand for (``Job.timeline``)."""
+    return importlib.import_module(f"jobs.{job}").JOB.timeline
 
 
 def trace_of(events, bound_ms=0, input_name="events"):
@@ -76,7 +84,12 @@ MODULE_OUTPUTS = {
 
 
 def test_the_modules_late_data_timeline():
-    html = render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000))
+    html = render(
+        MODULE_TRACE,
+        MODULE_OUTPUTS,
+        "late_data",
+        TimelineOptions(drawings=drawings("late_data"), allowed_lateness_ms=5000),
+    )
     root = svg_of(html)
     assert root.get("data-keys") == "1" and root.get("data-errors") == "1" and root.get("data-late") == "1"
     u1 = lane(root, "u1")
@@ -119,7 +132,12 @@ def legend_of(html: str) -> list[str]:
 
 
 def test_the_legend_names_the_marks_the_picture_has():
-    late_data_html = render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000))
+    late_data_html = render(
+        MODULE_TRACE,
+        MODULE_OUTPUTS,
+        "late_data",
+        TimelineOptions(drawings=drawings("late_data"), allowed_lateness_ms=5000),
+    )
     assert legend_of(late_data_html) == [
         "event",
         "behind",
@@ -135,7 +153,9 @@ def test_the_legend_names_the_marks_the_picture_has():
     purchases = trace_of([("u1", 3, {"amount": 5.0})], input_name="purchases")
     pair = {"user_id": "u1", "click_time": format_time(BASE + 1000), "purchase_time": format_time(BASE + 3000)}
     outputs = {"conversions": [pair], "consumed": [], "late": [], "errors": [{"error": "bad", "raw": "x"}]}
-    assert legend_of(render(clicks + purchases, outputs, "interval_join", TimelineOptions())) == [
+    assert legend_of(
+        render(clicks + purchases, outputs, "interval_join", TimelineOptions(drawings=drawings("interval_join")))
+    ) == [
         "event",
         "watermark",
         "pair",
@@ -143,7 +163,12 @@ def test_the_legend_names_the_marks_the_picture_has():
 
 
 def test_a_firing_at_the_end_of_input_is_marked_as_such():
-    html = render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000))
+    html = render(
+        MODULE_TRACE,
+        MODULE_OUTPUTS,
+        "late_data",
+        TimelineOptions(drawings=drawings("late_data"), allowed_lateness_ms=5000),
+    )
     u1 = lane(svg_of(html), "u1")
     # Only [20 s, 30 s) was still open when the input ended (the last event was at 25 s).
     assert [int(f.get("data-end")) - BASE for f in having(u1, "end-of-input")] == [30_000]
@@ -153,18 +178,27 @@ def test_a_firing_at_the_end_of_input_is_marked_as_such():
 
 def test_the_header_counts_the_error_reasons_it_does_not_name():
     errors = [{"error": f"reason {i}", "raw": f"x{i}"} for i in range(10)] + [{"error": "reason 0", "raw": "y"}]
-    html = render(MODULE_TRACE, {"late": [], "errors": errors}, "late_data", TimelineOptions())
+    html = render(
+        MODULE_TRACE, {"late": [], "errors": errors}, "late_data", TimelineOptions(drawings=drawings("late_data"))
+    )
     header = html.split('<div class="summary">', 1)[1].split("<br>", 1)[0]
     assert header.endswith(
         "<b>11</b> errors: reason 0 (2); reason 1 (1); reason 2 (1); reason 3 (1); reason 4 (1); "
         "and 5 more reasons (5 errors)"
     )
-    one_more = render(MODULE_TRACE, {"late": [], "errors": errors[:6]}, "late_data", TimelineOptions())
+    one_more = render(
+        MODULE_TRACE, {"late": [], "errors": errors[:6]}, "late_data", TimelineOptions(drawings=drawings("late_data"))
+    )
     assert "reason 4 (1); and 1 more reason (1 error)" in one_more
 
 
 def test_hovering_shows_the_record_and_the_page_needs_no_network():
-    html = render(MODULE_TRACE, MODULE_OUTPUTS, "late_data", TimelineOptions(allowed_lateness_ms=5000))
+    html = render(
+        MODULE_TRACE,
+        MODULE_OUTPUTS,
+        "late_data",
+        TimelineOptions(drawings=drawings("late_data"), allowed_lateness_ms=5000),
+    )
     first = having(svg_of(html), "event")[0]
     assert json.loads(MODULE_TRACE[0]["raw"])["timestamp"] == BASE + 1000
     assert MODULE_TRACE[0]["raw"] in first.get("data-tip") and "watermark when it arrived: none yet" in first.get(
@@ -201,7 +235,7 @@ def test_sessions_split_by_the_gap_per_key():
         "late": [json.loads(trace[6]["raw"])],
         "errors": [],
     }
-    root = svg_of(render(trace, outputs, "sessions", TimelineOptions()))
+    root = svg_of(render(trace, outputs, "sessions", TimelineOptions(drawings=drawings("sessions"))))
     assert [g.get("data-key") for g in having(root, "lane")] == ["alice", "bob"]
     assert len(having(lane(root, "alice"), "session")) == 2 and not having(lane(root, "alice"), "late")
     bob = lane(root, "bob")
@@ -220,7 +254,12 @@ def test_timeouts_and_join_pairs():
         "errors": [],
     }
     root = svg_of(
-        render(trace_of([("u1", 0), ("u1", 2), ("u1", 9)]), timeouts, "inactivity_timeouts", TimelineOptions())
+        render(
+            trace_of([("u1", 0), ("u1", 2), ("u1", 9)]),
+            timeouts,
+            "inactivity_timeouts",
+            TimelineOptions(drawings=drawings("inactivity_timeouts")),
+        )
     )
     assert len(having(lane(root, "u1"), "timeout")) == 2
     clicks = trace_of([("u1", 1), ("u1", 4)], input_name="clicks")
@@ -233,16 +272,24 @@ def test_timeouts_and_join_pairs():
         "late": [],
         "errors": [],
     }
-    root = svg_of(render(clicks + purchases, conversions, "interval_join", TimelineOptions()))
+    root = svg_of(
+        render(clicks + purchases, conversions, "interval_join", TimelineOptions(drawings=drawings("interval_join")))
+    )
     (pair,) = having(lane(root, "u1"), "pair")
     assert float(pair.get("x1")) < float(pair.get("x2"))
 
 
 def test_many_keys_are_sampled_and_the_picture_says_so():
     trace = trace_of([(f"k{i % 30}", i) for i in range(300)])
-    html = render(trace, {"late": [], "errors": []}, "sessions", TimelineOptions(max_keys=5))
+    html = render(
+        trace, {"late": [], "errors": []}, "sessions", TimelineOptions(drawings=drawings("sessions"), max_keys=5)
+    )
     assert svg_of(html).get("data-keys") == "5" and "a sample: 5 of 30 keys" in html
-    picked = svg_of(render(trace, {"late": [], "errors": []}, "sessions", TimelineOptions(keys=("k7",))))
+    picked = svg_of(
+        render(
+            trace, {"late": [], "errors": []}, "sessions", TimelineOptions(drawings=drawings("sessions"), keys=("k7",))
+        )
+    )
     assert [g.get("data-key") for g in having(picked, "lane")] == ["k7"]
 
 
@@ -254,7 +301,12 @@ def test_a_100k_event_run_is_sampled_and_stays_small():
     windows = [
         window(start, 10, 1, key=f"user-{k}") for k in range(keys) for start in range(0, 10_000, 10) if k % 2 == 0
     ]
-    html = render(trace, {"windows": windows, "late": late, "errors": []}, "late_data", TimelineOptions())
+    html = render(
+        trace,
+        {"windows": windows, "late": late, "errors": []},
+        "late_data",
+        TimelineOptions(drawings=drawings("late_data")),
+    )
     root = svg_of(html)
     assert root.get("data-events") == "100000" and root.get("data-keys") == "12"
     assert all(int(g.get("data-drawn-events")) <= 400 + int(g.get("data-late")) for g in having(root, "lane"))
@@ -269,3 +321,12 @@ def test_the_options_of_every_job():
     for argv in (["--timeline-keys", "u1"], ["--timeline", "x.html", "--sink", "kafka"]):
         with pytest.raises(OptionError):
             parse(late_data.JOB, argv)
+
+
+def test_every_job_declares_how_its_outputs_are_drawn_and_the_drawing_knows_no_job():
+    jobs = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module("jobs").__path__))
+    assert len(jobs) == 9 and [name for name in jobs if not drawings(name)] == []
+    # Adding a job needs no edit in runner/: the drawing names no field of any job's output.
+    source = (Path(__file__).resolve().parents[2] / "runner" / "timeline.py").read_text()
+    fields = ("session_start", "window_start", "fired_at", "timeout_at", "click_time", "purchase", "profile")
+    assert [f for f in fields if f'"{f}"' in source] == []
