@@ -585,58 +585,103 @@ def _legend(model: Model) -> str:
     return f'<div class="legend">{entries}</div>'
 
 
-def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) -> tuple[str, float]:
-    events = lane.events
-    rows = max(len(events), 1) + 1  # the last row: the end of input (the final watermark)
-    row_h = min(ROW, LANE_MAX / rows)
-    header = 34
-    plot_top = top + header
-    plot_h = rows * row_h
-    indices = [e.index for e in events]
+@dataclass
+class _Frame:
+    """Where a lane's marks go: x is event time over ``[lo, hi]``, y the arrival row of an event."""
 
-    def y_event(e: Event) -> float:
-        return plot_top + (bisect.bisect_left(indices, e.index) + 0.5) * row_h
+    top: float  # the lane's top, its header above the plot
+    indices: list[int]  # arrival indices of the drawn events, in order
+    row_h: float
+    lo: float
+    hi: float
+    header: float = 34
 
-    def y_at(at: float) -> float:
+    @property
+    def plot_top(self) -> float:
+        return self.top + self.header
+
+    @property
+    def rows(self) -> int:
+        return max(len(self.indices), 1) + 1  # the last row: the end of input (the final watermark)
+
+    @property
+    def plot_h(self) -> float:
+        return self.rows * self.row_h
+
+    def x(self, t: float) -> float:
+        return LEFT + (min(max(t, self.lo), self.hi) - self.lo) / (self.hi - self.lo) * PLOT
+
+    def y_event(self, e: Event) -> float:
+        return self.plot_top + (bisect.bisect_left(self.indices, e.index) + 0.5) * self.row_h
+
+    def y_at(self, at: float) -> float:
         """Between the rows drawn before arrival ``at`` and those after (END: the last row)."""
         if at == END:
-            return plot_top + (rows - 0.5) * row_h
-        return plot_top + bisect.bisect_left(indices, at) * row_h
+            return self.plot_top + (self.rows - 0.5) * self.row_h
+        return self.plot_top + bisect.bisect_left(self.indices, at) * self.row_h
 
+
+def _frame(lane: _Lane, top: float, options: TimelineOptions) -> _Frame:
+    events = lane.events
     times = [e.ts for e in events] + [t for s in lane.spans for t in (s.start, s.end)]
     times += [p.left.ts for p in lane.pairs] + [p.right.ts for p in lane.pairs]
     lo, hi = (float(min(times)), float(max(times))) if times else (0.0, 1000.0)
     if options.allowed_lateness_ms and lane.spans:
         hi = max(hi, max(s.end for s in lane.spans) + options.allowed_lateness_ms)
     pad = max((hi - lo) * 0.04, 1)
-    lo, hi = lo - pad, hi + pad
+    return _Frame(top, [e.index for e in events], min(ROW, LANE_MAX / (max(len(events), 1) + 1)), lo - pad, hi + pad)
 
-    def x(t: float) -> float:
-        return LEFT + (min(max(t, lo), hi) - lo) / (hi - lo) * PLOT
 
+def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) -> tuple[str, float]:
+    frame = _frame(lane, top, options)
     out = [
         f'<g class="lane" data-key="{_attr(lane.key)}" data-events="{lane.total}" '
-        f'data-drawn-events="{len(events)}" data-late="{lane.late}" data-spans="{len(lane.spans)}">'
+        f'data-drawn-events="{len(lane.events)}" data-late="{lane.late}" data-spans="{len(lane.spans)}">'
     ]
+    out += _draw_header(model, lane, frame)
+    out += _draw_axis(frame)
+    drawn = set(frame.indices)
+    for span in lane.spans:
+        out += _draw_span(model, span, drawn, frame, options)
+    out += _draw_watermark(model, lane.events, frame, options)
+    for pair in lane.pairs:
+        out.append(
+            f'<line class="pair" x1="{frame.x(pair.left.ts):.1f}" y1="{frame.y_event(pair.left):.1f}" '
+            f'x2="{frame.x(pair.right.ts):.1f}" y2="{frame.y_event(pair.right):.1f}" '
+            f'data-tip="{_tip("join pair", _record_text(pair.record))}"/>'
+        )
+    for e in lane.events:
+        out += _draw_event(model, e, frame)
+    out.append("</g>")
+    return "".join(out), frame.header + frame.plot_h + 16
+
+
+def _draw_header(model: Model, lane: _Lane, frame: _Frame) -> list[str]:
     stats = f"{lane.total} events, {lane.late} late, {len(model.spans.get(lane.key, []))} windows/sessions/timers"
     if lane.pairs:
         stats += f", {len(lane.pairs)} join pairs"
-    out.append(
+    top = frame.top
+    out = [
         f'<text class="key" x="{LEFT}" y="{top + 14}" font-size="13" font-weight="bold">key {escape(lane.key)}</text>'
         f'<text x="{LEFT + 12 + 8 * len(lane.key) + 30}" y="{top + 14}" fill="#555">{escape(stats)}</text>'
-    )
+    ]
     notes = "; ".join(n for n in (lane.sample_note, lane.span_note) if n)
     if notes:
         out.append(f'<text class="sampled" x="{LEFT}" y="{top + 28}" fill="#a15c00">{escape(notes)}</text>')
-    # Time axis and grid.
-    step = _tick_step(hi - lo)
-    out.append(
+    return out
+
+
+def _draw_axis(frame: _Frame) -> list[str]:
+    """The plot's frame, a grid line and label per tick of event time, the arrival axis' ends."""
+    plot_top, plot_h = frame.plot_top, frame.plot_h
+    step = _tick_step(frame.hi - frame.lo)
+    out = [
         f'<rect class="plot" x="{LEFT}" y="{plot_top:.1f}" width="{PLOT}" height="{plot_h:.1f}" '
         'fill="#fafafa" stroke="#ddd"/>'
-    )
-    tick = math.ceil(lo / step) * step
-    while tick <= hi:
-        tx = x(tick)
+    ]
+    tick = math.ceil(frame.lo / step) * step
+    while tick <= frame.hi:
+        tx = frame.x(tick)
         out.append(
             f'<line x1="{tx:.1f}" y1="{plot_top:.1f}" x2="{tx:.1f}" y2="{plot_top + plot_h:.1f}" stroke="#eee"/>'
             f'<text x="{tx:.1f}" y="{plot_top + plot_h + 12:.1f}" text-anchor="middle" fill="#777">'
@@ -647,125 +692,128 @@ def _draw_lane(model: Model, lane: _Lane, top: float, options: TimelineOptions) 
         f'<text x="{LEFT - 6}" y="{plot_top + 9:.1f}" text-anchor="end" fill="#999">arrival</text>'
         f'<text x="{LEFT - 6}" y="{plot_top + plot_h - 3:.1f}" text-anchor="end" fill="#999">end</text>'
     )
-    drawn = set(indices)
-    # Windows, sessions, triggers and timers: a band over their event time, from their first
-    # event's arrival to their last firing (or the end of their allowed lateness).
-    for span in lane.spans:
-        members = [e for e in model.in_time(span.key, span.start, span.end) if e.index in drawn]
-        last_firing = max((f.at for f in span.firings), default=END)
-        bottom = y_at(last_firing)
-        # From its first drawn event; a window none of whose events is drawn (a sample): a sliver.
-        first = y_event(members[0]) - row_h / 2 if members else bottom - row_h
-        x0, x1 = x(span.start), x(span.end)
-        tip = _tip(
-            f"{span.kind} [{_fmt(span.start)}, {_fmt(span.end)}) of {span.output}",
-            f"{len(span.firings)} firing(s)",
-            *(_record_text(f.record) for f in span.firings[:5]),
+    return out
+
+
+def _draw_span(model: Model, span: Span, drawn: set[int], frame: _Frame, options: TimelineOptions) -> list[str]:
+    """A window, session, trigger or timer: a band over its event time, from its first event's
+    arrival to its last firing (or the end of its allowed lateness), and its firings."""
+    x, y_at = frame.x, frame.y_at
+    members = [e for e in model.in_time(span.key, span.start, span.end) if e.index in drawn]
+    bottom = y_at(max((f.at for f in span.firings), default=END))
+    # From its first drawn event; a window none of whose events is drawn (a sample): a sliver.
+    first = frame.y_event(members[0]) - frame.row_h / 2 if members else bottom - frame.row_h
+    x0, x1 = x(span.start), x(span.end)
+    tip = _tip(
+        f"{span.kind} [{_fmt(span.start)}, {_fmt(span.end)}) of {span.output}",
+        f"{len(span.firings)} firing(s)",
+        *(_record_text(f.record) for f in span.firings[:5]),
+    )
+    if span.kind == "timeout":
+        yy = y_at(span.firings[0].at) if span.firings else bottom
+        return [
+            f'<line class="timer" x1="{x0:.1f}" y1="{yy:.1f}" x2="{x1:.1f}" y2="{yy:.1f}" data-tip="{tip}"/>'
+            f'<path class="timeout" data-start="{span.start}" data-end="{span.end}" '
+            f'd="M{x1:.1f},{yy - 6:.1f}l5,6l-5,6l-5,-6z" data-tip="{tip}"/>'
+        ]
+    out = [
+        f'<rect class="{span.kind}" data-output="{_attr(span.output)}" data-start="{span.start}" '
+        f'data-end="{span.end}" data-firings="{len(span.firings)}" x="{x0:.1f}" y="{first:.1f}" '
+        f'width="{max(x1 - x0, 1):.1f}" height="{max(bottom - first, 2):.1f}" data-tip="{tip}"/>'
+    ]
+    # Purged by the final watermark at the end of input: nothing to show but the firing.
+    if span.purge_at is not None and span.purge_at != END:
+        on_time = y_at(span.firings[0].at) if span.firings else first
+        purge_y = y_at(span.purge_at)
+        lateness_end = x(span.end - 1 + options.allowed_lateness_ms)
+        during = _tip("allowed lateness: late events still update this window")
+        purged = _tip(
+            f"end of allowed lateness: the watermark passed {_fmt(span.end - 1 + options.allowed_lateness_ms)}; "
+            "window state purged, later events are late"
         )
-        if span.kind == "timeout":
-            yy = y_at(span.firings[0].at) if span.firings else bottom
-            out.append(
-                f'<line class="timer" x1="{x0:.1f}" y1="{yy:.1f}" x2="{x1:.1f}" y2="{yy:.1f}" data-tip="{tip}"/>'
-                f'<path class="timeout" data-start="{span.start}" data-end="{span.end}" '
-                f'd="M{x1:.1f},{yy - 6:.1f}l5,6l-5,6l-5,-6z" data-tip="{tip}"/>'
-            )
-            continue
         out.append(
-            f'<rect class="{span.kind}" data-output="{_attr(span.output)}" data-start="{span.start}" '
-            f'data-end="{span.end}" data-firings="{len(span.firings)}" x="{x0:.1f}" y="{first:.1f}" '
-            f'width="{max(x1 - x0, 1):.1f}" height="{max(bottom - first, 2):.1f}" data-tip="{tip}"/>'
+            f'<rect class="lateness" x="{x0:.1f}" y="{on_time:.1f}" width="{max(lateness_end - x0, 1):.1f}" '
+            f'height="{max(purge_y - on_time, 1):.1f}" data-tip="{during}"/>'
+            f'<line class="purge" data-end="{span.end}" x1="{x0:.1f}" y1="{purge_y:.1f}" x2="{lateness_end:.1f}" '
+            f'y2="{purge_y:.1f}" data-tip="{purged}"/>'
         )
-        # Purged by the final watermark at the end of input: nothing to show but the firing.
-        if span.purge_at is not None and span.purge_at != END:
-            on_time = y_at(span.firings[0].at) if span.firings else first
-            purge_y = y_at(span.purge_at)
-            lateness_end = x(span.end - 1 + options.allowed_lateness_ms)
-            during = _tip("allowed lateness: late events still update this window")
-            purged = _tip(
-                f"end of allowed lateness: the watermark passed {_fmt(span.end - 1 + options.allowed_lateness_ms)}; "
-                "window state purged, later events are late"
-            )
-            out.append(
-                f'<rect class="lateness" x="{x0:.1f}" y="{on_time:.1f}" width="{max(lateness_end - x0, 1):.1f}" '
-                f'height="{max(purge_y - on_time, 1):.1f}" data-tip="{during}"/>'
-                f'<line class="purge" data-end="{span.end}" x1="{x0:.1f}" y1="{purge_y:.1f}" x2="{lateness_end:.1f}" '
-                f'y2="{purge_y:.1f}" data-tip="{purged}"/>'
-            )
-        for firing in span.firings:
-            fy = y_at(firing.at)
-            kind = "late-update" if firing.late_update else "on-time"
-            if firing.end_of_input:
-                kind += " end-of-input"
-            ftip = _tip(
-                f"firing {firing.number} ({'late update' if firing.late_update else 'on time'}) of "
-                f"[{_fmt(span.start)}, {_fmt(span.end)})",
-                "at the end of input (the final watermark)"
-                if firing.end_of_input
-                else "after the last event, on the watermark it raised"
-                if firing.at == END
-                else "",
-                _record_text(firing.record),
-            )
-            out.append(
-                f'<g class="firing {kind}" data-firing="{firing.number}" data-end="{span.end}" data-tip="{ftip}">'
-                f'<path d="M{x1:.1f},{fy - 5:.1f}l5,5l-5,5l-5,-5z"/>'
-                f'<text x="{x1 + 7:.1f}" y="{fy + 4:.1f}">{firing.number}</text></g>'
-            )
-    # The watermark as it advanced: before each drawn event, the operators' watermark.
+    for firing in span.firings:
+        out.append(_draw_firing(span, firing, x1, y_at(firing.at)))
+    return out
+
+
+def _draw_firing(span: Span, firing: Firing, x1: float, fy: float) -> str:
+    kind = "late-update" if firing.late_update else "on-time"
+    if firing.end_of_input:
+        kind += " end-of-input"
+    tip = _tip(
+        f"firing {firing.number} ({'late update' if firing.late_update else 'on time'}) of "
+        f"[{_fmt(span.start)}, {_fmt(span.end)})",
+        "at the end of input (the final watermark)"
+        if firing.end_of_input
+        else "after the last event, on the watermark it raised"
+        if firing.at == END
+        else "",
+        _record_text(firing.record),
+    )
+    return (
+        f'<g class="firing {kind}" data-firing="{firing.number}" data-end="{span.end}" data-tip="{tip}">'
+        f'<path d="M{x1:.1f},{fy - 5:.1f}l5,5l-5,5l-5,-5z"/>'
+        f'<text x="{x1 + 7:.1f}" y="{fy + 4:.1f}">{firing.number}</text></g>'
+    )
+
+
+def _draw_watermark(model: Model, events: Sequence[Event], frame: _Frame, options: TimelineOptions) -> list[str]:
+    """The watermark as it advanced: before each drawn event, the operators' watermark."""
     points = []
     for e in events:
         wm = model.watermarks[e.index]
         if wm == -math.inf:
             continue
-        yy = y_event(e)
-        points.append(f"{x(wm):.1f},{yy - row_h / 2:.1f} {x(wm):.1f},{yy + row_h / 2:.1f}")
-    if points:
-        wm_tip = _tip(f"watermark: max event time so far - {options.out_of_orderness_ms} ms, as each event arrived")
-        out.append(f'<polyline class="watermark" points="{" ".join(points)}" data-tip="{wm_tip}"/>')
-    # Join pairs.
-    for pair in lane.pairs:
-        out.append(
-            f'<line class="pair" x1="{x(pair.left.ts):.1f}" y1="{y_event(pair.left):.1f}" x2="{x(pair.right.ts):.1f}" '
-            f'y2="{y_event(pair.right):.1f}" data-tip="{_tip("join pair", _record_text(pair.record))}"/>'
-        )
-    # Events; a late one is linked to the window it missed.
-    for e in events:
-        ex, ey = x(e.ts), y_event(e)
-        classes = ["event"]
-        if e.late is not None:
-            classes.append("late")
-        elif e.behind:
-            classes.append("behind")
-        if "errors" in e.outputs:
-            classes.append("error")
-        wm = model.watermarks[e.index]
-        lines = [
-            f"#{e.index + 1} {e.source[0]}{f' (source {e.source[1]})' if e.source[1] else ''}: event time {_fmt(e.ts)}",
-            f"watermark when it arrived: {_fmt(wm)}" + (" (behind it)" if e.behind else ""),
-            _record_text(e.raw),
-        ]
-        if e.outputs:
-            lines.append("to: " + ", ".join(e.outputs))
-        missed_attr = ""
-        if e.late is not None:
-            where = f"[{_fmt(e.missed.start)}, {_fmt(e.missed.end)})" if e.missed else "its window"
-            lines.insert(0, f"LATE: missed {where}")
-            if e.missed is not None:
-                missed_attr = f' data-missed-end="{e.missed.end}"'
-                target = y_at(e.missed.purge_at if e.missed.purge_at is not None else e.missed.firings[-1].at)
-                mx = x(e.missed.end)
-                out.append(f'<line class="late-link" x1="{ex:.1f}" y1="{ey:.1f}" x2="{mx:.1f}" y2="{target:.1f}"/>')
-        radius = 4 if row_h >= 8 else max(row_h / 2, 1.5)
-        out.append(
-            f'<circle class="{" ".join(classes)}" data-index="{e.index}" data-ts="{e.ts}"{missed_attr} '
-            f'cx="{ex:.1f}" cy="{ey:.1f}" r="{radius:.1f}" data-tip="{_tip(*lines)}"/>'
-        )
-        if e.late is not None:
-            out.append(
-                f'<path class="late-mark" d="M{ex - 5:.1f},{ey - 5:.1f}l10,10m0,-10l-10,10" pointer-events="none"/>'
-            )
-    out.append("</g>")
-    return "".join(out), header + plot_h + 16
+        yy, half = frame.y_event(e), frame.row_h / 2
+        points.append(f"{frame.x(wm):.1f},{yy - half:.1f} {frame.x(wm):.1f},{yy + half:.1f}")
+    if not points:
+        return []
+    tip = _tip(f"watermark: max event time so far - {options.out_of_orderness_ms} ms, as each event arrived")
+    return [f'<polyline class="watermark" points="{" ".join(points)}" data-tip="{tip}"/>']
+
+
+def _draw_event(model: Model, e: Event, frame: _Frame) -> list[str]:
+    """An event at its event time in its arrival row; a late one linked to the window it missed."""
+    ex, ey = frame.x(e.ts), frame.y_event(e)
+    classes = ["event"]
+    if e.late is not None:
+        classes.append("late")
+    elif e.behind:
+        classes.append("behind")
+    if "errors" in e.outputs:
+        classes.append("error")
+    wm = model.watermarks[e.index]
+    lines = [
+        f"#{e.index + 1} {e.source[0]}{f' (source {e.source[1]})' if e.source[1] else ''}: event time {_fmt(e.ts)}",
+        f"watermark when it arrived: {_fmt(wm)}" + (" (behind it)" if e.behind else ""),
+        _record_text(e.raw),
+    ]
+    if e.outputs:
+        lines.append("to: " + ", ".join(e.outputs))
+    out = []
+    missed_attr = ""
+    if e.late is not None:
+        where = f"[{_fmt(e.missed.start)}, {_fmt(e.missed.end)})" if e.missed else "its window"
+        lines.insert(0, f"LATE: missed {where}")
+        if e.missed is not None:
+            missed_attr = f' data-missed-end="{e.missed.end}"'
+            target = frame.y_at(e.missed.purge_at if e.missed.purge_at is not None else e.missed.firings[-1].at)
+            mx = frame.x(e.missed.end)
+            out.append(f'<line class="late-link" x1="{ex:.1f}" y1="{ey:.1f}" x2="{mx:.1f}" y2="{target:.1f}"/>')
+    radius = 4 if frame.row_h >= 8 else max(frame.row_h / 2, 1.5)
+    out.append(
+        f'<circle class="{" ".join(classes)}" data-index="{e.index}" data-ts="{e.ts}"{missed_attr} '
+        f'cx="{ex:.1f}" cy="{ey:.1f}" r="{radius:.1f}" data-tip="{_tip(*lines)}"/>'
+    )
+    if e.late is not None:
+        out.append(f'<path class="late-mark" d="M{ex - 5:.1f},{ey - 5:.1f}l10,10m0,-10l-10,10" pointer-events="none"/>')
+    return out
 
 
 _STYLE = """

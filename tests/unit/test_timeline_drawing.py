@@ -7,6 +7,7 @@ behind it or not) and the outputs the job gave on it; the picture is parsed back
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import pkgutil
@@ -330,3 +331,9 @@ def test_every_job_declares_how_its_outputs_are_drawn_and_the_drawing_knows_no_j
     source = (Path(__file__).resolve().parents[2] / "runner" / "timeline.py").read_text()
     fields = ("session_start", "window_start", "fired_at", "timeout_at", "click_time", "purchase", "profile")
     assert [f for f in fields if f'"{f}"' in source] == []
+
+
+def test_no_function_of_the_drawing_is_longer_than_a_screen():
+    tree = ast.parse((Path(__file__).resolve().parents[2] / "runner" / "timeline.py").read_text())
+    lengths = {f.name: f.end_lineno - f.lineno + 1 for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
+    assert {name: n for name, n in lengths.items() if n > 50} == {}
