@@ -40,7 +40,7 @@ from tools.processes import child_env
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: The job and its options: the JVM window build, so that the source's share of the cost shows.
-JOB = ("sessions", "--gap", "5min", "--window-operator", "jvm", "--out-of-orderness", "1s")
+JOB = ("sessions", "--gap", "5min", "--build", "jvm", "--out-of-orderness", "1s")
 OUTPUTS = ("sessions", "late", "errors")
 
 

@@ -51,11 +51,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "object-reuse": {"mode": "thread", "overrides": {"pipeline.object-reuse": "true"}},
     "no-python-chaining": {"mode": "thread", "overrides": {"python.operator-chaining.enabled": "false"}},
     # moving_average, sessions, late_data: their windows in Flink's Java operators (the jobs' own option)
-    "jvm-window": {"mode": "thread", "argv": ["--window-operator", "jvm"]},
+    "jvm-window": {"mode": "thread", "argv": ["--build", "jvm"]},
     # What the per-output counting map (a Python operator on every output record) costs; Flink's
     # own numRecordsIn of each named sink counts the same records in the JVM.
     "no-count-map": {"mode": "thread", "count_outputs": False},
-    "jvm-window-no-count-map": {"mode": "thread", "argv": ["--window-operator", "jvm"], "count_outputs": False},
+    "jvm-window-no-count-map": {"mode": "thread", "argv": ["--build", "jvm"], "count_outputs": False},
 }
 
 

@@ -6,8 +6,8 @@ end + ``--allowed-lateness``, each late event updates the window and re-fires it
 ...``, ``late_update: true``). Events later than that go to ``late`` with the ``window_end`` they
 missed. Unlike the seed's simulation, an event is late for a window, not for the watermark: one
 behind the watermark whose window has not fired yet still counts on time. See docs/windowing.md.
-``--window-operator jvm`` computes the same outputs with the same window operator and trigger in
-the JVM.
+``--build jvm`` (jobs/jvm/late_data.py) computes the same outputs with the same window operator
+and trigger in the JVM.
 
     python -m jobs.late_data --window 10s --out-of-orderness 2s --allowed-lateness 5s
 """
@@ -18,18 +18,16 @@ import json
 from dataclasses import dataclass
 
 from pyflink.common import Types
-from pyflink.datastream import DataStream, OutputTag
+from pyflink.datastream import DataStream
 from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunction
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import Trigger, TriggerResult, TumblingEventTimeWindows
-from pyflink.java_gateway import get_gateway
 
+from jobs.jvm.late_data import JVM
 from runner.cli import main
 from udfs.drawing import Windows
-from udfs.events import ACTIVITY
-from udfs.eventtime import stamped, stamped_type, timed_row_type
+from udfs.eventtime import stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
-from udfs.jvm import functions
 from udfs.timeutil import format_time
 from udfs.windows import (
     FIRING_NOTE,
@@ -38,7 +36,6 @@ from udfs.windows import (
     late_records_missing,
     late_tag,
     note_firing,
-    window_operator_option,
 )
 
 LATE = late_tag()
@@ -48,9 +45,6 @@ LATE = late_tag()
 class LateDataOptions:
     window_ms: int = option("--window", positive_duration, "10s", "tumbling window size (default 10s)")
     allowed_lateness_ms: int = allowed_lateness_option()
-    window_operator: str = window_operator_option(
-        "Flink's own TumblingEventTimeWindows (Java) and a Java port of its trigger"
-    )
 
 
 class NotingEventTimeTrigger(Trigger):
@@ -130,8 +124,6 @@ class NumberedFiring(ProcessWindowFunction):
 
 
 def build(t_env, streams, options: LateDataOptions) -> dict[str, DataStream]:
-    if options.window_operator == "jvm":
-        return jvm_windows(streams["events"], options)
     windows = (
         streams["events"]
         .key_by(lambda e: e.user_id, Types.STRING())
@@ -151,42 +143,6 @@ def build(t_env, streams, options: LateDataOptions) -> dict[str, DataStream]:
     }
 
 
-def jvm_windows(events: DataStream, options: LateDataOptions) -> dict[str, DataStream]:
-    """The same pipeline as :func:`build`'s, on Flink's Java window operator, of which PyFlink's
-    Python one is a port, with Java ports of its functions (``NotingEventTimeTrigger.java``,
-    ``CountSum.java``, ``NumberedFiring.java``, which writes the bytes :class:`NumberedFiring`
-    writes). Flink's window operator stamps each record with the window's max timestamp itself."""
-    jvm = get_gateway().jvm
-    late = OutputTag("late", timed_row_type(ACTIVITY)).get_java_output_tag()
-    field = ACTIVITY.names.index
-    duration = jvm.java.time.Duration.ofMillis
-    count_sum = Types.TUPLE([Types.LONG(), Types.DOUBLE()]).get_java_type_info()
-    windows = (
-        events._j_data_stream.keyBy(functions().RowFieldKey(field("user_id")), Types.STRING().get_java_type_info())
-        .window(
-            jvm.org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows.of(
-                duration(options.window_ms)
-            )
-        )
-        .trigger(functions().NotingEventTimeTrigger())
-        .allowedLateness(duration(options.allowed_lateness_ms))
-        .sideOutputLateData(late)
-        .aggregate(
-            functions().CountSum(field("value")),
-            functions().NumberedFiring(),
-            count_sum,
-            count_sum,
-            Types.STRING().get_java_type_info(),
-        )
-        .name("tumbling-windows")
-        .uid("tumbling-windows")
-    )
-    return {
-        "windows": DataStream(windows),
-        "late": late_records_missing(DataStream(windows.getSideOutput(late)), options.window_ms),
-    }
-
-
 #: A window's last firing counts every event it took (on time or within the allowed lateness);
 #: later events are in late.
 ACCOUNTING = (Count("windows", "count", per=("user_id", "window_start")), *LATE_AND_ERRORS)
@@ -198,6 +154,7 @@ JOB = Job(
     build=build,
     accounting=ACCOUNTING,
     timeline={"windows": Windows()},
+    fast_builds={"jvm": JVM},
 )
 
 if __name__ == "__main__":

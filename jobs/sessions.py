@@ -4,7 +4,8 @@ Flink's ``EventTimeSessionWindows`` merge a user's events whose gaps are at most
 session closes when the watermark passes its last event + gap (``window_end``), so, unlike the
 seed's simulation, which closes a session on the next event's arrival, the result does not depend
 on arrival order within the watermark bound. Events behind a closed session go to ``late``.
-``--window-operator jvm`` computes the same outputs with the same window operator in the JVM.
+``--build jvm`` (jobs/jvm/sessions.py) computes the same outputs with the same window operator in
+the JVM.
 
     python -m jobs.sessions --gap 3s --input events.jsonl --sink file --output out/
 """
@@ -15,19 +16,17 @@ import json
 from dataclasses import dataclass
 
 from pyflink.common import Types
-from pyflink.datastream import DataStream, OutputTag
+from pyflink.datastream import DataStream
 from pyflink.datastream.window import EventTimeSessionWindows
-from pyflink.java_gateway import get_gateway
 
+from jobs.jvm.sessions import JVM
 from runner.cli import main
 from udfs.drawing import Sessions
-from udfs.events import ACTIVITY
-from udfs.eventtime import stamped, stamped_type, timed_row_type
+from udfs.eventtime import stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, LATE_AND_ERRORS, Count, Job, option, positive_duration
-from udfs.jvm import functions
 from udfs.merging_windows import MergingWindowFunction
 from udfs.timeutil import format_time
-from udfs.windows import allowed_lateness_option, late_records, late_tag, window_operator_option
+from udfs.windows import allowed_lateness_option, late_records, late_tag
 
 LATE = late_tag()
 
@@ -36,7 +35,6 @@ LATE = late_tag()
 class SessionOptions:
     gap_ms: int = option("--gap", positive_duration, "5min", "inactivity gap that ends a session (default 5min)")
     allowed_lateness_ms: int = allowed_lateness_option("session")
-    window_operator: str = window_operator_option("Flink's own EventTimeSessionWindows (Java)")
 
 
 class SessionSummary(MergingWindowFunction):
@@ -75,8 +73,6 @@ def action_order(event: tuple[int, str | None]):
 
 
 def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]:
-    if options.window_operator == "jvm":
-        return jvm_sessions(streams["events"], options)
     sessions = (
         streams["events"]
         .key_by(lambda e: e.user_id, Types.STRING())
@@ -88,32 +84,6 @@ def build(t_env, streams, options: SessionOptions) -> dict[str, DataStream]:
         .uid("session-windows")
     )
     return {"sessions": stamped(sessions, "sessions"), "late": late_records(sessions.get_side_output(LATE))}
-
-
-def jvm_sessions(events: DataStream, options: SessionOptions) -> dict[str, DataStream]:
-    """The same pipeline as :func:`build`'s, on Flink's Java window operator, of which PyFlink's
-    Python one is a port: the same merging, lateness and late side output. The session's record
-    is written in the JVM too (``SessionSummary.java``, the bytes :class:`SessionSummary`
-    writes), and Flink's window operator stamps it with the window's max timestamp itself."""
-    jvm = get_gateway().jvm
-    row_type = timed_row_type(ACTIVITY)
-    late = OutputTag("late", row_type).get_java_output_tag()
-    field = ACTIVITY.names.index
-    duration = jvm.java.time.Duration.ofMillis
-    sessions = (
-        events._j_data_stream.keyBy(functions().RowFieldKey(field("user_id")), Types.STRING().get_java_type_info())
-        .window(
-            jvm.org.apache.flink.streaming.api.windowing.assigners.EventTimeSessionWindows.withGap(
-                duration(options.gap_ms)
-            )
-        )
-        .allowedLateness(duration(options.allowed_lateness_ms))
-        .sideOutputLateData(late)
-        .process(functions().SessionSummary(field("ts"), field("action")), Types.STRING().get_java_type_info())
-        .name("session-windows")
-        .uid("session-windows")
-    )
-    return {"sessions": DataStream(sessions), "late": late_records(DataStream(sessions.getSideOutput(late)))}
 
 
 #: Each input record is in one session's event_count, in late or in errors. A session re-fired by
@@ -130,6 +100,7 @@ JOB = Job(
     build=build,
     accounting=ACCOUNTING,
     timeline={"sessions": Sessions()},
+    fast_builds={"jvm": JVM},
 )
 
 if __name__ == "__main__":

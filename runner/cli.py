@@ -16,7 +16,7 @@ from pathlib import Path
 
 from runner.config import EventTimeConfig, ExecutionConfig, RunConfig, SinkConfig, SourceConfig, TimelineConfig
 from runner.errors import OptionError, option_error
-from udfs.job import Job, command_line_options, duration, positive_duration, positive_int
+from udfs.job import TEACHING_BUILD, Job, command_line_options, duration, one_of, positive_duration, positive_int
 from udfs.timeutil import parse_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +184,20 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
         help="with --timeline: draw only these keys (default: all, or a sample of a big run)",
     )
 
+    if job.fast_builds:
+        builds = [TEACHING_BUILD, *job.fast_builds]
+        parser.add_argument(
+            "--build",
+            "--window-operator",  # its name while only the window jobs had a fast build
+            dest="build",
+            type=one_of(*builds),
+            default=TEACHING_BUILD,
+            metavar="{" + ",".join(builds) + "}",
+            help=f"{TEACHING_BUILD}: the build this job's file teaches, on PyFlink's Python operators (default); "
+            + "; ".join(f"{name}: {fast.help}" for name, fast in job.fast_builds.items())
+            + " (the same outputs; docs/windowing.md)",
+        )
+
     own = command_line_options(job.options)
     if own:
         group = parser.add_argument_group(f"{job.name} options")
@@ -242,7 +256,12 @@ def parse(job: Job, argv: Sequence[str] | None = None) -> RunConfig:
         ),
         options=own,
         timeline=_timeline(parser, args),
+        build=getattr(args, "build", TEACHING_BUILD),
     )
+    if config.build != TEACHING_BUILD:
+        refusal = job.fast_builds[config.build].refuses(own)
+        if refusal:
+            raise option_error(job.name, refusal)
     _validate(parser, config)
     return config
 
@@ -276,7 +295,7 @@ def _sink(job: Job, args: argparse.Namespace) -> str:
 
 
 def _inputs_hint(job: Job, unrecognized: list[str]) -> str:
-    """`` (window_join reads --clicks and --purchases)`` when ``--input`` or ``--topic`` is among
+    """`` (<job> reads --clicks and --purchases)`` when ``--input`` or ``--topic`` is among
     the ``unrecognized`` arguments of a job whose inputs have options of their own."""
     given = {arg.partition("=")[0] for arg in unrecognized}
     reads = []
@@ -360,7 +379,7 @@ def main(job: Job, argv: Sequence[str] | None = None) -> None:
     """A job's ``__main__``: runs it and exits with its code (see :func:`run_command`).
 
     The job is taken from its module ``jobs.<name>``, not from ``__main__``, so that cloudpickle
-    ships its functions by reference (``jobs.sessions.SessionSummary``) rather than by value with
+    ships its functions by reference (``jobs.<name>.<Function>``) rather than by value with
     their module's globals, which do not all pickle.
     """
     sys.exit(run_command(importlib.import_module(f"jobs.{job.name}").JOB, argv))

@@ -74,6 +74,7 @@ class RunConfig(Generic[Options]):
     execution: ExecutionConfig
     options: Options
     timeline: TimelineConfig | None = None  # None: no trace is taken, the job runs as ever
+    build: str = "python"  # --build: the job's teaching build, or one of its fast_builds
 
     @property
     def uses_kafka(self) -> bool:

@@ -205,6 +205,7 @@ def prepare(
     else:
         raw = sources(env)
     traces: list[DataStream] | None = [] if config.timeline is not None else None
+    build = build or job.build_named(config.build)
     outputs = assemble(t_env, job, config.event_time, raw, config.options, build, traces, kafka_watermarks)
     trace = (traces[0].union(*traces[1:]) if len(traces) > 1 else traces[0]) if traces else None
     return PreparedJob(job, config, env, t_env, outputs, trace)

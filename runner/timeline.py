@@ -70,7 +70,7 @@ class Event:
     fields: dict
     late: dict | None = None  # the late record it became
     missed: Span | None = None  # the window/session it missed
-    outputs: list[str] = field(default_factory=list)  # routed to (event_router) or errors
+    outputs: list[str] = field(default_factory=list)  # the outputs it was routed to, or errors
 
 
 @dataclass
@@ -890,7 +890,7 @@ _PAGE = """<!DOCTYPE html>
 def options_for(config: Any, drawings: Mapping[str, Drawing]) -> TimelineOptions:
     """A run's configuration (runner/config.py) and its job's drawings -> the drawing's options."""
     own = config.options
-    key_field = getattr(own, "key_field", "user_id")  # moving_average: --key-field, else the user
+    key_field = getattr(own, "key_field", "user_id")  # a job keyed by --key-field, else by the user
     return TimelineOptions(
         key_field=key_field,
         out_of_orderness_ms=config.event_time.out_of_orderness_ms,

@@ -18,7 +18,7 @@ from pathlib import Path
 from pyflink.common import Types
 from pyflink.datastream.functions import MapFunction, RuntimeContext
 
-from runner.cli import PROJECT_ROOT, parse, run_command
+from runner.cli import PROJECT_ROOT, parse
 from runner.outputs import canonical, read_file_outputs
 from runner.run import Build, prepare
 from tools.processes import child_env
@@ -113,23 +113,6 @@ def run_in_a_process(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result, read_file_outputs(output, [p.name for p in output.iterdir() if p.is_dir()])
-
-
-def lines_per_window_operator(job: Job, argv: Sequence[str], folder: Path) -> dict[str, dict[str, list[str]]]:
-    """``python -m jobs.<job> ARGV --sink file`` at parallelism 2 once per ``--window-operator``
-    (``python``, ``jvm``) -> ``{operator: {output: sorted lines}}``: the bytes each wrote, for
-    comparing them byte for byte (parsed records would not tell ``1e-05`` from ``0.00001``)."""
-    written = {}
-    for operator in ("python", "jvm"):
-        out = folder / operator
-        argv_operator = [*argv, "--parallelism", "2", "--sink", "file", "--output", str(out)]
-        assert run_command(job, [*argv_operator, "--window-operator", operator]) == 0
-        written[operator] = {
-            output.name: sorted(line for part in output.glob("*.jsonl") for line in part.read_text().splitlines())
-            for output in out.iterdir()
-            if output.is_dir()
-        }
-    return written
 
 
 def lines(records) -> list[str]:

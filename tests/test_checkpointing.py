@@ -18,10 +18,10 @@ from runner.cli import SAMPLES
 from tests.harness import assert_same_records, checkpoints_seen, run_job
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
-#: Windows in the JVM (``--window-operator jvm``): sessions' is Flink's own merging window state,
+#: Windows in the JVM (``--build jvm``): sessions' is Flink's own merging window state,
 #: whose snapshot PyFlink's thread mode once broke for the Python operator; late_data's keeps the
 #: trigger's note and the firing number in window state.
-JVM_WINDOWS = [("sessions", ["--window-operator", "jvm"]), ("late_data", ["--window-operator", "jvm"])]
+JVM_WINDOWS = [("sessions", ["--build", "jvm"]), ("late_data", ["--build", "jvm"])]
 
 
 CASES: list[tuple[str, list[str]]] = [(name, []) for name in JOBS] + JVM_WINDOWS

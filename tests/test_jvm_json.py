@@ -10,7 +10,8 @@ import struct
 from pyflink.common import Types
 from pyflink.datastream import StreamExecutionEnvironment
 
-from jobs.moving_average import WINDOW_RECORD, window_json
+from jobs.jvm.moving_average import WINDOW_RECORD
+from jobs.moving_average import window_json
 from runner.jars import functions_jar
 from udfs.jvm import json_records
 from udfs.timeutil import format_time

@@ -241,16 +241,16 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("sessions", ["--gap", "3s", "--allowed-lateness", "10s"], ["sessions", "late"]),  # re-fired sessions included
         (
             "sessions",
-            ["--gap", "3s", "--allowed-lateness", "10s", "--window-operator", "jvm"],
+            ["--gap", "3s", "--allowed-lateness", "10s", "--build", "jvm"],
             ["sessions", "late"],
         ),
         ("moving_average", [], ["windows", "late"]),
-        ("moving_average", ["--window-operator", "jvm"], ["windows", "late"]),
+        ("moving_average", ["--build", "jvm"], ["windows", "late"]),
         ("window_join", [], ["matches", "consumed", "late"]),
         ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
         ("temporal_join", [], ["enriched", "consumed", "late"]),
         ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
-        ("late_data", ["--allowed-lateness", "10s", "--window-operator", "jvm"], ["windows", "late"]),
+        ("late_data", ["--allowed-lateness", "10s", "--build", "jvm"], ["windows", "late"]),
         ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included
         ("inactivity_timeouts", [], ["timeouts", "late"]),
         ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),

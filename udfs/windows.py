@@ -11,7 +11,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs.events import original_fields
 from udfs.eventtime import stamped, stamped_type
-from udfs.job import duration, one_of, option
+from udfs.job import duration, option
 from udfs.timeutil import format_time
 
 
@@ -99,18 +99,4 @@ def allowed_lateness_option(of: str = "window"):
     """The ``--allowed-lateness`` option of a windowed job's options dataclass."""
     return option(
         "--allowed-lateness", duration, "0ms", f"how long after its end a {of} still takes late events (default 0)"
-    )
-
-
-def window_operator_option(jvm: str):
-    """The ``--window-operator`` option of a job that offers its window in the JVM beside
-    PyFlink's Python window operator (the version the docs teach, and the default); ``jvm`` says
-    what computes the same outputs there."""
-    return option(
-        "--window-operator",
-        one_of("python", "jvm"),
-        "python",
-        f"python: PyFlink's Python window operator (default); jvm: {jvm}, the same outputs with no "
-        "Python per event (docs/windowing.md)",
-        metavar="{python,jvm}",
     )

@@ -99,46 +99,53 @@ def test_checks_across_options_are_one_line(name, argv, message):
     assert "\n" not in raised.value.message and raised.value.code == 2
 
 
-#: What ``--window-operator jvm`` cannot compute exactly as the Python window operator does.
+#: What ``--build jvm`` cannot compute exactly as the Python build does.
 JVM_WINDOW_REFUSALS = [
-    (
-        ["--size", "7s", "--slide", "3s"],
-        "--window-operator jvm needs --size to be a whole multiple of --slide (SQL's HOP)",
-    ),
-    (["--allowed-lateness", "5s"], "--window-operator jvm takes no --allowed-lateness (SQL windows fire once)"),
+    (["--size", "7s", "--slide", "3s"], "--build jvm needs --size to be a whole multiple of --slide (SQL's HOP)"),
+    (["--allowed-lateness", "5s"], "--build jvm takes no --allowed-lateness (SQL windows fire once)"),
     (
         ["--key-field", "region"],
-        "--window-operator jvm keys by user_id, action, tenant, page only, not 'region' "
-        "(--window-operator python keys by any field)",
+        "--build jvm keys by user_id, action, tenant, page only, not 'region' (--build python keys by any field)",
     ),
     (
         ["--key-field", "value"],
-        "--window-operator jvm keys by user_id, action, tenant, page only, not 'value' "
-        "(--window-operator python keys by any field)",
+        "--build jvm keys by user_id, action, tenant, page only, not 'value' (--build python keys by any field)",
     ),
 ]
 
 
+@pytest.mark.parametrize("spelling", ["--build", "--window-operator"])
 @pytest.mark.parametrize("argv, message", JVM_WINDOW_REFUSALS)
-def test_the_jvm_window_operator_refuses_what_it_cannot_match_exit_2_one_line(argv, message, capsys):
+def test_a_fast_build_refuses_what_it_cannot_match_exit_2_one_line(argv, message, spelling, capsys):
     from jobs import moving_average
 
-    assert run_command(moving_average.JOB, [*argv, "--window-operator", "jvm"]) == 2
+    assert run_command(moving_average.JOB, [*argv, spelling, "jvm"], build=_never_built) == 2
     assert capsys.readouterr().err.splitlines() == [f"python -m jobs.moving_average: error: {message}"]
-    # the Python window operator takes each of them
-    parse(moving_average.JOB, argv)
+    # the teaching build takes each of them
+    assert parse(moving_average.JOB, argv).build == "python"
 
 
-def test_the_window_operator_option_takes_python_and_jvm_only():
-    from jobs import moving_average
+def _never_built(*_):
+    raise AssertionError("a refused command line must not build a job")
 
-    assert parse(moving_average.JOB, []).options.window_operator == "python"
-    jvm = parse(moving_average.JOB, ["--key-field", "tenant", "--window-operator", "jvm"]).options
-    assert jvm.window_operator == "jvm"
+
+@pytest.mark.parametrize("name", JOBS)
+def test_the_runner_offers_build_for_the_jobs_that_declare_more_than_one(name):
+    job = importlib.import_module(f"jobs.{name}").JOB
+    assert parse(job, []).build == "python"
+    if not job.fast_builds:
+        with pytest.raises(OptionError) as raised:
+            parse(job, ["--build", "jvm"])
+        assert "unrecognized arguments: --build jvm" in raised.value.message
+        return
+    assert sorted(job.fast_builds) == ["jvm"]
+    for spelling in ("--build", "--window-operator"):
+        assert parse(job, [spelling, "jvm"]).build == "jvm"
     with pytest.raises(OptionError) as raised:
-        parse(moving_average.JOB, ["--window-operator", "sql"])
-    assert raised.value.message == (
-        "python -m jobs.moving_average: error: argument --window-operator: expected one of python, jvm, got 'sql'"
+        parse(job, ["--build", "sql"])
+    assert (
+        raised.value.message
+        == f"python -m jobs.{name}: error: argument --build/--window-operator: expected one of python, jvm, got 'sql'"
     )
 
 

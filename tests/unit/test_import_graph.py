@@ -5,6 +5,7 @@ the bottom of the graph up."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +96,17 @@ def test_udfs_import_neither_jobs_nor_the_runner():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_runner_names_no_job():
+    """The runner serves any job the same way: nothing in runner/ names one, as a module
+    (``jobs.sessions``) or a name to compare with (``"late_data"``); a job's needs are declared on
+    its Job. (A word like "sessions" in prose is the concept, not the job.)"""
+    names = "|".join(p.stem for p in (ROOT / "jobs").glob("*.py"))
+    pattern = re.compile(
+        rf"jobs\.({names})\b|[\"']({names})[\"']|\b({'|'.join(n for n in names.split('|') if '_' in n)})\b"
+    )
+    found = {
+        p.name: sorted({m.group(0) for m in pattern.finditer(p.read_text())}) for p in (ROOT / "runner").glob("*.py")
+    }
+    assert {file: names for file, names in found.items() if names} == {}

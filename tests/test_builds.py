@@ -1,0 +1,128 @@
+"""Every job that declares a fast build (``Job(fast_builds=...)``, ``--build NAME``) writes, in
+it, the bytes of the build its file teaches: one test over every such job, each on an input that
+exercises what its builds must agree on (text that ``json.dumps`` escapes, equal times, floats in
+exponent notation, missing values, late records and late updates), at parallelism 2. Bytes, not
+parsed records: a parsed record would not tell ``1e-05`` from ``0.00001``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import jobs
+from jobs import sessions
+from runner.cli import run_command
+from tests.test_late_data import random_stream as late_data_stream
+from tests.test_moving_average import random_stream as moving_average_stream
+from tests.test_sessions import random_stream as sessions_stream
+from udfs.job import TEACHING_BUILD
+
+USERS = ["Zoë 😀", 'q"uote\\', "tab\there", "del\x7f", "plain"]
+VALUES = [0.1, 0.2, 1e-05, -1e-12, 1e16, 123456.789, -0.0, 3, None]
+
+
+def sessions_input() -> list[dict]:
+    """Equal times (ordered by action), escaped text, late events, sessions re-fired by lateness."""
+    rng = random.Random(6)
+    actions = ["a", "b", "é", "😀", 'q"', None]
+    records = []
+    for e in sessions_stream(6, users=len(USERS), per_user=20, late_fraction=0.2):
+        fields = {"user_id": USERS[int(e["user_id"][1:])], "timestamp": e["ts"]}
+        for action in rng.sample(actions, rng.choice((1, 1, 1, 3))):  # a tie now and then
+            records.append({**fields, **({"action": action} if action else {})})
+    return records
+
+
+def late_data_input() -> list[dict]:
+    """Huge, tiny, negative-zero and missing values, escaped text, late records and updates."""
+    rng = random.Random(7)
+    records = []
+    for r in late_data_stream(7, n=600, users=len(USERS), late_fraction=0.2):
+        value = rng.choice(VALUES)
+        fields = {k: v for k, v in r.items() if k != "value"}
+        records.append(
+            {**fields, "user_id": USERS[int(r["user_id"][1:])], **({} if value is None else {"value": value})}
+        )
+    return records
+
+
+def moving_average_input() -> list[dict]:
+    """Floats whose sums depend on the order they are added in, escaped keys, late events."""
+    return moving_average_stream(8, n=600, keys=tuple(USERS), late_fraction=0.2, values=VALUES)
+
+
+def sessions_refired(written: dict[str, list[str]]) -> bool:
+    fired = [json.loads(line) for line in written["sessions"]]
+    return sessions.ACCOUNTING[0].of(fired) < sum(s["event_count"] for s in fired)
+
+
+def late_updates_in_exponent_notation(written: dict[str, list[str]]) -> bool:
+    fired = [json.loads(line) for line in written["windows"]]
+    return any(w["late_update"] for w in fired) and any("e-" in w or "e+" in w for w in written["windows"])
+
+
+def sums_in_exponent_notation(written: dict[str, list[str]]) -> bool:
+    return any("e-" in w or "e+" in w for w in written["windows"])
+
+
+#: Per job with a fast build: its input, its options, and what the input must make it write.
+CASES: dict[str, tuple[Callable[[], list[dict]], list[str], Callable[[dict[str, list[str]]], bool]]] = {
+    "sessions": (
+        sessions_input,
+        ["--gap", "3s", "--out-of-orderness", "2s", "--allowed-lateness", "10s"],
+        sessions_refired,
+    ),
+    "late_data": (
+        late_data_input,
+        ["--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", "5s"],
+        late_updates_in_exponent_notation,
+    ),
+    "moving_average": (
+        moving_average_input,
+        ["--size", "10s", "--slide", "5s", "--key-field", "user_id"],
+        sums_in_exponent_notation,
+    ),
+}
+WITH_FAST_BUILDS = sorted(
+    (m.name, build)
+    for m in pkgutil.iter_modules(jobs.__path__)
+    for build in importlib.import_module(f"jobs.{m.name}").JOB.fast_builds
+)
+
+
+def test_every_job_with_a_fast_build_has_a_case():
+    assert sorted({name for name, _ in WITH_FAST_BUILDS}) == sorted(CASES)
+
+
+def written(name: str, build: str, argv: list[str], folder: Path) -> dict[str, list[str]]:
+    """``python -m jobs.<name> ARGV --build BUILD --parallelism 2 --sink file``: each output's lines."""
+    out = folder / build
+    job = importlib.import_module(f"jobs.{name}").JOB
+    assert (
+        run_command(job, [*argv, "--build", build, "--parallelism", "2", "--sink", "file", "--output", str(out)]) == 0
+    )
+    return {
+        output.name: sorted(line for part in output.glob("*.jsonl") for line in part.read_text().splitlines())
+        for output in out.iterdir()
+        if output.is_dir()
+    }
+
+
+@pytest.mark.parametrize("name, build", WITH_FAST_BUILDS)
+def test_a_fast_build_writes_the_teaching_builds_bytes(name, build, tmp_path):
+    make_input, options, exercised = CASES[name]
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in make_input()))
+    argv = ["--input", str(source), *options]
+    teaching = written(name, TEACHING_BUILD, argv, tmp_path)
+    records = [json.loads(line) for output, lines in teaching.items() if output != "late" for line in lines]
+    # The input did its job: late records, and text json.dumps escapes in the outputs.
+    assert teaching["late"] and any("\\t" in line for lines in teaching.values() for line in lines)
+    assert records and exercised(teaching), f"the input does not exercise {name} ({exercised.__name__})"
+    assert written(name, build, argv, tmp_path) == teaching
