@@ -6,14 +6,15 @@ newest timestamp is older than the topic's ``retention.ms`` at its next check. T
 events dated 2013: on the project's brokers (tools/kafka_broker.py's ``BROKER_SETTINGS``) the
 committed output outlives several checks, whatever today's date; on a topic with Kafka's default
 retention (7 days, what a production topic has) the run warns once per topic, counts the records
-in its summary, and the broker then deletes them, which is what every test broker did to the
-suite's output once the fixtures were a week old.
+in its summary, and the broker deletes them when its own clock says so, which is what every test
+broker did to the suite's output once the fixtures were a week old.
 """
 
 import json
 import re
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,10 @@ def replay(broker: KafkaBroker, prefix: str, capsys) -> str:
     return capsys.readouterr().err
 
 
+def canonical(record: dict) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
 def outputs(broker: KafkaBroker, prefix: str) -> dict[str, list[dict]]:
     return {o: [json.loads(r) for r in read_topic(broker.bootstrap_servers, f"{prefix}.{o}")] for o in OUTPUTS}
 
@@ -116,7 +121,7 @@ def test_output_dated_2013_outlives_the_brokers_retention_checks(broker, capsys)
     assert "due to log retention" not in broker.log.read_text(errors="replace")
 
 
-def test_a_topic_with_kafkas_default_retention_is_warned_of_then_loses_the_replay(broker, capsys):
+def test_a_replay_to_a_topic_with_kafkas_default_retention_is_warned_of_and_counted(broker, capsys):
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
@@ -147,9 +152,11 @@ def test_a_topic_with_kafkas_default_retention_is_warned_of_then_loses_the_repla
         rf"\n  past retention  {sum(past.values())} \(sessions {past['sessions']}, late {past['late']}\): ", err
     ), err
 
-    # What the warning foretold: the broker deletes the committed records at its next checks.
-    deadline = time.monotonic() + 60
-    while any(outputs(broker, prefix)[o] for o in past):
-        assert time.monotonic() < deadline, "the broker did not delete records past a 7-day retention in 60 s"
-        wait_for_retention_checks(broker, 1)
-    assert len(outputs(broker, prefix)["errors"]) == len(expected["errors"])  # stamped now: kept
+    # When the broker deletes them is its own affair: it deletes a segment once its newest record
+    # (a transaction's commit marker included, stamped with the broker's clock) is past retention, so
+    # some, all or none may be gone by now. What is left is the job's output, each record once.
+    got = outputs(broker, prefix)
+    for o in past:
+        left, wanted = Counter(map(canonical, got[o])), Counter(map(canonical, expected[o]))
+        assert not left - wanted, f"{o}: {sum((left - wanted).values())} records the run did not produce or wrote twice"
+    assert len(got["errors"]) == len(expected["errors"])  # stamped now: kept
