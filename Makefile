@@ -1,15 +1,20 @@
 # The two commands of the README. Both set everything up first (scripts/setup is idempotent).
 PY := .venv/bin/python
+# Maven as scripts/setup runs it: quiet, no colour codes in make's output (see there).
+MVN := MAVEN_OPTS="$(MAVEN_OPTS) -Djansi.noreset=true" mvn --quiet --batch-mode --no-transfer-progress -Dstyle.color=never -f pom.xml
 
-.PHONY: setup run test test-unit test-ops lint format bench bench-env bench-peers bench-kafka-source bench-scaling samples
+.PHONY: setup run test test-jvm test-unit test-ops lint format bench bench-env bench-peers bench-kafka-source bench-scaling samples
 setup:
 	@scripts/setup
 
 run: setup  ## the sessions job on the bundled sample data, in a local MiniCluster
 	$(PY) -m jobs.sessions $(ARGS)
 
-test: setup  ## the whole test suite but the operations scenarios (starts its own Kafka broker and Flink cluster)
+test: setup test-jvm  ## the whole test suite but the operations scenarios (starts its own Kafka broker and Flink cluster)
 	$(PY) -m pytest -m "not ops" $(PYTEST_ARGS)
+
+test-jvm: setup  ## the Java's JUnit tests (jvm/src/test: functions, and operators on Flink's test harnesses)
+	$(MVN) test
 
 test-unit: setup  ## the no-JVM layer only: functions and Flink function classes called directly (seconds)
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)

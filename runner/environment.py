@@ -42,7 +42,7 @@ _expose_project_to_embedded_python()
 
 #: Flink's Prometheus reporter bound to one address (jvm/, a plugin in jars/plugins): Flink 2.2's
 #: own reporter serves on every interface of the machine.
-PROMETHEUS_REPORTER = "dev.pyflink.metrics.BoundPrometheusReporterFactory"
+PROMETHEUS_REPORTER = "dev.pyflink.reporter.BoundPrometheusReporterFactory"
 
 
 def prometheus_reporter(port: int | str, host: str = "127.0.0.1") -> dict[str, str]:

@@ -12,7 +12,7 @@ PLUGINS = JARS / "plugins"
 
 
 def _fetch() -> None:
-    subprocess.run(["mvn", "-q", "-B", "-f", str(PROJECT_ROOT / "pom.xml"), "package"], check=True)
+    subprocess.run(["mvn", "-q", "-B", "-f", str(PROJECT_ROOT / "pom.xml"), "package", "-DskipTests"], check=True)
 
 
 def connector_jars() -> list[Path]:

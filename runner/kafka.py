@@ -95,7 +95,7 @@ def kafka_records(
     )
     if source.bounded:
         builder.set_bounded(KafkaOffsetsInitializer.latest())
-    strategy = functions().SourceEventTime(jvm_parser(schema), event_time.out_of_orderness_ms)
+    strategy = functions().parsing.SourceEventTime(jvm_parser(schema), event_time.out_of_orderness_ms)
     j_strategy = strategy.configured(
         event_time.idleness_ms or 0, event_time.max_drift_ms or 0, f"watermarks-{name}", ALIGNMENT_UPDATE_MS
     )

@@ -1,4 +1,4 @@
-"""The JVM's event parser (jvm/, ``dev.pyflink.functions.EventParser``) against Python's
+"""The JVM's event parser (jvm/, ``dev.pyflink.parsing.EventParser``) against Python's
 ``EventSchema.parse`` (udfs/events.py): the same decision on every line, and for an accepted line the
 same row (strings equal, doubles bit for bit, ``ts`` equal). Valid lines will be parsed in the JVM and
 only the ones it refuses reach Python, so any difference would change a job's results.
@@ -26,7 +26,7 @@ import pytest
 from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import add_jars_to_context_class_loader
 
-from runner.jars import JARS, connector_jars
+from runner.jars import JARS, functions_jar
 from udfs.events import ACTIVITY, CLICKS, MAX_NESTING, NUMBER, PROFILES, PURCHASES, EventSchema
 
 SCHEMAS = (ACTIVITY, CLICKS, PURCHASES, PROFILES)
@@ -60,13 +60,15 @@ def python_describe(schema: EventSchema, text: str) -> str:
 
 @pytest.fixture(scope="module")
 def java_describe() -> Callable[[list[str]], dict[str, list[str]]]:
-    connector_jars()  # builds jars/ with Maven if it is missing
-    jar = JARS / "flink" / "pyflink-jobs-functions.jar"
-    if "dev/pyflink/functions/EventParser.class" not in zipfile.ZipFile(jar).namelist():
-        pytest.fail(f"{jar} predates EventParser: run `make setup` (or mvn -f pom.xml package)")
+    jar, probe_jar = functions_jar(), JARS / "test" / "pyflink-jobs-tests.jar"
+    if (
+        not probe_jar.exists()
+        or "dev/pyflink/parsing/EventParserProbe.class" not in zipfile.ZipFile(probe_jar).namelist()
+    ):
+        pytest.fail(f"{probe_jar} predates the Java tests' EventParserProbe: run `make setup`")
     gateway = get_gateway()
-    add_jars_to_context_class_loader([jar.resolve().as_uri()])
-    functions = gateway.jvm.dev.pyflink.functions
+    add_jars_to_context_class_loader([jar.resolve().as_uri(), probe_jar.resolve().as_uri()])
+    parsing = gateway.jvm.dev.pyflink.parsing
 
     def java_array(java_type, values):
         array = gateway.new_array(java_type, len(values))
@@ -75,9 +77,9 @@ def java_describe() -> Callable[[list[str]], dict[str, list[str]]]:
         return array
 
     parsers = java_array(
-        functions.EventParser,
+        parsing.EventParser,
         [
-            functions.EventParser(
+            parsing.EventParser(
                 java_array(gateway.jvm.String, [f.name for f in schema.fields]),
                 java_array(gateway.jvm.String, [f.kind for f in schema.fields]),
                 java_array(gateway.jvm.boolean, [f.required for f in schema.fields]),
@@ -91,7 +93,7 @@ def java_describe() -> Callable[[list[str]], dict[str, list[str]]]:
         out: list[str] = []
         for start in range(0, len(texts), BATCH):
             batch = "".join(f"{len(text)}:{text}" for text in texts[start : start + BATCH])
-            out += functions.EventParserProbe.describeAll(parsers, batch).split("\n")[:-1]
+            out += parsing.EventParserProbe.describeAll(parsers, batch).split("\n")[:-1]
         assert len(out) == len(texts) * len(SCHEMAS)
         return {schema.name: out[i :: len(SCHEMAS)] for i, schema in enumerate(SCHEMAS)}
 

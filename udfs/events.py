@@ -102,7 +102,7 @@ def decode_object(text: str) -> dict:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 #: Levels of arrays and objects a record may nest (the record itself is level 1); deeper ones are
-#: invalid. The JVM's parser (jvm/, dev.pyflink.functions.PythonJsonReader) has the same limit.
+#: invalid. The JVM's parser (jvm/, dev.pyflink.parsing.PythonJsonReader) has the same limit.
 MAX_NESTING = 500
 _TOO_DEEP = "not valid JSON: nested too deeply"
 

@@ -1,5 +1,6 @@
-"""The jobs' JVM functions (``jvm/src/main/java/dev/pyflink/functions``, built by Maven into
-``jars/flink/pyflink-jobs-functions.jar``) and how a Python stream goes through one.
+"""The jobs' JVM functions (``jvm/src/main/java/dev/pyflink``: ``parsing``, ``windows``, ``metrics``,
+``json``; built by Maven into ``jars/flink/pyflink-jobs-functions.jar``) and how a Python stream goes
+through one.
 
 What runs on every event or every output record, and needs no Python logic, runs there: each
 Python function costs a crossing between the JVM and the interpreter per record (about as much as
@@ -17,12 +18,12 @@ from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import to_jarray
 
-#: The Java package of the functions.
-PACKAGE = "dev.pyflink.functions"
+#: The Java package of the functions, one subpackage per role.
+PACKAGE = "dev.pyflink"
 
 
 def functions():
-    """The py4j view of :data:`PACKAGE`: ``functions().CountRecords(...)``."""
+    """The py4j view of :data:`PACKAGE`: ``functions().metrics.CountRecords(...)``."""
     return getattr(get_gateway().jvm, PACKAGE)
 
 
@@ -51,4 +52,4 @@ def json_records(rows: DataStream, fields: JsonFields, name: str) -> DataStream:
     string = get_gateway().jvm.String
     names = to_jarray(string, [field for field, _ in fields])
     kinds = to_jarray(string, [kind for _, kind in fields])
-    return java_map(rows, functions().JsonRecords(names, kinds), Types.STRING(), name)
+    return java_map(rows, functions().json.JsonRecords(names, kinds), Types.STRING(), name)

@@ -25,7 +25,7 @@ def count_records(stream: DataStream, output: str, tag: bool = False, ledger: st
     (:func:`ledger_counts` sums them): Flink drops a job's metrics with its MiniCluster. The
     counter is a JVM function (``CountRecords.java``): no Python per output record.
     """
-    counter = functions().CountRecords(output, tag, ledger)
+    counter = functions().metrics.CountRecords(output, tag, ledger)
     return java_map(stream, counter, Types.STRING(), f"count-{output}")
 
 
@@ -49,7 +49,7 @@ def watch_retention(stream: DataStream, output: str, topic: str, retention_ms: i
     Kafka timestamp, is older than the topic's ``retention_ms`` when they are written, which Kafka
     deletes at its next retention check. With a ``ledger`` folder each parallel instance writes
     its count there at the first such record and when it closes (:func:`ledger_counts`)."""
-    watch = functions().RetentionWatch(output, topic, retention_ms, ledger)
+    watch = functions().metrics.RetentionWatch(output, topic, retention_ms, ledger)
     return DataStream(java_process(stream, watch, Types.STRING(), f"retention-{output}"))
 
 
@@ -60,4 +60,4 @@ def track_event_time_lag(events: DataStream, row_type: TypeInformation, name: st
     terms, ``eventtime.max_event_time_ms`` and ``eventtime.watermark_ms``. A lag that keeps
     growing means a stalled watermark (an idle input, a source that stopped) and windows that do
     not fire."""
-    return DataStream(java_process(events, functions().EventTimeLag(), row_type, f"event-time-{name}"))
+    return DataStream(java_process(events, functions().metrics.EventTimeLag(), row_type, f"event-time-{name}"))

@@ -54,7 +54,7 @@ def jvm_parser(schema: EventSchema):
     """The JVM twin of ``schema.parse`` (``EventParser.java``)."""
     gateway = get_gateway()
     fields = schema.fields
-    return functions().EventParser(
+    return functions().parsing.EventParser(
         to_jarray(gateway.jvm.String, [f.name for f in fields]),
         to_jarray(gateway.jvm.String, [f.kind for f in fields]),
         to_jarray(gateway.jvm.boolean, [f.required for f in fields]),
@@ -74,11 +74,11 @@ def parse_events(
     a folder). The parser (operator ``parse-<input>``) counts ``records.in`` and
     ``records.invalid``."""
     name = (label or schema.name) + (f"-{split}" if split else "")
-    parse = functions().ParseEvents(jvm_parser(schema))
+    parse = functions().parsing.ParseEvents(jvm_parser(schema))
     parsed = java_process(raw, parse, schema.row_type, f"parse-{name}").setParallelism(readers(raw))
     # Rejected records have no event time. A Kafka source's watermarks (one per record that
     # raises one) would each cost the Python function below a call: only the final one passes.
-    j_rejected = parsed.getSideOutput(functions().ParseEvents.REJECTED).assignTimestampsAndWatermarks(
+    j_rejected = parsed.getSideOutput(functions().parsing.ParseEvents.REJECTED).assignTimestampsAndWatermarks(
         WatermarkStrategy.no_watermarks()._j_watermark_strategy
     )
     rejected = DataStream(j_rejected.name(f"rejected-{name}").uid(f"rejected-{name}"))

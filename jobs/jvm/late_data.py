@@ -26,18 +26,18 @@ def build(t_env, streams, options: Any) -> dict[str, DataStream]:
     count_sum = Types.TUPLE([Types.LONG(), Types.DOUBLE()]).get_java_type_info()
     windows = (
         streams["events"]
-        ._j_data_stream.keyBy(functions().RowFieldKey(field("user_id")), Types.STRING().get_java_type_info())
+        ._j_data_stream.keyBy(functions().windows.RowFieldKey(field("user_id")), Types.STRING().get_java_type_info())
         .window(
             jvm.org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows.of(
                 duration(options.window_ms)
             )
         )
-        .trigger(functions().NotingEventTimeTrigger())
+        .trigger(functions().windows.NotingEventTimeTrigger())
         .allowedLateness(duration(options.allowed_lateness_ms))
         .sideOutputLateData(late)
         .aggregate(
-            functions().CountSum(field("value")),
-            functions().NumberedFiring(),
+            functions().windows.CountSum(field("value")),
+            functions().windows.NumberedFiring(),
             count_sum,
             count_sum,
             Types.STRING().get_java_type_info(),

@@ -25,7 +25,7 @@ def build(t_env, streams, options: Any) -> dict[str, DataStream]:
     duration = jvm.java.time.Duration.ofMillis
     sessions = (
         streams["events"]
-        ._j_data_stream.keyBy(functions().RowFieldKey(field("user_id")), Types.STRING().get_java_type_info())
+        ._j_data_stream.keyBy(functions().windows.RowFieldKey(field("user_id")), Types.STRING().get_java_type_info())
         .window(
             jvm.org.apache.flink.streaming.api.windowing.assigners.EventTimeSessionWindows.withGap(
                 duration(options.gap_ms)
@@ -33,7 +33,7 @@ def build(t_env, streams, options: Any) -> dict[str, DataStream]:
         )
         .allowedLateness(duration(options.allowed_lateness_ms))
         .sideOutputLateData(late)
-        .process(functions().SessionSummary(field("ts"), field("action")), Types.STRING().get_java_type_info())
+        .process(functions().windows.SessionSummary(field("ts"), field("action")), Types.STRING().get_java_type_info())
         .name("session-windows")
         .uid("session-windows")
     )

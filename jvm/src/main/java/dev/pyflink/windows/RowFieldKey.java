@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.windows;
 
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.types.Row;

@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.parsing;
 
 import java.util.HashSet;
 import java.util.Set;

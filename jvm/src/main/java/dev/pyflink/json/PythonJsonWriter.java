@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.json;
 
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -11,7 +11,7 @@ import java.time.format.DateTimeFormatter;
  * JSON text exactly as Python's {@code json.dumps(..., ensure_ascii=False)} writes it, for the
  * records the JVM formats: the same records in the same bytes whichever side formats them.
  */
-final class PythonJsonWriter {
+public final class PythonJsonWriter {
     private static final MathContext FIFTEEN_DIGITS = new MathContext(15, RoundingMode.HALF_EVEN);
 
     private PythonJsonWriter() {}
@@ -19,7 +19,7 @@ final class PythonJsonWriter {
     /** A JSON string as json.dumps writes it: quotes, backslashes and control characters escaped;
      * with {@code ensureAscii} (json.dumps' default) also every character outside printable ASCII,
      * as a {@code \\uXXXX} escape per UTF-16 unit, as Python does. */
-    static void appendString(StringBuilder out, String text, boolean ensureAscii) {
+    public static void appendString(StringBuilder out, String text, boolean ensureAscii) {
         out.append('"');
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
@@ -47,12 +47,12 @@ final class PythonJsonWriter {
             DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     /** The outputs' time format ({@code udfs.timeutil.format_time}): {@code 2026-11-24T10:00:02.000Z}. */
-    static String time(long epochMs) {
+    public static String time(long epochMs) {
         return TIME.format(Instant.ofEpochMilli(epochMs));
     }
 
     /** Python's {@code round(x, digits)}: the exact binary value rounded half-even, back to a double. */
-    static double round(double x, int digits) {
+    public static double round(double x, int digits) {
         if (!Double.isFinite(x)) {
             return x;
         }
@@ -62,7 +62,7 @@ final class PythonJsonWriter {
 
     /** Python's {@code repr(float)} as json.dumps writes it: the shortest digits that read back as
      * {@code x}, fixed notation from 1e-4 to below 1e16, else {@code 1.5e-05}, {@code 1e+16}. */
-    static String floatRepr(double x) {
+    public static String floatRepr(double x) {
         if (Double.isNaN(x)) {
             return "NaN";
         }
@@ -104,18 +104,23 @@ final class PythonJsonWriter {
 
     /**
      * The shortest decimal that reads back as {@code x}, the nearest of them if several (Python's
-     * dtoa, mode 0). A decimal of at most 15 significant digits that reads back is the only one of
-     * its length and none shorter does (two such decimals differ by more than a double's rounding
-     * interval), so the nearest 15-digit decimal settles almost every value; 16 and 17 digits are
-     * searched on both sides of x, whose interval is lopsided at powers of two.
+     * dtoa, mode 0). A normal double has more than 15 significant digits, so a decimal of at most
+     * 15 that reads back is the only one of its length and none shorter does (two such decimals
+     * differ by more than a double's rounding interval): the nearest 15-digit decimal settles
+     * almost every value. Otherwise, and for subnormals (fewer digits: 5e-324), the decimals on
+     * both sides of x are tried from the fewest digits up, as x's interval is lopsided at powers
+     * of two.
      */
     private static BigDecimal shortest(double x) {
         BigDecimal exact = new BigDecimal(x);
-        BigDecimal nearest = exact.round(FIFTEEN_DIGITS);
-        if (nearest.doubleValue() == x) {
-            return nearest;
+        boolean normal = Math.abs(x) >= Double.MIN_NORMAL;
+        if (normal) {
+            BigDecimal nearest = exact.round(FIFTEEN_DIGITS);
+            if (nearest.doubleValue() == x) {
+                return nearest;
+            }
         }
-        for (int precision = 16; ; precision++) {
+        for (int precision = normal ? 16 : 1; ; precision++) {
             BigDecimal below = exact.round(new MathContext(precision, RoundingMode.FLOOR));
             BigDecimal above = exact.round(new MathContext(precision, RoundingMode.CEILING));
             boolean belowReads = below.doubleValue() == x;

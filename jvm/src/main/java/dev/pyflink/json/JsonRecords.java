@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.json;
 
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.types.Row;

@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.windows;
 
 import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.java.tuple.Tuple2;

@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.metrics;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.metrics;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.MetricGroup;

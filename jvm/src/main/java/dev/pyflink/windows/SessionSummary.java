@@ -1,4 +1,6 @@
-package dev.pyflink.functions;
+package dev.pyflink.windows;
+
+import dev.pyflink.json.PythonJsonWriter;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -12,7 +14,7 @@ import org.apache.flink.util.Collector;
 /**
  * All events of one closed session -> the {@code sessions} record, in the bytes
  * {@code jobs/sessions.py}'s {@code SessionSummary} writes (Python's {@code json.dumps} with its
- * default {@code ensure_ascii}), for {@code --window-operator jvm}. Flink's window operator gives
+ * default {@code ensure_ascii}), for {@code --build jvm}. Flink's window operator gives
  * the record the window's max timestamp, on a late re-firing too.
  */
 public final class SessionSummary extends ProcessWindowFunction<Row, String, String, TimeWindow> {

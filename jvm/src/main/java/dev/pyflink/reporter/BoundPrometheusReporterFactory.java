@@ -1,4 +1,4 @@
-package dev.pyflink.metrics;
+package dev.pyflink.reporter;
 
 import org.apache.flink.metrics.prometheus.BoundPrometheusReporter;
 import org.apache.flink.metrics.reporter.MetricReporterFactory;

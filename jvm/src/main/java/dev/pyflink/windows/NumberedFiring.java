@@ -1,4 +1,6 @@
-package dev.pyflink.functions;
+package dev.pyflink.windows;
+
+import dev.pyflink.json.PythonJsonWriter;
 
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -11,7 +13,7 @@ import org.apache.flink.util.Collector;
 /**
  * Each firing of a tumbling window -> a {@code windows} record numbered 1, 2, ..., in the bytes
  * {@code jobs/late_data.py}'s {@code NumberedFiring} writes ({@code json.dumps} with
- * {@code ensure_ascii=False}), for {@code --window-operator jvm}. The firing number is per-window
+ * {@code ensure_ascii=False}), for {@code --build jvm}. The firing number is per-window
  * state, dropped with the window when its allowed lateness has passed; {@code late_update} is
  * {@link NotingEventTimeTrigger}'s note. Flink's window operator gives the record the window's max
  * timestamp, on a late update too.

@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.windows;
 
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -10,7 +10,7 @@ import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 /**
  * Flink's {@code EventTimeTrigger}, plus a note of why it fires: the watermark passing the
  * window's end (on time), or an event arriving after that (a late update). The port of
- * {@code jobs/late_data.py}'s {@code NotingEventTimeTrigger}, for {@code --window-operator jvm};
+ * {@code jobs/late_data.py}'s {@code NotingEventTimeTrigger}, for {@code --build jvm};
  * {@link NumberedFiring} reads the note.
  */
 public final class NotingEventTimeTrigger extends Trigger<Object, TimeWindow> {

@@ -1,4 +1,4 @@
-package dev.pyflink.functions;
+package dev.pyflink.parsing;
 
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
