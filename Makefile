@@ -3,7 +3,7 @@ PY := .venv/bin/python
 # Maven as scripts/setup runs it: quiet, no colour codes in make's output (see there).
 MVN := MAVEN_OPTS="$(MAVEN_OPTS) -Djansi.noreset=true" mvn --quiet --batch-mode --no-transfer-progress -Dstyle.color=never -f pom.xml
 
-.PHONY: setup run test test-jvm test-unit test-ops lint format bench bench-env bench-peers bench-kafka-source bench-scaling samples
+.PHONY: setup run test test-jvm test-unit test-ops lint format bench bench-env bench-peers bench-kafka-source bench-scaling bench-state samples
 setup:
 	@scripts/setup
 
@@ -54,3 +54,6 @@ bench-kafka-source: setup  ## the Kafka source's events per CPU-second, this che
 
 bench-scaling: setup  ## the job at parallelism 1, 2, 4 and with 1 M keys (events per CPU-second, memory per key)
 	$(PY) -m bench --jobs moving_average,sessions --paths job --sizes 20000,100000 --scaling --name scaling $(ARGS)
+
+bench-state: setup  ## state larger than memory: sessions over 1-10 M keys on the heap and RocksDB (docs/state.md); ARGS="--keys 1000000,3000000"
+	$(PY) -m bench.state_scale $(ARGS)

@@ -54,11 +54,17 @@ def cpu_ticks(pid: int) -> int:
 def process_tree_peak_kb(root: int | None = None) -> int:
     """Sum of VmHWM (peak resident memory) of this process and all its descendants (the gateway
     JVM, and in process mode its Python workers)."""
+    return process_tree_memory_kb("VmHWM", root)
+
+
+def process_tree_memory_kb(field: str, root: int | None = None) -> int:
+    """Sum of a ``/proc/<pid>/status`` memory field (``VmRSS``: resident now, ``VmHWM``: its peak)
+    over this process (or ``root``) and all its descendants."""
     total = 0
     for pid in process_tree(root or os.getpid()):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     total += int(line.split()[1])
         except OSError:
             pass

@@ -29,7 +29,7 @@ from udfs.drawing import Firings
 from udfs.eventtime import stamped, stamped_type
 from udfs.job import ACTIVITY_EVENTS, Count, Job, option
 from udfs.timeutil import format_time, parse_duration
-from udfs.windows import firing_note, note_firing
+from udfs.windows import note_firing, take_firing_note
 
 #: The final watermark of a bounded input (Long.MAX_VALUE) fires timers set here, and nothing else
 #: does: the end-of-input firing.
@@ -46,6 +46,10 @@ class _EndOfInputTrigger(Trigger):
 
     def fire(self, ctx, trigger: str, fired_at: int | None) -> TriggerResult:
         self.reset(ctx)
+        # The purge empties the window, so no end-of-input firing is owed until the next element
+        # registers it again: a key that has fired holds no state and no timer, which keeps the
+        # state of an endless key space to the keys with events since their last firing.
+        ctx.delete_event_time_timer(END_OF_INPUT)
         note_firing(ctx, trigger=trigger, fired_at=fired_at)
         return TriggerResult.FIRE_AND_PURGE
 
@@ -187,7 +191,7 @@ class Firing(ProcessWindowFunction):
 
     def process(self, user_id, context, totals):
         count, total, first, last = next(iter(totals))
-        note = firing_note(context)
+        note = take_firing_note(context)
         fired_at = note.get("fired_at")
         fired_at = last if fired_at is None else fired_at
         yield (

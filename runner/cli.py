@@ -150,6 +150,14 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     )
     runtime.add_argument("--checkpoint-interval", type=checkpoint_interval, default=None, metavar="DURATION")
     runtime.add_argument(
+        "--state-backend",
+        choices=["hashmap", "rocksdb"],
+        default=None,
+        help="where keyed state lives: hashmap (the JVM heap) or rocksdb (local disk, state larger "
+        "than memory, incremental checkpoints); default: the cluster's state.backend.type when "
+        "submitted with flink run, else hashmap (docs/state.md)",
+    )
+    runtime.add_argument(
         "--delivery-guarantee", choices=["none", "at-least-once", "exactly-once"], default="at-least-once"
     )
     runtime.add_argument(
@@ -253,6 +261,7 @@ def parse(job: Job, argv: Sequence[str] | None = None) -> RunConfig:
             process_bundle_size=args.process_bundle_size,
             checkpoint_interval_ms=args.checkpoint_interval,
             metrics_port=args.metrics_port,
+            state_backend=args.state_backend,
         ),
         options=own,
         timeline=_timeline(parser, args),

@@ -53,6 +53,9 @@ class ExecutionConfig:
     process_bundle_size: int
     checkpoint_interval_ms: int | None
     metrics_port: int | None = None  # a local run's Prometheus endpoint, 127.0.0.1:<port> (None: none)
+    #: Where keyed state lives: the JVM heap or RocksDB on local disk (None: the cluster's
+    #: state.backend.type when submitted with flink run, else hashmap).
+    state_backend: Literal["hashmap", "rocksdb"] | None = None
 
 
 @dataclass(frozen=True)

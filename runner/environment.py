@@ -115,6 +115,20 @@ LOCAL_RESTARTS = {
     "restart-strategy.exponential-delay.attempts-before-reset-backoff": "5",
 }
 
+STATE_BACKEND = "state.backend.type"
+INCREMENTAL_CHECKPOINTS = "execution.checkpointing.incremental"
+
+
+def state_backend(kind: str | None) -> dict[str, str]:
+    """Flink's settings for ``--state-backend``: RocksDB checkpoints incrementally (each checkpoint
+    uploads the SST files written since the last one, not the whole state), which is what makes
+    state larger than memory checkpointable at short intervals. Nothing when no backend is named:
+    the cluster's config.yaml (or Flink's default, hashmap) decides."""
+    if kind is None:
+        return {}
+    return {STATE_BACKEND: kind, **({INCREMENTAL_CHECKPOINTS: "true"} if kind == "rocksdb" else {})}
+
+
 #: PyFlink's Python execution mode when neither ``--execution-mode`` nor the cluster's
 #: configuration names one (PyFlink's own default is ``process``).
 DEFAULT_EXECUTION_MODE = "thread"
@@ -142,6 +156,8 @@ def create_environment(
     conf.set_string("pipeline.name", job)
     if execution.mode:
         conf.set_string(EXECUTION_MODE, execution.mode)
+    for key, value in state_backend(execution.state_backend).items():
+        conf.set_string(key, value)
     conf.set_string("python.executable", sys.executable)
     # Event time comes from the table bridge (udfs/eventtime.py): with interval 0 it emits a
     # watermark after every record instead of every 200 ms of processing time, which makes

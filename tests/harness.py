@@ -124,7 +124,8 @@ class AwaitCheckpoints(MapFunction):
 
     Slowing the input (not stopping it: a task checkpoints between two records) makes the
     checkpoints fall while the job's operators hold state, whatever the machine's speed. Each
-    parallel instance writes the highest checkpoint it saw to a ``<folder>/seen-<input>-*`` file.
+    parallel instance writes the highest checkpoint it saw, and how many files the job's
+    incremental checkpoints then shared (RocksDB's SST files), to a ``<folder>/seen-<input>-*`` file.
     """
 
     def __init__(self, folder: str, input_name: str, count: int = 3, pace_s: float = 0.02):
@@ -140,7 +141,7 @@ class AwaitCheckpoints(MapFunction):
         if self.seen < self.count:
             self.seen = completed_checkpoints(self.folder)
             with open(self.report, "w") as f:
-                f.write(str(self.seen))
+                f.write(f"{self.seen} {len(glob.glob(os.path.join(self.folder, '*', 'shared', '*')))}")
             time.sleep(self.pace_s)  # pacing: checkpoints complete between records
         return value
 
@@ -154,7 +155,13 @@ def completed_checkpoints(folder) -> int:
 
 def checkpoints_seen(folder) -> int:
     """The most checkpoints any :class:`AwaitCheckpoints` gate saw completed during the run."""
-    return max((int(p.read_text()) for p in Path(folder).glob("seen-*")), default=0)
+    return max((int(p.read_text().split()[0]) for p in Path(folder).glob("seen-*")), default=0)
+
+
+def shared_state_files_seen(folder) -> int:
+    """The most files any :class:`AwaitCheckpoints` gate saw in the job's ``shared/`` checkpoint
+    folder: the SST files of RocksDB's incremental checkpoints (a heap backend writes none)."""
+    return max((int(p.read_text().split()[1]) for p in Path(folder).glob("seen-*")), default=0)
 
 
 def wait_until(condition, timeout: float, what: str, every: float = 0.5):

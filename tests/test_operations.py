@@ -198,13 +198,14 @@ def user_partition(i: int, record: str) -> int:
         return i % 2
 
 
-def test_stop_with_savepoint_and_resume_at_parallelism_2_loses_and_duplicates_nothing(
+def test_stop_with_savepoint_and_resume_at_parallelism_2_on_rocksdb_loses_and_duplicates_nothing(
     flink_cluster, kafka_bootstrap, tmp_path
 ):
-    """``sessions`` Kafka -> Kafka, exactly-once, at parallelism 1, stopped with a savepoint after
-    it has committed output, more input written meanwhile, resumed from the savepoint at
-    parallelism 2 (two readers of a 2-partition topic): the read_committed output equals the
-    uninterrupted run's."""
+    """``sessions`` Kafka -> Kafka, exactly-once, at parallelism 1 on the heap state backend,
+    stopped with a savepoint after it has committed output, more input written meanwhile, resumed
+    from the savepoint at parallelism 2 (two readers of a 2-partition topic) on RocksDB: a
+    savepoint is in Flink's canonical format, which every backend reads. The read_committed output
+    equals the uninterrupted run's."""
     suffix = uuid.uuid4().hex[:8]
     topic, prefix, group = f"ops-sp-in-{suffix}", f"ops-sp-{suffix}", f"ops-sp-{suffix}"
     records = activity(3000, seed=21)
@@ -218,7 +219,10 @@ def test_stop_with_savepoint_and_resume_at_parallelism_2_loses_and_duplicates_no
     for p, part in first.items():
         append(kafka_bootstrap, topic, part, partition_of=lambda i, r, p=p: p)
 
-    submitted = flink_cluster.submit("jobs/sessions.py", sessions_args(topic, kafka_bootstrap, prefix, group, 1))
+    submitted = flink_cluster.submit(
+        "jobs/sessions.py", sessions_args(topic, kafka_bootstrap, prefix, group, 1, "--state-backend", "hashmap")
+    )
+    assert state_backend(flink_cluster, submitted.job_id) == "HashMapStateBackend"
     # Mid-stream: some sessions committed, some input consumed.
     wait_until(lambda: read_topic(kafka_bootstrap, f"{prefix}.sessions"), 300, "no committed session before the stop")
     result = flink_cluster_script(
@@ -244,9 +248,10 @@ def test_stop_with_savepoint_and_resume_at_parallelism_2_loses_and_duplicates_no
         append(kafka_bootstrap, topic, part[len(first[p]) :], partition_of=lambda i, r, p=p: p)
     resumed = flink_cluster.submit(
         "jobs/sessions.py",
-        sessions_args(topic, kafka_bootstrap, prefix, group, 2),
+        sessions_args(topic, kafka_bootstrap, prefix, group, 2, "--state-backend", "rocksdb"),
         flink_options=["--fromSavepoint", savepoint],
     )
+    assert state_backend(flink_cluster, resumed.job_id) == "EmbeddedRocksDBStateBackend"
     assert flink_cluster.savepoint_path(resumed.job_id) in (None, savepoint)
     wait_consumed(kafka_bootstrap, group, topic)
     assert flink_cluster.savepoint_path(resumed.job_id) == savepoint
@@ -283,6 +288,11 @@ def test_stop_with_savepoint_and_resume_at_parallelism_2_loses_and_duplicates_no
         "sessions and errors "
         f"committed before the stop; {len(records)} records in, {len(out['sessions'])} sessions in all"
     )
+
+
+def state_backend(flink_cluster, job_id: str) -> str:
+    """The state backend a job runs on, as its JobManager reports it."""
+    return flink_cluster.rest(f"/jobs/{job_id}/checkpoints/config")["state_backend"]
 
 
 # -- 3. broker outage (and a killed TaskManager, timed) --------------------------------------

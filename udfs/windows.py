@@ -85,6 +85,15 @@ def firing_note(context) -> dict:
     return context.window_state().get_state(FIRING_NOTE).value() or {}
 
 
+def take_firing_note(context) -> dict:
+    """:func:`firing_note`, then cleared: for a window that outlives its firings (a
+    ``GlobalWindow``, which Flink never cleans up), so that a key's state ends with its firing."""
+    note = context.window_state().get_state(FIRING_NOTE)
+    taken = note.value() or {}
+    note.clear()
+    return taken
+
+
 def late_records_missing(late_events: DataStream, size_ms: int, name: str = "late") -> DataStream:
     """Late event rows of a tumbling window of ``size_ms`` -> ``late`` records with the
     ``window_end`` each one missed, timestamped with their event time."""

@@ -14,6 +14,7 @@ import pytest
 import jobs
 import runner.cli
 from runner.cli import parse, parser_for, run_command
+from runner.environment import state_backend
 from udfs.job import signed_duration
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
@@ -77,6 +78,26 @@ def test_max_watermark_drift_is_refused_on_a_file_source(capsys):
         ["python -m jobs.sessions: error: --max-watermark-drift aligns Kafka partitions: it needs --source kafka"],
         "",
     )
+
+
+# --- the state backend ----------------------------------------------------------------------
+
+
+def test_state_backend_reaches_flink_with_incremental_checkpoints_on_rocksdb():
+    assert parse(job("sessions"), []).execution.state_backend is None  # the cluster's, else the heap
+    config = parse(job("sessions"), ["--state-backend", "rocksdb"])
+    assert state_backend(config.execution.state_backend) == {
+        "state.backend.type": "rocksdb",
+        "execution.checkpointing.incremental": "true",
+    }
+    assert state_backend("hashmap") == {"state.backend.type": "hashmap"}
+    assert state_backend(None) == {}
+
+
+def test_an_unknown_state_backend_is_refused_in_one_line(capsys):
+    code, err, out = refused(capsys, "sessions", ["--state-backend", "forst"])
+    assert (code, out, len(err)) == (2, "", 1)
+    assert err[0].endswith("argument --state-backend: invalid choice: 'forst' (choose from 'hashmap', 'rocksdb')")
 
 
 # --- negative durations ---------------------------------------------------------------------

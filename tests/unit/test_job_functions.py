@@ -65,6 +65,34 @@ def test_count_trigger_fires_and_purges_every_nth_event_then_at_end_of_input():
     assert ctx.states["firing-note"].value() == {"trigger": "end_of_input", "fired_at": None}
 
 
+@pytest.mark.parametrize(
+    ("trigger", "fire"),
+    [
+        (global_triggers.EveryCount(2), lambda trigger, window, ctx: trigger.on_element(event(1), T + 1, window, ctx)),
+        (
+            global_triggers.OnAction("purchase"),
+            lambda trigger, window, ctx: trigger.on_element(event(1, action="purchase"), T + 1, window, ctx),
+        ),
+        (
+            global_triggers.EveryEventTime(1_000),
+            lambda trigger, window, ctx: trigger.on_event_time(T + 1_000, window, ctx),
+        ),
+    ],
+    ids=["count", "condition", "time"],
+)
+def test_a_key_that_has_fired_holds_no_timer_and_no_trigger_state(trigger, fire):
+    """Global windows are never cleaned up by Flink: a key's state must end with its firing, or
+    an endless key space grows the state forever (one end-of-input timer per key ever seen)."""
+    ctx, window = TriggerContext(), GlobalWindow()
+    trigger.on_element(event(0, action="view"), T, window, ctx)
+    assert END_OF_INPUT in ctx.timers
+    ctx.watermark = T + 1_000
+    assert fire(trigger, window, ctx) == TriggerResult.FIRE_AND_PURGE
+    assert ctx.timers == set()
+    # The firing note is read, and cleared, by the window function (take_firing_note).
+    assert all(state.value() is None for name, state in ctx.states.items() if name != "firing-note")
+
+
 def test_condition_trigger_fires_with_the_action():
     trigger, ctx, window = global_triggers.OnAction("purchase"), TriggerContext(), GlobalWindow()
     assert trigger.on_element(event(0, action="view"), T, window, ctx) == TriggerResult.CONTINUE
