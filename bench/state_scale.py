@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,8 @@ import urllib.request
 from pathlib import Path
 
 from bench.report import RESULTS, ROOT, new_report, save
-from bench.worker import process_tree_cpu_s, process_tree_memory_kb, process_tree_peak_kb
+from bench.worker import process_tree, process_tree_cpu_s, process_tree_memory_kb, process_tree_peak_kb
+from udfs.timeutil import format_time
 
 #: The jobs and their build: the JVM window build for sessions, so that state, not Python, is
 #: what the run measures; inactivity_timeouts has its teaching build only.
@@ -64,14 +66,21 @@ def keys_file(folder: Path, keys: int) -> Path:
         tmp = path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             for i in range(keys):
-                ms = START_MS + i
-                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+                stamp = format_time(START_MS + i)
                 f.write(
                     f'{{"user_id": "u{i:09d}", "action": "click", "value": 1.0, "tenant": "t{i % 16}", '
                     f'"timestamp": "{stamp}"}}\n'
                 )
         tmp.rename(path)
     return path
+
+
+#: A heap that is full does not fail at once: G1 collects the old generation again and again,
+#: each time freeing almost nothing, and the REST endpoint stops answering. A run whose JVM spent
+#: this share of the last GC_WINDOW_S seconds in garbage collection (``jstat``, which reads the
+#: JVM's performance counters from outside it) has run out of heap: it is stopped, with that reason.
+GC_SHARE_EXHAUSTED = 0.9
+GC_WINDOW_S = 30
 
 
 class Sampler(threading.Thread):
@@ -172,24 +181,63 @@ def run_worker(spec: dict) -> dict:
 
 
 def measure(spec: dict, heap: str, timeout: float) -> dict:
-    """``run_worker`` in a fresh process whose gateway JVM (the MiniCluster) has ``heap``."""
+    """``run_worker`` in a fresh process whose gateway JVM (the MiniCluster) has ``heap``; stopped
+    when its heap is exhausted or after ``timeout`` seconds."""
     env = {**os.environ, "JVM_ARGS": f"-Xmx{heap} -Xms{heap}"}
+    argv = [sys.executable, "-m", "bench.state_scale", "--worker", json.dumps(spec)]
+    with tempfile.TemporaryFile("w+") as out:
+        worker = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        started, gc_times, stopped = time.monotonic(), [], None
+        while worker.poll() is None:
+            time.sleep(5)  # polling the worker's JVM from outside its process tree
+            elapsed = time.monotonic() - started
+            gc_s = jvm_gc_seconds(worker.pid)
+            if gc_s is not None:
+                gc_times.append((elapsed, gc_s))
+            window = [(t, gc) for t, gc in gc_times if t >= elapsed - GC_WINDOW_S]
+            if len(window) >= 2 and window[-1][0] - window[0][0] >= GC_WINDOW_S * 0.8:
+                share = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+                if share >= GC_SHARE_EXHAUSTED:
+                    stopped = f"heap exhausted: {100 * share:.0f} % of the last {GC_WINDOW_S} s in garbage collection"
+            if elapsed > timeout:
+                stopped = f"timed out after {timeout:.0f}s"
+            if stopped:
+                stop_tree(worker.pid)
+                worker.wait()
+                return {"ok": False, "error": stopped, "execute_s": round(elapsed, 1)}
+        out.seek(0)
+        lines = [line for line in out.read().splitlines() if line.startswith("STATE-RESULT ")]
+    if lines:
+        return json.loads(lines[-1][len("STATE-RESULT ") :])
+    return {"ok": False, "error": f"worker exited {worker.returncode} without a result"}
+
+
+def jvm_gc_seconds(worker: int) -> float | None:
+    """Total garbage collection time of the worker's JVM so far (``jstat -gcutil``'s GCT)."""
+    jvms = [pid for pid in process_tree(worker) if _comm(pid) == "java"]
+    if not jvms:
+        return None
+    probe = subprocess.run(["jstat", "-gcutil", str(jvms[0])], capture_output=True, text=True)
+    lines = probe.stdout.split("\n")
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.state_scale", "--worker", json.dumps(spec)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            timeout=timeout,
-        )
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("STATE-RESULT ")]
-        if lines:
-            return json.loads(lines[-1][len("STATE-RESULT ") :])
-        return {"ok": False, "error": f"worker exited {proc.returncode} without a result"}
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"timed out after {timeout:.0f}s"}
+        header, values = lines[0].split(), lines[1].split()
+        return float(values[header.index("GCT")])
+    except (IndexError, ValueError):  # the JVM is starting or has just ended
+        return None
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def stop_tree(root: int) -> None:
+    """SIGKILL a process and its descendants (a JVM that is lost in garbage collection ignores less)."""
+    for pid in reversed(process_tree(root)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def table(report: dict) -> str:
@@ -207,7 +255,7 @@ def table(report: dict) -> str:
         lines.append(
             f"| {run['job']} | {LIVES[run['life']]} | {run['backend']} | {run['keys']:,} | "
             f"{'ok' if r['ok'] else 'FAILED: ' + r['error'].replace('|', '/')} | "
-            f"{run.get('events_per_cpu_s') or ''} | {r.get('peak_rss_mb', '')} MB | "
+            f"{run.get('events_per_cpu_s') or ''} | {str(r['peak_rss_mb']) + ' MB' if r.get('peak_rss_mb') else ''} | "
             f"{max((s['rocksdb_mb'] for s in r.get('samples', [])), default=0)} MB | "
             f"{len(r.get('checkpoints', []))} | "
             + (f"{last['state_mb']} MB, {last['uploaded_mb']} MB, {last['duration_s']} s |" if last else "|")
@@ -290,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heap", default="1g", help="the gateway JVM's -Xmx: the MiniCluster's heap (default 1g)")
     parser.add_argument("--checkpoint-interval", default="10s")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run (default 1800)")
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir(), "pyflink-bench"))
     parser.add_argument("--name", default="state-scale")
     args = parser.parse_args(argv)
     if args.worker:
