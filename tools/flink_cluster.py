@@ -582,6 +582,9 @@ ROUTINE_CHECKPOINT_FAILURES = (
     "Checkpoint has been subsumed.",
     "FailoverRegion is restarting.",
     "Task has failed.",
+    # A trigger that reached a TaskManager after the task there finished (the end of a bounded
+    # input): the next checkpoint, or the job's end, covers it.
+    "TaskManager received a checkpoint request for unknown task",
 )
 
 

@@ -48,6 +48,13 @@ def test_a_checkpoint_that_failed_is_shown_with_its_reason_until_a_later_one_com
         "failure_message": "Checkpoint Coordinator is suspending.",
     }
     assert checkpoint_text(stats, 10.0) == "; 11 checkpoints completed, the last 0s ago"
+    stats["latest"]["failed"] = {
+        "id": 15,
+        "failure_timestamp": 9_950,
+        "failure_message": "TaskManager received a checkpoint request for unknown task 6164ff_1020ce_0_0. "
+        "Failure reason: Task local checkpoint failure.",
+    }
+    assert checkpoint_text(stats, 10.0) == "; 11 checkpoints completed, the last 0s ago"
     first = {"counts": {"total": 1, "failed": 1}, "latest": {"completed": None, "failed": {**expired, "id": 1}}}
     assert checkpoint_text(first, 10.0) == (
         "; no checkpoint completed yet; checkpoint 1 failed 1s ago: Checkpoint expired before completing."
