@@ -14,6 +14,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from jobs import sessions, window_join
 from tests.harness import canonical, run_job
 from tools.flink_cluster import FlinkCluster, Submission, group_members
@@ -251,6 +253,7 @@ def test_ctrl_c_on_the_wrapper_cancels_the_job(flink_cluster, kafka_bootstrap):
     assert flink_cluster.rest(f"/jobs/{job_id}")["state"] == "CANCELED"
 
 
+@pytest.mark.ops  # a cluster of its own, started and stopped: an operations scenario (make test-ops)
 def test_stop_leaves_no_process_behind_python_workers_included(tmp_path, kafka_bootstrap):
     cluster = FlinkCluster(tmp_path / "cluster")
     cluster.start()

@@ -130,6 +130,7 @@ def test_exactly_once_after_a_failure_after_the_first_checkpoint(flink_cluster, 
     assert_exactly_once(kafka_bootstrap, case, prefix, inputs, f"seed={seed} (exception)")
 
 
+@pytest.mark.ops  # a TaskManager's death: an operations scenario (make test-ops), as the broker outage
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 @pytest.mark.parametrize("seed", range(101, 101 + RUNS))
 def test_exactly_once_after_the_taskmanager_is_killed(flink_cluster, kafka_bootstrap, tmp_path, case, seed):

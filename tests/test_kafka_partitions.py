@@ -11,12 +11,7 @@ lagging partition's records late, as many as the interleaving happened to put be
 
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -27,9 +22,9 @@ from runner.cli import run_command
 from runner.outputs import read_file_outputs
 from tests.harness import assert_same_records, run_job
 from tests.pictures import having, svg_of
+from tests.unbounded import checkpoints_later, completed_checkpoints, start_unbounded, stop, wait
 from tools.browser import chromium
 from tools.kafka_broker import append, committed_offsets, end_offsets, free_port, produce, read_topic
-from tools.processes import child_env, interruptible
 from udfs.timeutil import format_time, parse_event_time
 
 PARTITIONS = 8
@@ -90,38 +85,6 @@ def test_a_partition_hours_behind_is_not_late_at_any_parallelism(kafka_bootstrap
 # --- an idle partition --------------------------------------------------------------------------
 
 
-def start_unbounded(bootstrap: str, topic: str, prefix: str, *extra: str) -> subprocess.Popen:
-    argv = [*GAP, "--source", "kafka", "--topic", topic, "--bootstrap-servers", bootstrap, "--sink", "kafka"]
-    argv += ["--output-topic-prefix", prefix, "--checkpoint-interval", "1s", "--group-id", prefix, *extra]
-    return subprocess.Popen(
-        [sys.executable, "-m", "jobs.sessions", *argv],
-        env=child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=interruptible,
-    )
-
-
-def stop(job: subprocess.Popen) -> str:
-    if job.poll() is None:
-        job.terminate()  # SIGTERM: the run cancels its job and ends with one line
-    try:
-        return job.communicate(timeout=120)[1]
-    finally:
-        if job.poll() is None:
-            job.kill()
-
-
-def wait(condition, job: subprocess.Popen, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert job.poll() is None, f"the job ended: {job.stderr.read() if job.stderr else ''}"
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f}s"
-        time.sleep(0.5)  # polling the broker, not a timing assumption
-    return result
-
-
 @pytest.fixture(scope="module")
 def idle_partition_topic(kafka_bootstrap):
     """Two partitions, all events in partition 0: partition 1 is idle."""
@@ -132,7 +95,7 @@ def idle_partition_topic(kafka_bootstrap):
 
 def test_without_idleness_an_idle_partition_holds_every_session_back(kafka_bootstrap, idle_partition_topic):
     prefix = f"stalled-{uuid.uuid4().hex[:8]}"
-    job = start_unbounded(kafka_bootstrap, idle_partition_topic, prefix)
+    job = start_unbounded("sessions", kafka_bootstrap, idle_partition_topic, prefix, *GAP)
     try:
         ends = end_offsets(kafka_bootstrap, idle_partition_topic)
         # Checkpoints commit the source's offsets: every record has been read, and checkpoints
@@ -153,7 +116,7 @@ def test_without_idleness_an_idle_partition_holds_every_session_back(kafka_boots
 
 def test_with_idleness_the_sessions_appear_while_a_partition_is_idle(kafka_bootstrap, idle_partition_topic):
     prefix = f"idle-{uuid.uuid4().hex[:8]}"
-    job = start_unbounded(kafka_bootstrap, idle_partition_topic, prefix, "--idleness", "1s")
+    job = start_unbounded("sessions", kafka_bootstrap, idle_partition_topic, prefix, *GAP, "--idleness", "1s")
     try:
         closed = wait(
             lambda: read_topic(kafka_bootstrap, f"{prefix}.sessions"), job, 180, "no session reached the output"
@@ -204,23 +167,6 @@ def read_to_the_end(committed: dict[int, int], ends: dict[int, int]) -> bool:
     return all(committed.get(p, 0) >= end for p, end in ends.items())
 
 
-def completed_checkpoints(port: int) -> int:
-    """The job's completed checkpoints, from its Prometheus endpoint (``--metrics-port``): the
-    clock of the alignment test (the source commits its offsets on each)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            text = response.read().decode()
-    except OSError:
-        return 0
-    found = re.search(r"^flink_jobmanager_job_numberOfCompletedCheckpoints\{[^}]*\} (\S+)$", text, re.M)
-    return int(float(found.group(1))) if found else 0
-
-
-def three_checkpoints_later(port: int, job: subprocess.Popen) -> None:
-    after = completed_checkpoints(port) + 3
-    wait(lambda: completed_checkpoints(port) >= after, job, 120, "no three more checkpoints")
-
-
 @pytest.mark.parametrize("drift", [None, "1min"])
 def test_alignment_pauses_the_partitions_that_run_ahead(kafka_bootstrap, catch_up_topic, drift):
     """With ``--max-watermark-drift 1min`` the partitions an hour ahead of partition 0 are paused
@@ -233,7 +179,13 @@ def test_alignment_pauses_the_partitions_that_run_ahead(kafka_bootstrap, catch_u
     # backlog of records in the network buffers.
     options = ["--build", "jvm", "--metrics-port", str(port)]
     job = start_unbounded(
-        kafka_bootstrap, catch_up_topic, group, *options, *(["--max-watermark-drift", drift] if drift else [])
+        "sessions",
+        kafka_bootstrap,
+        catch_up_topic,
+        group,
+        *GAP,
+        *options,
+        *(["--max-watermark-drift", drift] if drift else []),
     )
     try:
         ends = end_offsets(kafka_bootstrap, catch_up_topic)
@@ -241,9 +193,9 @@ def test_alignment_pauses_the_partitions_that_run_ahead(kafka_bootstrap, catch_u
         if drift:
             # A reader reads ahead until its first alignment report (every second), then the
             # partitions an hour ahead stand still, checkpoint after checkpoint, short of their ends.
-            three_checkpoints_later(port, job)
+            checkpoints_later(port, job, 3)
             held = consumed(kafka_bootstrap, group, catch_up_topic)
-            three_checkpoints_later(port, job)
+            checkpoints_later(port, job, 3)
             assert consumed(kafka_bootstrap, group, catch_up_topic) == held
             assert all(held.get(p, 0) < ends[p] for p in (1, 2, 3)), (held, ends)
             # Partition 0 catches up past the others: they are resumed and read to their ends.
