@@ -55,5 +55,5 @@ bench-kafka-source: setup  ## the Kafka source's events per CPU-second, this che
 bench-scaling: setup  ## the job at parallelism 1, 2, 4 and with 1 M keys (events per CPU-second, memory per key)
 	$(PY) -m bench --jobs moving_average,sessions --paths job --sizes 20000,100000 --scaling --name scaling $(ARGS)
 
-bench-state: setup  ## state larger than memory: sessions over 100 k to 3 M keys on the heap and RocksDB (docs/state.md); ARGS="--keys 100000,300000"
+bench-state: setup  ## state larger than memory: sessions over 1 M to 10 M keys on the heap and RocksDB (docs/state.md; ~12 min); ARGS="--keys 100000,300000"
 	$(PY) -m bench.state_scale $(ARGS)

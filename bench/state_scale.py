@@ -5,21 +5,20 @@ checkpoints, in a JVM whose heap is fixed like a TaskManager's.
     .venv/bin/python -m bench.state_scale --keys 1000000,3000000 --backends hashmap,rocksdb,rocksdb-full
 
 Each key has one event, one millisecond after the previous key's, so with ``--gap`` (sessions) or
-``--timeout`` (inactivity_timeouts) of a day every key holds state until the input ends: the
-state grows with the keys, the case that outgrows a heap. With the jobs' own 5 min, only the keys
-of the last 5 min of event time hold state and it stops growing (``--expiring``).
+``--timeout`` (inactivity_timeouts) of a day every key holds state until the input ends: the state
+grows with the keys, the case that outgrows a heap. With the jobs' own 5 min, only the keys of the
+last 5 min of event time hold state and it stops growing (``--lives expiring``).
 
-Each run is one process (the runner's seams, a MiniCluster in a gateway JVM started with
-``-Xmx`` = ``--heap``), checkpointing every ``--checkpoint-interval`` to a folder of its own; a
-thread samples the run every second: resident memory of the process tree, RocksDB's working
-folder on disk, and the checkpoints the MiniCluster's REST endpoint reports (full size, the size
-this checkpoint uploaded, duration). Events per CPU-second are the slope between two key counts
-of the same backend, so start-up cancels out. A run that fails (a heap that is full) is reported
-with its reason.
+Each run is one process (the runner's seams, a MiniCluster in a gateway JVM started with ``-Xmx`` =
+``--heap``, managed memory ``--managed-memory``), checkpointing every ``--checkpoint-interval`` to
+a folder of its own; a thread samples the run every second: resident memory of the process tree,
+RocksDB's working folder on disk, and the checkpoints the MiniCluster's REST endpoint reports (full
+size, the size this checkpoint uploaded, duration). Events per CPU-second are the slope between two
+key counts of the same backend, so start-up cancels out. A run that fails (a heap that is full) is
+reported with its reason.
 
 Writes ``bench/results/<name>.md``, ``<name>.json`` and ``<name>.svg`` (state and checkpoint size
-over time), default name ``state-scale``.
-"""
+over time), default name ``state-scale``."""
 
 from __future__ import annotations
 
@@ -39,6 +38,7 @@ from pathlib import Path
 
 from bench.report import RESULTS, ROOT, new_report, save
 from bench.worker import process_tree, process_tree_cpu_s, process_tree_memory_kb, process_tree_peak_kb
+from runner.environment import INCREMENTAL_CHECKPOINTS, state_backend
 from udfs.timeutil import format_time
 
 #: The jobs and their build: the JVM window build for sessions, so that state, not Python, is
@@ -49,11 +49,12 @@ JOBS = {
 }
 #: How long a key's state lives in event time: a day (every key until the end) or the job's 5 min.
 LIVES = {"growing": "1d", "expiring": "5min"}
-#: --backends: the state backend and whether its checkpoints are incremental.
+#: --backends: the state backend and whether its checkpoints are incremental, as --state-backend
+#: sets them (runner/environment.py), and RocksDB with full checkpoints to compare against.
 BACKENDS = {
-    "hashmap": {"state.backend.type": "hashmap"},
-    "rocksdb": {"state.backend.type": "rocksdb", "execution.checkpointing.incremental": "true"},
-    "rocksdb-full": {"state.backend.type": "rocksdb", "execution.checkpointing.incremental": "false"},
+    "hashmap": state_backend("hashmap"),
+    "rocksdb": state_backend("rocksdb"),
+    "rocksdb-full": {**state_backend("rocksdb"), INCREMENTAL_CHECKPOINTS: "false"},
 }
 START_MS = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 
@@ -148,6 +149,9 @@ def run_worker(spec: dict) -> dict:
         **BACKENDS[spec["backend"]],
         "execution.checkpointing.dir": (work / "checkpoints").as_uri(),
         "state.backend.rocksdb.localdir": str(work / "rocksdb"),
+        # RocksDB's block cache and write buffers come out of managed memory (the heap backend uses
+        # none): the cluster TaskManager's, not a MiniCluster's default 128 MB.
+        "taskmanager.memory.managed.size": spec["managed_memory"],
         "restart-strategy.type": "none",  # a full heap ends the run, with its reason
     }
     prepared = prepare(job, parse(job, argv), overrides=overrides, local_rest=rest_overrides())
@@ -243,7 +247,8 @@ def stop_tree(root: int) -> None:
 def table(report: dict) -> str:
     lines = [
         f"State at scale, {report['date']}: `{report['command']}`; gateway JVM (the MiniCluster) "
-        f"`-Xmx{report['heap']}`, checkpoints every {report['checkpoint_interval']}.",
+        f"`-Xmx{report['heap']}`, managed memory {report.get('managed_memory', '128m')}, "
+        f"checkpoints every {report['checkpoint_interval']}.",
         "",
         "| job | key state lives | backend | keys | result | ev/CPU-s | peak RSS | RocksDB on disk | "
         "checkpoints | last checkpoint: state, uploaded, duration |",
@@ -332,12 +337,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.state_scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", default="sessions", help="comma-separated: sessions, inactivity_timeouts")
-    parser.add_argument("--keys", default="100000,300000,1000000,3000000", help="comma-separated key counts")
+    parser.add_argument("--keys", default="1000000,3000000,10000000", help="comma-separated key counts")
     parser.add_argument("--backends", default="hashmap,rocksdb", help=f"comma-separated: {', '.join(BACKENDS)}")
     parser.add_argument("--lives", default="growing", help=f"comma-separated: {', '.join(LIVES)}")
     parser.add_argument("--heap", default="1g", help="the gateway JVM's -Xmx: the MiniCluster's heap (default 1g)")
+    parser.add_argument(
+        "--managed-memory",
+        default="512m",
+        help="the MiniCluster's managed memory, RocksDB's cache and write buffers (default 512m: a "
+        "TaskManager of flink-conf/config.yaml's 1728 MB has 512 MB)",
+    )
     parser.add_argument("--checkpoint-interval", default="10s")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per run (default 1800)")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir(), "pyflink-bench"))
     parser.add_argument("--name", default="state-scale")
     args = parser.parse_args(argv)
@@ -349,6 +360,7 @@ def main(argv: list[str] | None = None) -> None:
         args.name,
         "python -m bench.state_scale " + " ".join(sys.argv[1:]),
         heap=args.heap,
+        managed_memory=args.managed_memory,
         checkpoint_interval=args.checkpoint_interval,
     )
     report["runs"] = []
@@ -367,6 +379,7 @@ def main(argv: list[str] | None = None) -> None:
                         "input": str(keys_file(args.data_dir, keys)),
                         "work": str(work),
                         "checkpoint_interval": args.checkpoint_interval,
+                        "managed_memory": args.managed_memory,
                     }
                     print(f"{job}, state lives {LIVES[life]}, {backend}, {keys:,} keys ...", flush=True)
                     result = measure(spec, args.heap, args.timeout)

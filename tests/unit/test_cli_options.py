@@ -89,6 +89,7 @@ def test_state_backend_reaches_flink_with_incremental_checkpoints_on_rocksdb():
     assert state_backend(config.execution.state_backend) == {
         "state.backend.type": "rocksdb",
         "execution.checkpointing.incremental": "true",
+        "state.backend.rocksdb.block.blocksize": "32kb",
     }
     assert state_backend("hashmap") == {"state.backend.type": "hashmap"}
     assert state_backend(None) == {}
