@@ -139,7 +139,7 @@ def run_worker(spec: dict) -> dict:
     from runner.cli import parse
     from runner.environment import local_rest_url
     from runner.progress import rest_overrides
-    from runner.run import prepare
+    from runner.run import prepare, root_cause
 
     work = Path(spec["work"])
     job = importlib.import_module(f"jobs.{spec['job']}").JOB
@@ -169,7 +169,8 @@ def run_worker(spec: dict) -> dict:
     try:
         prepared.execute(watch=watch)
     except Exception as error:  # the run's failure is the measurement
-        result = {"ok": False, "error": root_cause(str(error))}
+        # The innermost ``Caused by`` (an OutOfMemoryError), the line a local run prints too.
+        result = {"ok": False, "error": root_cause(str(error))[:300]}
     if sampler is not None:
         sampler.stopped.set()
         sampler.join()
@@ -181,15 +182,6 @@ def run_worker(spec: dict) -> dict:
         checkpoints=[{"id": i, **c} for i, c in sorted(sampler.checkpoints.items())] if sampler else [],
     )
     return result
-
-
-def root_cause(trace: str) -> str:
-    """The innermost cause of a failed run's Java stack trace (``Caused by: ...``, e.g. an
-    ``OutOfMemoryError``), else its first line that names an error."""
-    lines = [line.strip() for line in trace.splitlines()]
-    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
-    named = [line for line in lines if "Error" in line or "Exception" in line]
-    return (causes or named or [trace.strip()])[-1 if causes else 0][:300]
 
 
 def measure(spec: dict, heap: str, timeout: float) -> dict:

@@ -31,6 +31,7 @@ import yaml
 from jobs import sessions
 from runner.cli import parse
 from tests.harness import canonical, run_job, wait_until
+from tests.unbounded import scrape
 from tools import dashboard
 from tools.kafka_broker import free_port, produce, read_topic
 from tools.processes import child_env, interruptible
@@ -42,9 +43,6 @@ DASHBOARD = json.loads((ROOT / "docker" / "grafana" / "dashboards" / "pyflink-jo
 PROMETHEUS_CONFIG = ROOT / "docker" / "prometheus" / "prometheus.yml"
 OUTPUTS = ("sessions", "late", "errors")
 BOUND_MS = parse(sessions.JOB, []).event_time.out_of_orderness_ms
-#: Prometheus's text format: ``name{labels} value`` (labels may be absent).
-SAMPLE_LINE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 def closing_records() -> list[str]:
@@ -63,18 +61,6 @@ def _is_event(line: str) -> bool:
         return isinstance(record, dict) and bool(record.get("user_id"))
     except (ValueError, KeyError, TypeError):
         return False
-
-
-def scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    samples = []
-    for line in text.splitlines():
-        match = SAMPLE_LINE.match(line)
-        if match and not line.startswith("#"):
-            labels = dict(LABEL.findall(match["labels"] or ""))
-            samples.append((match["name"], labels, float(match["value"])))
-    return samples
 
 
 def output_counts(samples) -> dict[str, int]:

@@ -48,16 +48,32 @@ def wait(condition, job: subprocess.Popen, timeout: float, what: str):
     return result
 
 
+#: Prometheus's text format: ``name{labels} value`` (labels may be absent).
+SAMPLE_LINE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
+    """Every sample of a run's Prometheus endpoint (``--metrics-port``): ``(name, labels, value)``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples = []
+    for line in text.splitlines():
+        match = SAMPLE_LINE.match(line)
+        if match and not line.startswith("#"):
+            labels = dict(LABEL.findall(match["labels"] or ""))
+            samples.append((match["name"], labels, float(match["value"])))
+    return samples
+
+
 def job_metric(port: int, name: str) -> float | None:
     """The job-level metric ``name`` (e.g. ``numberOfCompletedCheckpoints``) from the run's
-    Prometheus endpoint (``--metrics-port``), None while it has none."""
+    Prometheus endpoint, None while it has none (or the endpoint is not up yet)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            text = response.read().decode()
+        samples = scrape(port)
     except OSError:
         return None
-    found = re.search(rf"^flink_jobmanager_job_{name}\{{[^}}]*\}} (\S+)$", text, re.M)
-    return float(found.group(1)) if found else None
+    return next((value for metric, _, value in samples if metric == f"flink_jobmanager_job_{name}"), None)
 
 
 def completed_checkpoints(port: int) -> int:

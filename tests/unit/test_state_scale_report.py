@@ -47,17 +47,3 @@ def test_the_report_slopes_per_backend_and_names_a_failed_run():
         "sessions, state lives 1d, hashmap, 1,000,000 keys",
         "sessions, state lives 1d, rocksdb, 3,000,000 keys",
     ]
-
-
-def test_a_failed_run_is_reported_by_its_innermost_cause():
-    trace = (
-        "An error occurred while calling o1.execute.\n"
-        ": java.util.concurrent.ExecutionException: org.apache.flink.runtime.client.JobExecutionException: failed\n"
-        "\tat java.base/java.util.concurrent.CompletableFuture.reportGet(CompletableFuture.java:396)\n"
-        "Caused by: org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy\n"
-        "Caused by: java.lang.OutOfMemoryError: Java heap space\n"
-        "\tat java.base/java.util.HashMap.resize(HashMap.java:702)\n"
-    )
-    assert state_scale.root_cause(trace) == "java.lang.OutOfMemoryError: Java heap space"
-    no_cause = "x\n: java.lang.IllegalStateException: no\n"
-    assert state_scale.root_cause(no_cause) == ": java.lang.IllegalStateException: no"
