@@ -4,6 +4,7 @@ its own MiniCluster), so start-up is paid once."""
 # --- Kafka -----------------------------------------------------------------------------------
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -12,11 +13,21 @@ import pytest
 import runner.environment  # noqa: F401  (sets PYTHONPATH for thread mode before the gateway starts)
 import tools.processes  # noqa: F401  (snapshots the environment for child processes before any job runs)
 
+# A suite started in the background by a non-interactive shell (CI) inherits SIGINT ignored, and so
+# would every process it starts: the tests that press Ctrl-C on a run need the signal delivered.
+# Restored here, once, so each child starts with the default action. (Not with ``preexec_fn`` in
+# each child: Python code between fork and exec can deadlock once the suite runs threads.)
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def _docker_answers() -> bool:
     if not shutil.which("docker"):
         return False
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    try:  # a Docker CLI whose daemon is unreachable can wait a long time before it says so
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from runner.outputs import read_file_outputs
 from samples.generate import BASE_MS
 from tests.harness import canonical, run_job
 from tools import loadgen
-from tools.processes import child_env, interruptible
+from tools.processes import child_env
 from udfs.timeutil import format_time
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,7 +271,6 @@ def run_on_a_terminal(argv, interrupt_when: str | None = None, timeout: float = 
         env=child_env(),
         stdout=subprocess.DEVNULL,
         stderr=terminal,
-        preexec_fn=interruptible,
     )
     os.close(terminal)
     shown, interrupted, deadline = b"", False, time.monotonic() + timeout

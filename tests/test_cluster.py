@@ -20,7 +20,7 @@ from jobs import sessions, window_join
 from tests.harness import canonical, run_job
 from tools.flink_cluster import FlinkCluster, Submission, group_members
 from tools.kafka_broker import produce, read_topic
-from tools.processes import child_env, interruptible
+from tools.processes import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -175,7 +175,6 @@ def wrapper(cluster: FlinkCluster, *args, **popen):
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=interruptible,
         **popen,
     )
 

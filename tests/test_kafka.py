@@ -22,7 +22,7 @@ from runner.run import run
 from tests.harness import assert_same_records, run_job
 from tools import loadgen
 from tools.kafka_broker import free_port, produce, random_cluster_id, read_topic, read_topic_timestamped
-from tools.processes import child_env, interruptible
+from tools.processes import child_env
 from udfs.events import ACTIVITY, InvalidRecord
 from udfs.timeutil import parse_event_time
 
@@ -306,7 +306,6 @@ def test_sigterm_ends_an_unbounded_kafka_run_as_ctrl_c_does(kafka_bootstrap):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=interruptible,
     )
     try:
         deadline = time.monotonic() + 180

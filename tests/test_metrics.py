@@ -34,7 +34,7 @@ from tests.harness import canonical, run_job, wait_until
 from tests.unbounded import scrape
 from tools import dashboard
 from tools.kafka_broker import free_port, produce, read_topic
-from tools.processes import child_env, interruptible
+from tools.processes import child_env
 from udfs.timeutil import format_time, parse_event_time
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,6 @@ class RunningJob:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
-            preexec_fn=interruptible,  # takes Ctrl-C however the suite was started
         )
 
     def alive(self) -> bool:

@@ -8,7 +8,7 @@ import sys
 import time
 import urllib.request
 
-from tools.processes import child_env, interruptible
+from tools.processes import child_env
 
 
 def start_unbounded(job: str, bootstrap: str, topic: str, prefix: str, *extra: str) -> subprocess.Popen:
@@ -22,7 +22,6 @@ def start_unbounded(job: str, bootstrap: str, topic: str, prefix: str, *extra: s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=interruptible,
     )
 
 

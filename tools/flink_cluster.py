@@ -155,8 +155,7 @@ class FlinkCluster:
         while any(group_members(g) for g in groups) and time.monotonic() < deadline:
             time.sleep(0.2)  # waiting for processes to exit
         _signal_groups(groups, signal.SIGKILL)
-        while any(group_members(g) for g in groups):
-            time.sleep(0.05)
+        _wait_until_gone(groups)
 
     def kill_taskmanagers(self) -> list[int]:
         """SIGKILL every TaskManager of this cluster with its Python workers (a machine failure,
@@ -164,8 +163,7 @@ class FlinkCluster:
         pids = [p for p in self.pids("taskexecutor") if _alive(p)]
         groups = [os.getpgid(p) for p in pids]
         _signal_groups(groups, signal.SIGKILL)
-        while any(group_members(g) for g in groups):
-            time.sleep(0.05)
+        _wait_until_gone(groups)
         return pids
 
     def process_groups(self) -> list[int]:
@@ -726,6 +724,16 @@ def group_members(pgid: int) -> list[int]:
         if fields[0] != "Z" and int(fields[2]) == pgid:
             members.append(int(stat.parent.name))
     return members
+
+
+def _wait_until_gone(groups, timeout: float = 30) -> None:
+    """Wait for SIGKILLed process groups to exit; a process that outlives SIGKILL (stuck in the
+    kernel) is named instead of waited for forever."""
+    deadline = time.monotonic() + timeout
+    while survivors := [pid for g in groups for pid in group_members(g)]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes {survivors} still alive {timeout:.0f}s after SIGKILL")
+        time.sleep(0.05)  # waiting for the kernel to reap them
 
 
 def _signal_groups(groups, sig) -> None:

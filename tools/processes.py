@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 
 #: The environment before any job ran in this process: PyFlink's process mode (loopback worker)
 #: later sets variables here, among them PYFLINK_GATEWAY_DISABLED, that stop a child job starting.
@@ -14,11 +13,3 @@ _ENV_AT_START = dict(os.environ)
 def child_env(**overrides: str) -> dict[str, str]:
     """The environment for a subprocess that starts PyFlink."""
     return {**_ENV_AT_START, **overrides}
-
-
-def interruptible() -> None:
-    """``preexec_fn`` for a child that must take Ctrl-C (SIGINT) as a terminal would deliver it.
-
-    A command started in the background by a non-interactive shell inherits SIGINT *ignored*, and
-    Python then installs no KeyboardInterrupt handler: the child would never see the signal."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
