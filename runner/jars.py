@@ -50,3 +50,29 @@ def kafka_broker_classpath() -> str:
     if not (JARS / "kafka").is_dir():
         _fetch()
     return ":".join(str(p) for p in sorted((JARS / "kafka").glob("*.jar")))
+
+
+#: What the ZooKeeper server takes from jars/kafka rather than a second copy (pom.xml): SLF4J 2 and
+#: its log4j2 binding, and snappy-java, which ZooKeeper declares "provided" but links against when it
+#: names a snapshot.
+_ZOOKEEPER_FROM_KAFKA = (
+    "slf4j-api-*.jar",
+    "log4j-api-*.jar",
+    "log4j-core-*.jar",
+    "log4j-slf4j2-impl-*.jar",
+    "snappy-java-*.jar",
+)
+
+
+def zookeeper_classpath() -> str:
+    """The classpath of the local ZooKeeper server (tools/zookeeper.py): jars/zookeeper and, from
+    jars/kafka, its logging and snappy-java."""
+    if not (JARS / "zookeeper").is_dir():
+        _fetch()
+    jars = sorted((JARS / "zookeeper").glob("*.jar"))
+    for pattern in _ZOOKEEPER_FROM_KAFKA:
+        found = sorted((JARS / "kafka").glob(pattern))
+        if not found:
+            raise FileNotFoundError(f"no {pattern} under {JARS / 'kafka'}: run scripts/setup")
+        jars.extend(found)
+    return ":".join(str(p) for p in jars)

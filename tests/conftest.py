@@ -72,6 +72,24 @@ def kafka_bootstrap(tmp_path_factory):
         broker.stop()
 
 
+# --- ZooKeeper -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def zookeeper_quorum(tmp_path_factory):
+    """Connect string of a standalone ZooKeeper server (tools/zookeeper.py, jars/zookeeper, 127.0.0.1
+    only) for the whole session, for JobManager high availability; its process group is stopped
+    at the end."""
+    from tools.zookeeper import ZooKeeperServer
+
+    server = ZooKeeperServer(tmp_path_factory.mktemp("zookeeper"))
+    started = time.monotonic()
+    try:
+        connect = server.start()
+        print(f"\nZooKeeper (pid {server.pid()}) ready in {time.monotonic() - started:.1f}s at {connect}")
+        yield connect
+    finally:
+        server.stop()
+
+
 # --- Flink standalone cluster ----------------------------------------------------------------
 @pytest.fixture(scope="session")
 def flink_cluster(tmp_path_factory):
@@ -90,15 +108,16 @@ def flink_cluster(tmp_path_factory):
 
 
 # --- layers ----------------------------------------------------------------------------------
-INTEGRATION_FIXTURES = {"kafka_bootstrap", "flink_cluster"}
+INTEGRATION_FIXTURES = {"kafka_bootstrap", "flink_cluster", "zookeeper_quorum"}
 
 
 def pytest_collection_modifyitems(config, items):
     """Marks every test with its layer (``pytest -m unit`` etc.; see README, Tests): ``unit``
-    (tests/unit: no JVM), ``integration`` (a Kafka broker or a standalone cluster), ``ops``
-    (operations scenarios, marked in their files), else ``pipeline`` (jobs in a MiniCluster)."""
+    (tests/unit: no JVM), ``integration`` (a Kafka broker, ZooKeeper or a standalone cluster), ``ops``
+    (operations scenarios, marked in their files), else ``pipeline`` (jobs in a MiniCluster). A test
+    marked ``integration`` in its file (one that starts its own server) keeps that layer alone."""
     for item in items:
-        if item.get_closest_marker("ops"):
+        if item.get_closest_marker("ops") or item.get_closest_marker("integration"):
             continue
         if "tests/unit/" in item.nodeid.replace("\\", "/"):
             item.add_marker(pytest.mark.unit)

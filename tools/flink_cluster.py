@@ -49,6 +49,8 @@ class FlinkCluster:
         else:
             self.rest_port = free_port() if free_ports else _project_config()["rest.port"]
         self.checkpoints = self.home / "checkpoints"
+        #: The command :meth:`start_application` started the JobManager with (a restart repeats it).
+        self.application_command: list[str] = []
 
     # -- configuration -----------------------------------------------------------------------
     def configure(self) -> None:
@@ -101,6 +103,13 @@ class FlinkCluster:
             (self.home / sub).mkdir(exist_ok=True)
         self._link_class_path()
 
+    def set_config(self, settings: dict) -> None:
+        """Change settings of this cluster's config.yaml (processes started after read them)."""
+        config = self.conf_dir / "config.yaml"
+        conf = yaml.safe_load(config.read_text())
+        conf.update(settings)
+        config.write_text(yaml.safe_dump(conf, sort_keys=False))
+
     def _link_class_path(self) -> None:
         """The cluster's lib and plugins folders. lib: PyFlink's lib/, flink-python from its opt/ (so
         that the one pemja of the TaskManager serves every thread-mode job: flink-conf/config.yaml
@@ -143,8 +152,106 @@ class FlinkCluster:
         self.wait_for_slots(timeout)
         return self.rest_url
 
+    def start_application(
+        self,
+        script: str,
+        args,
+        *,
+        reactive: bool = False,
+        zookeeper_quorum: str | None = None,
+        slots_per_taskmanager: int = 1,
+        from_savepoint: str | None = None,
+        packages=("udfs", "jobs", "runner"),
+        flink_options=(),
+        timeout: float = 300,
+    ) -> str:
+        """Start an application cluster: a JobManager whose one job is ``script`` (its Python
+        client runs inside the JobManager, where ``flink run`` would run it on the user's
+        machine), then one TaskManager. The cluster ends when the job does; :meth:`stop` ends it
+        earlier. ``reactive``: Flink's adaptive scheduler in reactive mode, the job's parallelism
+        follows the slots there are (:meth:`start_taskmanager` adds some), so a TaskManager's
+        slots are the unit of capacity. ``zookeeper_quorum``: high availability, the JobManager
+        keeps its job and checkpoints in ZooKeeper and a file store, so one that restarts after a
+        crash (:meth:`start_jobmanager`) resumes the job from its latest checkpoint. Returns the
+        job id (with high availability it is fixed, derived from the cluster id)."""
+        if not self.conf_dir.exists():
+            self.configure()
+        self.set_config({"taskmanager.numberOfTaskSlots": slots_per_taskmanager})
+        if zookeeper_quorum:
+            self.set_config(
+                {
+                    "high-availability.type": "zookeeper",
+                    "high-availability.zookeeper.quorum": zookeeper_quorum,
+                    # Job graphs, checkpoint metadata pointers and blobs: ZooKeeper holds only
+                    # references to these files, which every JobManager host must be able to read.
+                    "high-availability.storageDir": (self.home / "ha").as_uri(),
+                    "high-availability.cluster-id": f"/{self.home.name}-{self.rest_port}",
+                }
+            )
+        zipped = package(self.home / f"{script.replace('/', '-')}.zip", packages)
+        self.application_command = [
+            str(BIN / "standalone-job.sh"),
+            "start",
+            *(["-Dscheduler-mode=reactive"] if reactive else []),
+            *flink_options,
+            *(["--fromSavepoint", str(from_savepoint)] if from_savepoint else []),
+            "-py",
+            str(PROJECT_ROOT / script),
+            "-pyfs",
+            str(zipped),
+            "-pyexec",
+            sys.executable,
+            "-pyclientexec",
+            sys.executable,
+            *args,
+        ]
+        self.start_jobmanager()
+        self.start_taskmanager()
+        return self.wait_for_application(timeout)
+
+    def start_jobmanager(self) -> None:
+        """(Re)start the application cluster's JobManager with the command it was started with:
+        what a process supervisor (systemd, Kubernetes) does after the JobManager dies."""
+        subprocess.run(
+            self.application_command,
+            env=self.env,
+            check=True,
+            start_new_session=True,  # a process group of its own, as :meth:`_daemon` says
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def wait_for_application(self, timeout: float = 300) -> str:
+        """The id of the application cluster's job, once its JobManager has it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                jobs = self.rest("/jobs/overview")["jobs"]
+                if jobs:
+                    return jobs[0]["jid"]
+            if not any(_alive(p) for p in self.pids("standalonejob")):
+                raise RuntimeError(f"the application's JobManager exited; logs in {self.home / 'log'}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no job on the application cluster within {timeout:.0f}s; logs in {self.home}")
+            time.sleep(0.5)  # polling a starting JobManager (its Python client builds the job)
+
     def start_taskmanager(self) -> None:
         self._daemon("taskmanager.sh", "start")
+
+    def stop_taskmanager(self, pid: int) -> None:
+        """Stop one TaskManager as an orderly shutdown does (SIGTERM, then its Python workers):
+        capacity removed, which a reactive job answers by scaling in."""
+        group = os.getpgid(pid)
+        _signal_groups([group], signal.SIGTERM)
+        _wait_until_gone([group])
+
+    def kill_jobmanagers(self) -> list[int]:
+        """SIGKILL every JobManager of this cluster (a machine failure, as far as Flink can tell)."""
+        pids = [p for p in self.pids("standalonesession") + self.pids("standalonejob") if _alive(p)]
+        groups = [os.getpgid(p) for p in pids]
+        _signal_groups(groups, signal.SIGKILL)
+        _wait_until_gone(groups)
+        return pids
 
     def stop(self) -> None:
         """Stop the daemons and everything they started (PyFlink's Python workers included): each
@@ -169,7 +276,7 @@ class FlinkCluster:
     def process_groups(self) -> list[int]:
         """The process groups of this cluster's live daemons."""
         groups = []
-        for pid in self.pids("taskexecutor") + self.pids("standalonesession"):
+        for pid in self.pids("taskexecutor") + self.pids("standalonesession") + self.pids("standalonejob"):
             with contextlib.suppress(ProcessLookupError):
                 groups.append(os.getpgid(pid))
         return sorted(set(groups))

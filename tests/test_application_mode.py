@@ -1,0 +1,167 @@
+"""Beyond one machine: a job as its own application cluster (docs/several-machines.md).
+
+``sessions`` Kafka -> Kafka exactly-once in an application cluster (the JobManager runs the job's
+Python client itself), meeting what a cluster of several hosts meets: capacity added and taken
+away (reactive mode rescales the job to the slots there are) and the JobManager's death (high
+availability: ZooKeeper elects the restarted one, which resumes from the latest checkpoint). Each
+time the read_committed output equals the uninterrupted run's, record for record."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+
+import pytest
+
+from jobs import sessions
+from tests.harness import wait_until
+from tests.test_operations import (
+    activity,
+    assert_same_output,
+    committed_output,
+    local_run,
+    user_partition,
+    wait_consumed,
+)
+from tools.flink_cluster import FlinkCluster
+from tools.kafka_broker import append, create_topic
+
+pytestmark = pytest.mark.ops
+
+
+def exactly_once_sessions(topic, bootstrap, prefix, group, *extra):
+    """The job's options: no --parallelism, which reactive mode leaves to the slots there are."""
+    return [
+        *("--gap", "1s", "--source", "kafka", "--topic", topic, "--bootstrap-servers", bootstrap),
+        *("--group-id", group, "--sink", "kafka", "--output-topic-prefix", prefix),
+        *("--checkpoint-interval", "1s", "--delivery-guarantee", "exactly-once"),
+        *extra,
+    ]
+
+
+def write_partitioned(bootstrap, topic, records) -> None:
+    """Each user's records to one of two partitions, in order."""
+    for p in (0, 1):
+        mine = [r for i, r in enumerate(records) if user_partition(i, r) == p]
+        append(bootstrap, topic, mine, partition_of=lambda i, r, p=p: p)
+
+
+def running_at(cluster: FlinkCluster, job_id: str, parallelism: int):
+    """True once every vertex of the job runs ``parallelism`` subtasks, all of them RUNNING."""
+    job = cluster.rest(f"/jobs/{job_id}")
+    assert job["state"] in ("RUNNING", "RESTARTING", "CREATED", "INITIALIZING"), cluster.root_cause(job_id)
+    vertices = job["vertices"]
+    return job["state"] == "RUNNING" and all(
+        v["parallelism"] == parallelism and v["tasks"].get("RUNNING", 0) == parallelism for v in vertices
+    )
+
+
+def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_duplicating_nothing(
+    kafka_bootstrap, tmp_path
+):
+    suffix = uuid.uuid4().hex[:8]
+    topic, prefix, group = f"app-in-{suffix}", f"app-{suffix}", f"app-{suffix}"
+    records = activity(4000, seed=51)
+    quarter = len(records) // 4
+    create_topic(kafka_bootstrap, topic, partitions=2)
+    write_partitioned(kafka_bootstrap, topic, records[:quarter])
+
+    cluster = FlinkCluster(tmp_path / "application")
+    try:
+        job_id = cluster.start_application(
+            "jobs/sessions.py", exactly_once_sessions(topic, kafka_bootstrap, prefix, group), reactive=True
+        )
+        wait_until(lambda: running_at(cluster, job_id, 1), 300, "the job did not start at parallelism 1")
+        wait_until(lambda: committed_output(kafka_bootstrap, prefix)["sessions"], 300, "no session committed")
+        wait_consumed(kafka_bootstrap, group, topic)
+        before = committed_output(kafka_bootstrap, prefix)
+
+        added_at = time.monotonic()
+        first = set(cluster.pids("taskexecutor"))
+        cluster.start_taskmanager()
+        wait_until(lambda: running_at(cluster, job_id, 2), 300, "the job did not scale out to the new TaskManager")
+        scale_out_s = time.monotonic() - added_at
+        write_partitioned(kafka_bootstrap, topic, records[quarter : 2 * quarter])
+        wait_consumed(kafka_bootstrap, group, topic)
+
+        (added,) = set(cluster.pids("taskexecutor")) - first
+        removed_at = time.monotonic()
+        cluster.stop_taskmanager(added)
+        wait_until(lambda: running_at(cluster, job_id, 1), 300, "the job did not scale back in")
+        scale_in_s = time.monotonic() - removed_at
+        write_partitioned(kafka_bootstrap, topic, records[2 * quarter :])
+        wait_consumed(kafka_bootstrap, group, topic)
+
+        cluster.stop_with_savepoint(job_id, tmp_path / "savepoints", drain=True)
+        out = committed_output(kafka_bootstrap, prefix)
+        rescales = cluster.rest(f"/jobs/{job_id}/exceptions?maxExceptions=50")["exceptionHistory"]["entries"]
+    finally:
+        cluster.stop()
+    expected = local_run(tmp_path, records)
+    assert expected["late"] == [] and expected["errors"]
+    assert before["sessions"] and len(before["sessions"]) < len(expected["sessions"])  # a real mid-stream cut
+    assert_same_output(out, expected)
+    assert sessions.JOB.accounted(out) == len(records)
+    print(
+        f"\nreactive: TaskManager started -> running at parallelism 2 in {scale_out_s:.1f}s; stopped -> running "
+        f"at parallelism 1 in {scale_in_s:.1f}s; {len(rescales)} entries in the exception history"
+    )
+
+
+def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_duplicating_nothing(
+    kafka_bootstrap, zookeeper_quorum, tmp_path
+):
+    suffix = uuid.uuid4().hex[:8]
+    topic, prefix, group = f"ha-in-{suffix}", f"ha-{suffix}", f"ha-{suffix}"
+    records = activity(3000, seed=61)
+    half = len(records) // 2
+    create_topic(kafka_bootstrap, topic, partitions=2)
+    write_partitioned(kafka_bootstrap, topic, records[:half])
+
+    cluster = FlinkCluster(tmp_path / "application")
+    try:
+        job_id = cluster.start_application(
+            "jobs/sessions.py",
+            exactly_once_sessions(topic, kafka_bootstrap, prefix, group, "--parallelism", "2"),
+            zookeeper_quorum=zookeeper_quorum,
+            slots_per_taskmanager=2,
+        )
+        wait_until(lambda: running_at(cluster, job_id, 2), 300, "the job did not start")
+        wait_until(lambda: committed_output(kafka_bootstrap, prefix)["sessions"], 300, "no session committed")
+        wait_consumed(kafka_bootstrap, group, topic)
+        before = committed_output(kafka_bootstrap, prefix)
+        checkpoint = cluster.rest(f"/jobs/{job_id}/checkpoints")["latest"]["completed"]["id"]
+
+        (killed,) = cluster.kill_jobmanagers()
+        killed_at, killed_wall_ms = time.monotonic(), time.time() * 1000
+        write_partitioned(kafka_bootstrap, topic, records[half:])  # the job's input goes on meanwhile
+        cluster.start_jobmanager()  # what a supervisor does; ZooKeeper elects it, it finds the job
+
+        def recovered():
+            with contextlib.suppress(OSError):  # the REST endpoint comes up with the JobManager
+                latest = cluster.rest(f"/jobs/{job_id}/checkpoints")["latest"]
+                done = latest.get("completed")
+                if done and done["trigger_timestamp"] > killed_wall_ms and running_at(cluster, job_id, 2):
+                    return latest
+            return None
+
+        latest = wait_until(recovered, 300, "the job did not recover after the JobManager was killed")
+        recovery_s = time.monotonic() - killed_at
+        restored = latest["restored"]
+        assert restored["id"] >= checkpoint and not restored["is_savepoint"], restored
+        wait_consumed(kafka_bootstrap, group, topic)
+        cluster.stop_with_savepoint(job_id, tmp_path / "savepoints", drain=True)
+        out = committed_output(kafka_bootstrap, prefix)
+    finally:
+        cluster.stop()
+    expected = local_run(tmp_path, records)
+    assert expected["late"] == [] and expected["errors"]
+    assert before["sessions"] and len(before["sessions"]) < len(expected["sessions"])  # a real mid-stream cut
+    assert_same_output(out, expected)
+    assert sessions.JOB.accounted(out) == len(records)
+    print(
+        f"\nJobManager (pid {killed}) killed; the restarted one ran the job again from checkpoint "
+        f"{restored['id']} (the last before the kill: {checkpoint}), with a new checkpoint completed, "
+        f"{recovery_s:.1f}s after the kill"
+    )
