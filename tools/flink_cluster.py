@@ -45,9 +45,11 @@ class FlinkCluster:
         self.free_ports = free_ports
         config = self.conf_dir / "config.yaml"
         if config.exists():
-            self.rest_port = yaml.safe_load(config.read_text())["rest.port"]
+            conf = yaml.safe_load(config.read_text())
+            self.rest_port, self.rest_address = conf["rest.port"], conf["rest.address"]
         else:
             self.rest_port = free_port() if free_ports else _project_config()["rest.port"]
+            self.rest_address = _project_config()["rest.address"]
         self.checkpoints = self.home / "checkpoints"
         #: The command :meth:`start_application` started the JobManager with (a restart repeats it).
         self.application_command: list[str] = []
@@ -109,6 +111,7 @@ class FlinkCluster:
         conf = yaml.safe_load(config.read_text())
         conf.update(settings)
         config.write_text(yaml.safe_dump(conf, sort_keys=False))
+        self.rest_address = conf["rest.address"]
 
     def _link_class_path(self) -> None:
         """The cluster's lib and plugins folders. lib: PyFlink's lib/, flink-python from its opt/ (so
@@ -145,12 +148,18 @@ class FlinkCluster:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 120) -> str:
+        """A session cluster: a JobManager and one TaskManager; its REST URL once it has slots."""
         if not self.conf_dir.exists():
             self.configure()
-        self._daemon("jobmanager.sh", "start")
+        self.start_session_jobmanager()
         self.start_taskmanager()
         self.wait_for_slots(timeout)
         return self.rest_url
+
+    def start_session_jobmanager(self, namespace: str | None = None) -> None:
+        """A session cluster's JobManager; in network namespace ``namespace`` (another host, as far
+        as the network is concerned) if given."""
+        self._daemon("jobmanager.sh", "start", namespace=namespace)
 
     def start_application(
         self,
@@ -192,6 +201,8 @@ class FlinkCluster:
         self.application_command = [
             str(BIN / "standalone-job.sh"),
             "start",
+            # The owner (the wrapper, a test) reads the job's final state, then stops the cluster.
+            "-Dexecution.shutdown-on-application-finish=false",
             *(["-Dscheduler-mode=reactive"] if reactive else []),
             *flink_options,
             *(["--fromSavepoint", str(from_savepoint)] if from_savepoint else []),
@@ -235,8 +246,10 @@ class FlinkCluster:
                 raise TimeoutError(f"no job on the application cluster within {timeout:.0f}s; logs in {self.home}")
             time.sleep(0.5)  # polling a starting JobManager (its Python client builds the job)
 
-    def start_taskmanager(self) -> None:
-        self._daemon("taskmanager.sh", "start")
+    def start_taskmanager(self, *properties: str, namespace: str | None = None) -> None:
+        """One more TaskManager, with ``-Dkey=value`` settings of its own (its address when it runs
+        on another host), in network namespace ``namespace`` if given."""
+        self._daemon("taskmanager.sh", "start", *properties, namespace=namespace)
 
     def stop_taskmanager(self, pid: int) -> None:
         """Stop one TaskManager as an orderly shutdown does (SIGTERM, then its Python workers):
@@ -288,11 +301,11 @@ class FlinkCluster:
             result += [int(line) for line in f.read_text().split() if line.strip().isdigit()]
         return result
 
-    def _daemon(self, script: str, command: str) -> None:
+    def _daemon(self, script: str, command: str, *args: str, namespace: str | None = None) -> None:
         # A session of its own: the daemon, and every process it starts, share one process group
         # that stop() and kill_taskmanagers() signal as a whole.
         subprocess.run(
-            [str(BIN / script), command],
+            [*(["ip", "netns", "exec", namespace] if namespace else []), str(BIN / script), command, *args],
             env=self.env,
             check=True,
             start_new_session=True,
@@ -303,7 +316,7 @@ class FlinkCluster:
     # -- REST --------------------------------------------------------------------------------
     @property
     def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.rest_port}"
+        return f"http://{self.rest_address}:{self.rest_port}"
 
     @property
     def metrics_ports(self) -> list[int]:
@@ -368,7 +381,7 @@ class FlinkCluster:
             str(BIN / "flink"),
             "run",
             "-m",
-            f"127.0.0.1:{self.rest_port}",
+            f"{self.rest_address}:{self.rest_port}",
             *(["--detached"] if detached else []),
             *flink_options,
             "-py",
@@ -549,8 +562,35 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/flink-cluster", description="a local standalone Flink cluster from PyFlink's bin/"
     )
-    parser.add_argument("command", choices=["start", "stop", "restart", "status", "run", "stop-with-savepoint"])
-    parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".flink-cluster")
+    parser.add_argument(
+        "command",
+        choices=[
+            "start",
+            "stop",
+            "restart",
+            "status",
+            "run",
+            "stop-with-savepoint",
+            "application",
+            "add-taskmanager",
+            "remove-taskmanager",
+        ],
+    )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="the cluster's folder (default .flink-cluster; for application, .flink-application)",
+    )
+    parser.add_argument(
+        "--reactive",
+        action="store_true",
+        help="application: the job's parallelism follows the TaskManagers' slots (add-taskmanager, remove-taskmanager)",
+    )
+    parser.add_argument(
+        "--zookeeper",
+        metavar="HOST:PORT",
+        help="application: high availability through this ZooKeeper quorum (docs/several-machines.md)",
+    )
     parser.add_argument(
         "--from-savepoint",
         metavar="PATH",
@@ -578,7 +618,27 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     _command_options(parser, args)
-    cluster = FlinkCluster(args.home, free_ports=False)
+    if args.command == "application":
+        if not args.job_args:
+            parser.error("application needs a job script, e.g. jobs/sessions.py")
+        return _application(args)
+    cluster = FlinkCluster(args.home or PROJECT_ROOT / ".flink-cluster", free_ports=False)
+    if args.command == "add-taskmanager":
+        if not any(_alive(p) for p in cluster.pids("standalonesession") + cluster.pids("standalonejob")):
+            print(f"flink: no cluster running in {cluster.home}", file=sys.stderr)
+            return 2
+        cluster.start_taskmanager()
+        taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
+        print(f"flink: TaskManager pid {taskmanagers[-1]} started; {len(taskmanagers)} TaskManagers")
+        return 0
+    if args.command == "remove-taskmanager":
+        taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
+        if not taskmanagers:
+            print(f"flink: no TaskManager running in {cluster.home}", file=sys.stderr)
+            return 2
+        cluster.stop_taskmanager(taskmanagers[-1])
+        print(f"flink: TaskManager pid {taskmanagers[-1]} stopped; {len(taskmanagers) - 1} TaskManagers")
+        return 0
     if args.command == "start":
         if any(_alive(p) for p in cluster.pids("standalonesession")):
             print(f"flink: already running at {cluster.rest_url}")
@@ -601,7 +661,7 @@ def main(argv=None) -> int:
         cluster.start()
         print(f"flink: restarted at {cluster.rest_url} ({time.monotonic() - started:.1f}s)")
     elif args.command == "status":
-        jobmanagers = [p for p in cluster.pids("standalonesession") if _alive(p)]
+        jobmanagers = [p for p in cluster.pids("standalonesession") + cluster.pids("standalonejob") if _alive(p)]
         taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
         print(status_line(cluster.rest_url, jobmanagers, taskmanagers))
         return 0 if jobmanagers or taskmanagers else 3
@@ -633,8 +693,13 @@ def _command_options(parser, args) -> None:
         parsed = sub.parse_args(args.job_args)
         args.savepoint_dir, args.drain, args.job_args = parsed.savepoint_dir, parsed.drain, parsed.job_id
         return
-    takes_value = {"--from-savepoint": "from_savepoint", "--savepoint-dir": "savepoint_dir", "--home": "home"}
-    flags = {"--allow-non-restored-state": "allow_non_restored_state", "--drain": "drain"}
+    takes_value = {
+        "--from-savepoint": "from_savepoint",
+        "--savepoint-dir": "savepoint_dir",
+        "--home": "home",
+        "--zookeeper": "zookeeper",
+    }
+    flags = {"--allow-non-restored-state": "allow_non_restored_state", "--drain": "drain", "--reactive": "reactive"}
     rest = list(args.job_args)
     while rest and rest[0].startswith("-"):
         name, _, value = rest.pop(0).partition("=")
@@ -799,6 +864,50 @@ def _run(cluster: FlinkCluster, script: str, job_args, flink_options=()) -> int:
     except KeyboardInterrupt:
         return 130
     return 0 if state == "FINISHED" else 1
+
+
+def _application(args) -> int:
+    """``scripts/flink-cluster application JOB_SCRIPT [options]``: the job as its own cluster (free
+    ports, beside a session cluster), followed as ``run`` follows a job; the cluster is stopped
+    when the job ends, or on Ctrl-C (which cancels the job first)."""
+    cluster = FlinkCluster(args.home or PROJECT_ROOT / ".flink-application")
+    if cluster.process_groups():
+        print(
+            f"flink: a cluster is running in {cluster.home}; stop it with scripts/flink-cluster stop --home "
+            f"{cluster.home}",
+            file=sys.stderr,
+        )
+        return 2
+    shutil.rmtree(cluster.conf_dir, ignore_errors=True)  # free ports of its own each time
+    cluster = FlinkCluster(cluster.home)
+    script = args.job_args[0]
+    packages = ("udfs", "jobs", "runner") if script.startswith("jobs/") else ("udfs", "jobs", "runner", script)
+    try:
+        try:
+            job_id = cluster.start_application(
+                script,
+                args.job_args[1:],
+                reactive=args.reactive,
+                zookeeper_quorum=args.zookeeper,
+                from_savepoint=args.from_savepoint,
+                packages=packages,
+            )
+        except (RuntimeError, TimeoutError) as error:
+            print(f"flink: the application did not start: {error}", file=sys.stderr)
+            return 1
+        scaling = f" (reactive: scripts/flink-cluster add-taskmanager --home {cluster.home})" if args.reactive else ""
+        print(
+            f"flink: application cluster for {script} at {cluster.rest_url}, job {job_id}{scaling}",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            state = cluster.follow(job_id)
+        except KeyboardInterrupt:
+            return 130
+        return 0 if state == "FINISHED" else 1
+    finally:
+        cluster.stop()
 
 
 def _code_changed_since_taskmanager_start(cluster: FlinkCluster) -> bool:
