@@ -9,13 +9,16 @@ time the read_committed output equals the uninterrupted run's, record for record
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from jobs import sessions
-from tests.harness import wait_until
+from runner.outputs import read_file_outputs
+from tests.harness import canonical, run_job, wait_until
 from tests.test_operations import (
     activity,
     assert_same_output,
@@ -26,8 +29,11 @@ from tests.test_operations import (
 )
 from tools.flink_cluster import FlinkCluster
 from tools.kafka_broker import append, create_topic
+from tools.processes import child_env
 
 pytestmark = pytest.mark.ops
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def exactly_once_sessions(topic, bootstrap, prefix, group, *extra):
@@ -165,3 +171,28 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
         f"{restored['id']} (the last before the kill: {checkpoint}), with a new checkpoint completed, "
         f"{recovery_s:.1f}s after the kill"
     )
+
+
+def test_the_wrapper_runs_a_job_as_its_own_cluster_and_leaves_nothing_running(tmp_path):
+    home = tmp_path / "application"
+    result = subprocess.run(
+        [
+            *(str(ROOT / "scripts" / "flink-cluster"), "application", "--home", str(home), "jobs/sessions.py"),
+            *("--input", str(ROOT / "samples" / "activity.jsonl"), "--gap", "3s"),
+            *("--sink", "file", "--output", str(tmp_path / "out")),
+        ],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("flink: application cluster for jobs/sessions.py at http://127.0.0.1:"), lines
+    assert lines[-1].startswith("FINISHED"), lines
+    assert not FlinkCluster(home).process_groups()
+    events = (ROOT / "samples" / "activity.jsonl").read_text().splitlines()
+    expected = run_job(sessions.JOB, ["--gap", "3s"], events=events)
+    got = read_file_outputs(tmp_path / "out", expected)
+    assert {k: canonical(v) for k, v in got.items()} == {k: canonical(v) for k, v in expected.items()}

@@ -292,7 +292,8 @@ class FlinkCluster:
         for pid in self.pids("taskexecutor") + self.pids("standalonesession") + self.pids("standalonejob"):
             with contextlib.suppress(ProcessLookupError):
                 groups.append(os.getpgid(pid))
-        return sorted(set(groups))
+        # A daemon that died is a zombie until its parent reaps it, and keeps its group until then.
+        return sorted(g for g in set(groups) if group_members(g))
 
     def pids(self, daemon: str) -> list[int]:
         """PIDs of this cluster's daemons, from the pid files flink-daemon.sh writes."""
