@@ -195,6 +195,10 @@ class FlinkCluster:
                     # references to these files, which every JobManager host must be able to read.
                     "high-availability.storageDir": (self.home / "ha").as_uri(),
                     "high-availability.cluster-id": f"/{self.home.name}-{self.rest_port}",
+                    # A dead leader's ZooKeeper session holds its leadership until the session
+                    # expires: Flink's 60 s default is most of a failover. 15 s: a JobManager
+                    # paused longer (GC, network) than that loses leadership, which is a restart.
+                    "high-availability.zookeeper.client.session-timeout": 15_000,
                 }
             )
         zipped = package(self.home / f"{script.replace('/', '-')}.zip", packages)
