@@ -9,6 +9,7 @@ time the read_committed output equals the uninterrupted run's, record for record
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 import time
 import uuid
@@ -118,6 +119,9 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
 def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_duplicating_nothing(
     kafka_bootstrap, zookeeper_quorum, tmp_path
 ):
+    """Through the wrapper, as a user runs it: ``application --zookeeper``; the JobManager is
+    killed (SIGKILL) mid-stream, the wrapper starts it again as a supervisor would, ZooKeeper
+    elects it, and it resumes the job from its latest checkpoint."""
     suffix = uuid.uuid4().hex[:8]
     topic, prefix, group = f"ha-in-{suffix}", f"ha-{suffix}", f"ha-{suffix}"
     records = activity(3000, seed=61)
@@ -125,15 +129,26 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
     create_topic(kafka_bootstrap, topic, partitions=2)
     write_partitioned(kafka_bootstrap, topic, records[:half])
 
-    cluster = FlinkCluster(tmp_path / "application")
-    try:
-        job_id = cluster.start_application(
-            "jobs/sessions.py",
-            exactly_once_sessions(topic, kafka_bootstrap, prefix, group, "--parallelism", "2"),
-            zookeeper_quorum=zookeeper_quorum,
-            slots_per_taskmanager=2,
+    home, transcript = tmp_path / "application", tmp_path / "wrapper.txt"
+    options = exactly_once_sessions(topic, kafka_bootstrap, prefix, group, "--parallelism", "1")
+    with open(transcript, "w") as log:
+        wrapper = subprocess.Popen(
+            [
+                *(str(ROOT / "scripts" / "flink-cluster"), "application", "--home", str(home)),
+                *("--zookeeper", zookeeper_quorum, "jobs/sessions.py", *options),
+            ],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        wait_until(lambda: running_at(cluster, job_id, 2), 300, "the job did not start")
+    try:
+        started = wait_until(lambda: "application cluster for" in transcript.read_text(), 300, "no application")
+        assert started
+        cluster = FlinkCluster(home)
+        (job_id,) = [j["jid"] for j in cluster.rest("/jobs/overview")["jobs"]]
+        wait_until(lambda: running_at(cluster, job_id, 1), 300, "the job did not start")
         wait_until(lambda: committed_output(kafka_bootstrap, prefix)["sessions"], 300, "no session committed")
         wait_consumed(kafka_bootstrap, group, topic)
         before = committed_output(kafka_bootstrap, prefix)
@@ -142,13 +157,12 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
         (killed,) = cluster.kill_jobmanagers()
         killed_at, killed_wall_ms = time.monotonic(), time.time() * 1000
         write_partitioned(kafka_bootstrap, topic, records[half:])  # the job's input goes on meanwhile
-        cluster.start_jobmanager()  # what a supervisor does; ZooKeeper elects it, it finds the job
 
         def recovered():
             with contextlib.suppress(OSError):  # the REST endpoint comes up with the JobManager
                 latest = cluster.rest(f"/jobs/{job_id}/checkpoints")["latest"]
                 done = latest.get("completed")
-                if done and done["trigger_timestamp"] > killed_wall_ms and running_at(cluster, job_id, 2):
+                if done and done["trigger_timestamp"] > killed_wall_ms and running_at(cluster, job_id, 1):
                     return latest
             return None
 
@@ -158,9 +172,15 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
         assert restored["id"] >= checkpoint and not restored["is_savepoint"], restored
         wait_consumed(kafka_bootstrap, group, topic)
         cluster.stop_with_savepoint(job_id, tmp_path / "savepoints", drain=True)
+        assert wrapper.wait(timeout=120) == 0, transcript.read_text()[-3000:]
         out = committed_output(kafka_bootstrap, prefix)
     finally:
-        cluster.stop()
+        if wrapper.poll() is None:
+            wrapper.send_signal(signal.SIGINT)  # the wrapper cancels its job and stops its cluster
+            wrapper.wait(timeout=120)
+    said = transcript.read_text()
+    assert "flink: the JobManager died; restarting it" in said, said
+    assert not FlinkCluster(home).process_groups()
     expected = local_run(tmp_path, records)
     assert expected["late"] == [] and expected["errors"]
     assert before["sessions"] and len(before["sessions"]) < len(expected["sessions"])  # a real mid-stream cut

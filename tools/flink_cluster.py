@@ -84,8 +84,9 @@ class FlinkCluster:
                     # A killed TaskManager (exactly-once test) is noticed in seconds, not 50 s.
                     "heartbeat.interval": 2000,
                     "heartbeat.timeout": 8000,
-                    # The JobManager, a TaskManager and one that replaces it: one port each.
-                    "metrics.reporter.prom.port": ",".join(str(free_port()) for _ in range(3)),
+                    # The JobManager and up to five TaskManagers (one that replaces a killed one,
+                    # those add-taskmanager starts): one port each.
+                    "metrics.reporter.prom.port": ",".join(str(free_port()) for _ in range(6)),
                 }
             )
         conf.update(
@@ -599,12 +600,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--from-savepoint",
         metavar="PATH",
-        help="run: resume the job from this savepoint (flink run -s PATH); docs/operations.md",
+        help="run, application: resume the job from this savepoint (flink run -s PATH); docs/operations.md",
     )
     parser.add_argument(
         "--allow-non-restored-state",
         action="store_true",
-        help="run --from-savepoint: skip state of operators the job no longer has (flink run -n)",
+        help="run/application --from-savepoint: skip state of operators the job no longer has (flink run -n)",
     )
     parser.add_argument(
         "--savepoint-dir",
@@ -695,8 +696,10 @@ def _command_options(parser, args) -> None:
         sub.add_argument("job_id", nargs="*")
         sub.add_argument("--savepoint-dir", default=args.savepoint_dir)
         sub.add_argument("--drain", action="store_true", default=args.drain)
+        sub.add_argument("--home", type=Path, default=args.home)
         parsed = sub.parse_args(args.job_args)
         args.savepoint_dir, args.drain, args.job_args = parsed.savepoint_dir, parsed.drain, parsed.job_id
+        args.home = parsed.home
         return
     takes_value = {
         "--from-savepoint": "from_savepoint",
@@ -896,6 +899,7 @@ def _application(args) -> int:
                 zookeeper_quorum=args.zookeeper,
                 from_savepoint=args.from_savepoint,
                 packages=packages,
+                flink_options=["--allowNonRestoredState"] if args.allow_non_restored_state else [],
             )
         except (RuntimeError, TimeoutError) as error:
             print(f"flink: the application did not start: {error}", file=sys.stderr)
@@ -906,10 +910,27 @@ def _application(args) -> int:
             file=sys.stderr,
             flush=True,
         )
-        try:
-            state = cluster.follow(job_id)
-        except KeyboardInterrupt:
-            return 130
+        while True:
+            try:
+                state = cluster.follow(job_id)
+                break
+            except KeyboardInterrupt:
+                return 130
+            except OSError:  # the REST endpoint went away with the JobManager
+                if any(_alive(p) for p in cluster.pids("standalonejob")):
+                    time.sleep(1)  # a JobManager starting up or recovering the job
+                    continue
+                if not args.zookeeper:
+                    print("flink: the JobManager died, and with it the job (no high availability)", file=sys.stderr)
+                    return 1
+                # What a supervisor does: the new JobManager takes the job over from ZooKeeper.
+                print(
+                    "flink: the JobManager died; restarting it (it resumes the job from its latest checkpoint)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                cluster.start_jobmanager()
+                cluster.wait_for_application()
         return 0 if state == "FINISHED" else 1
     finally:
         cluster.stop()
