@@ -52,7 +52,7 @@ def free_subnet() -> ipaddress.IPv4Network:
     routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
     used = [ipaddress.ip_network(word, strict=False) for word in routes.split() if "/" in word and word[0].isdigit()]
     for third in range(200, 250):
-        subnet = ipaddress.ip_network(f"10.{third}.77.0/24")
+        subnet = ipaddress.IPv4Network(f"10.{third}.77.0/24")
         if not any(subnet.overlaps(u) for u in used):
             return subnet
     raise RuntimeError("no free 10.x.77.0/24 subnet")
