@@ -171,7 +171,19 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
         restored = latest["restored"]
         assert restored["id"] >= checkpoint and not restored["is_savepoint"], restored
         wait_consumed(kafka_bootstrap, group, topic)
-        cluster.stop_with_savepoint(job_id, tmp_path / "savepoints", drain=True)
+        stopped = subprocess.run(
+            [
+                *(str(ROOT / "scripts" / "flink-cluster"), "stop-with-savepoint", "--drain", job_id),
+                *("--home", str(home), "--savepoint-dir", str(tmp_path / "savepoints")),
+            ],
+            cwd=ROOT,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert stopped.returncode == 0, stopped.stderr
+        assert Path(stopped.stdout.strip().removeprefix("file:")).is_dir(), stopped.stdout
         assert wrapper.wait(timeout=120) == 0, transcript.read_text()[-3000:]
         out = committed_output(kafka_bootstrap, prefix)
     finally:

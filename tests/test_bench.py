@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from runner.cli import PROJECT_ROOT
+from tools.processes import child_env
 
 
 def test_bench_smoke_job_and_sql_agree(tmp_path):
@@ -30,6 +31,7 @@ def test_bench_smoke_job_and_sql_agree(tmp_path):
             str(tmp_path),
         ],
         cwd=PROJECT_ROOT,
+        env=child_env(),  # not this process's: a process-mode job here disables a child's gateway
         capture_output=True,
         text=True,
         timeout=600,
@@ -37,6 +39,8 @@ def test_bench_smoke_job_and_sql_agree(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((tmp_path / "smoke.json").read_text())
     [entry] = report["jobs"]
+    runs = entry["runs"]["400"]
+    assert runs["job"]["ok"] and runs["sql"]["ok"], (runs["job"], runs["sql"], proc.stdout[-3000:])
     check = entry["checks"]["400"]
     assert check["same_as_sql"] and check["compared"] > 0 and check["accounting_ok"]
     assert entry["runs"]["400"]["records_in"] == 400

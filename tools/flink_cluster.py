@@ -737,7 +737,10 @@ def _stop_with_savepoint(cluster: FlinkCluster, job_id: str, savepoint_dir, drai
     except urllib.error.HTTPError as error:  # no such job, or it is not running
         print(f"flink: cannot stop job {job_id}: {_rest_error(error)}", file=sys.stderr)
         return 1
-    state = cluster.wait_for_job(job_id, timeout=120)
+    try:
+        state = cluster.wait_for_job(job_id, timeout=120)
+    except urllib.error.URLError:  # an application cluster that ended with its job, already stopped
+        state = "FINISHED"
     print(savepoint_line(job_id, state, path, drain), file=sys.stderr)
     print(path)
     return 0
@@ -913,6 +916,8 @@ def _application(args) -> int:
         while True:
             try:
                 state = cluster.follow(job_id)
+                # A stop-with-savepoint command in flight reads the job's end from the JobManager.
+                time.sleep(3)
                 break
             except KeyboardInterrupt:
                 return 130
