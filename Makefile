@@ -25,7 +25,7 @@ test-jvm: setup  ## the Java's JUnit tests (jvm/src/test: functions, and operato
 test-unit: setup  ## the no-JVM layer only: functions and Flink function classes called directly (seconds)
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
-test-ops: setup  ## operations: failures, savepoints and rescaling, broker outage, poison input at rate, state that stops growing, application clusters: reactive scaling, JobManager failover, two hosts (docs/operations.md, docs/several-machines.md; ~13 min)
+test-ops: setup  ## operations: failures, savepoints and rescaling, broker outage, poison input at rate, state that stops growing, application clusters: reactive scaling, JobManager failover, two hosts (docs/operations.md, docs/several-machines.md; ~12 min)
 	$(PY) -m pytest -m ops $(PYTEST_ARGS)
 
 lint: setup  ## ruff (lint + format check) and mypy, as CI runs them

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 import uuid
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from jobs import sessions
 from runner.outputs import read_file_outputs
 from tests.harness import canonical, run_job, wait_until
+from tests.test_metrics import listeners_of, loopback
 from tests.test_operations import (
     activity,
     assert_same_output,
@@ -91,6 +93,9 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
         scale_out_s = time.monotonic() - added_at
         write_partitioned(kafka_bootstrap, topic, records[quarter : 2 * quarter])
         wait_consumed(kafka_bootstrap, group, topic)
+        daemons = cluster.pids("standalonejob") + cluster.pids("taskexecutor")
+        sockets = [listener for pid in daemons for listener in listeners_of(pid)]
+        assert sockets and all(loopback(ip_address(name.rsplit(" ", 1)[1])) for name, _ in sockets), sockets
 
         (added,) = set(cluster.pids("taskexecutor")) - first
         removed_at = time.monotonic()
@@ -105,6 +110,7 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
         rescales = cluster.rest(f"/jobs/{job_id}/exceptions?maxExceptions=50")["exceptionHistory"]["entries"]
     finally:
         cluster.stop()
+    assert not cluster.process_groups()
     expected = local_run(tmp_path, records)
     assert expected["late"] == [] and expected["errors"]
     assert before["sessions"] and len(before["sessions"]) < len(expected["sessions"])  # a real mid-stream cut
