@@ -20,16 +20,17 @@ import pytest
 
 from jobs import sessions
 from runner.outputs import read_file_outputs
-from tests.harness import canonical, run_job, wait_until
-from tests.test_metrics import listeners_of, loopback
-from tests.test_operations import (
+from tests.exactly_once_runs import (
     activity,
     assert_same_output,
     committed_output,
     local_run,
+    sessions_args,
     user_partition,
     wait_consumed,
 )
+from tests.harness import canonical, run_job, wait_until
+from tests.sockets import listeners_of, loopback
 from tools.flink_cluster import FlinkCluster
 from tools.kafka_broker import append, create_topic
 from tools.processes import child_env
@@ -37,16 +38,6 @@ from tools.processes import child_env
 pytestmark = pytest.mark.ops
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def exactly_once_sessions(topic, bootstrap, prefix, group, *extra):
-    """The job's options: no --parallelism, which reactive mode leaves to the slots there are."""
-    return [
-        *("--gap", "1s", "--source", "kafka", "--topic", topic, "--bootstrap-servers", bootstrap),
-        *("--group-id", group, "--sink", "kafka", "--output-topic-prefix", prefix),
-        *("--checkpoint-interval", "1s", "--delivery-guarantee", "exactly-once"),
-        *extra,
-    ]
 
 
 def write_partitioned(bootstrap, topic, records) -> None:
@@ -79,7 +70,7 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
     cluster = FlinkCluster(tmp_path / "application")
     try:
         job_id = cluster.start_application(
-            "jobs/sessions.py", exactly_once_sessions(topic, kafka_bootstrap, prefix, group), reactive=True
+            "jobs/sessions.py", sessions_args(topic, kafka_bootstrap, prefix, group, None), reactive=True
         )
         wait_until(lambda: running_at(cluster, job_id, 1), 300, "the job did not start at parallelism 1")
         wait_until(lambda: committed_output(kafka_bootstrap, prefix)["sessions"], 300, "no session committed")
@@ -136,7 +127,7 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
     write_partitioned(kafka_bootstrap, topic, records[:half])
 
     home, transcript = tmp_path / "application", tmp_path / "wrapper.txt"
-    options = exactly_once_sessions(topic, kafka_bootstrap, prefix, group, "--parallelism", "1")
+    options = sessions_args(topic, kafka_bootstrap, prefix, group, 1)
     with open(transcript, "w") as log:
         wrapper = subprocess.Popen(
             [

@@ -8,7 +8,6 @@ second, 1 ms older, arrives when the newest event is exactly the bound ahead of 
 is then what the lag gauge shows.
 """
 
-import contextlib
 import ipaddress
 import json
 import os
@@ -31,6 +30,7 @@ import yaml
 from jobs import sessions
 from runner.cli import parse
 from tests.harness import canonical, run_job, wait_until
+from tests.sockets import listeners_of, listening_addresses, loopback
 from tests.unbounded import scrape
 from tools import dashboard
 from tools.kafka_broker import free_port, produce, read_topic
@@ -69,46 +69,6 @@ def output_counts(samples) -> dict[str, int]:
         if name == "flink_taskmanager_job_task_operator_output_records":
             counts[labels["output"]] += int(value)
     return dict(counts)
-
-
-def listening_sockets() -> list[tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int, str]]:
-    """(local address, port, socket inode) of every listening TCP socket (Linux's /proc/net tables)."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            address, port = fields[1].split(":")
-            if fields[3] == "0A":  # LISTEN
-                raw = bytes.fromhex(address)  # 32-bit words in the machine's (little-endian) order
-                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-                found.append((ipaddress.ip_address(words), int(port, 16), fields[9]))
-    return found
-
-
-def listening_addresses(port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """The local addresses of the sockets listening on ``port``."""
-    return [address for address, p, _ in listening_sockets() if p == port]
-
-
-def listeners_of(pid: int) -> list[tuple[str, int]]:
-    """(process, port) of every socket a process and its children listen on, with the address."""
-    pids = [
-        pid,
-        *(int(c) for c in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()),
-    ]
-    inodes = {}
-    for each in pids:
-        for fd in Path(f"/proc/{each}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes[target[8:-1]] = Path(f"/proc/{each}/comm").read_text().strip()
-    return [(f"{inodes[inode]} {address}", port) for address, port, inode in listening_sockets() if inode in inodes]
-
-
-def loopback(address) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def panel_queries() -> list[tuple[str, str]]:

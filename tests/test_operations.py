@@ -21,7 +21,6 @@ Run with ``-m ops`` (``make test-ops``); each test takes 1-3 minutes on 2 busy c
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -33,94 +32,32 @@ from pathlib import Path
 import pytest
 
 from jobs import sessions
+from tests.exactly_once_runs import (
+    activity,
+    assert_same_output,
+    committed_output,
+    local_run,
+    sessions_args,
+    user_partition,
+    wait_consumed,
+)
 from tests.flaky_job import ALWAYS
-from tests.harness import assert_same_records, run_in_a_process, wait_until
+from tests.harness import wait_until
 from tools import loadgen
 from tools.kafka_broker import (
     KafkaBroker,
     append,
-    committed_offsets,
     create_topic,
-    end_offsets,
     produce,
     read_topic,
 )
 from tools.processes import child_env
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-OUTPUTS = ("sessions", "late", "errors")
 pytestmark = pytest.mark.ops
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def sessions_args(topic, bootstrap, prefix, group, parallelism=1, *extra):
-    return [
-        "--gap",
-        "1s",
-        "--source",
-        "kafka",
-        "--topic",
-        topic,
-        "--bootstrap-servers",
-        bootstrap,
-        "--group-id",
-        group,
-        "--sink",
-        "kafka",
-        "--output-topic-prefix",
-        prefix,
-        "--checkpoint-interval",
-        "1s",
-        "--delivery-guarantee",
-        "exactly-once",
-        "--parallelism",
-        str(parallelism),
-        *extra,
-    ]
-
-
-def activity(count, seed, invalid=0.02, late=0.0, users=20):
-    return list(
-        loadgen.generate(
-            "activity",
-            count,
-            seed=seed,
-            users=users,
-            out_of_orderness_ms=3_000,
-            late_fraction=late,
-            invalid_fraction=invalid,
-        )
-    )
-
-
-def local_run(tmp_path: Path, records, argv=("--gap", "1s")) -> dict[str, list[dict]]:
-    """The uninterrupted run: the job on a file of the same records, bounded, in a local MiniCluster."""
-    folder = tmp_path / f"reference-{uuid.uuid4().hex[:6]}"
-    folder.mkdir()
-    (folder / "input.jsonl").write_text("".join(r + "\n" for r in records), encoding="utf-8")
-    _, outputs = run_in_a_process("sessions", [*argv, "--input", str(folder / "input.jsonl")], folder / "out")
-    return outputs
-
-
-def committed_output(bootstrap, prefix) -> dict[str, list[dict]]:
-    return {o: [json.loads(r) for r in read_topic(bootstrap, f"{prefix}.{o}", "read_committed")] for o in OUTPUTS}
-
-
-def wait_consumed(bootstrap, group, topic, timeout=300):
-    """Until the job's consumer group has committed every offset of ``topic`` (it commits on a
-    completed checkpoint, so every record up to there has passed the job's operators)."""
-
-    def done():
-        ends = end_offsets(bootstrap, topic)
-        return committed_offsets(bootstrap, group, topic) == ends and ends
-
-    wait_until(done, timeout, f"group {group} did not consume all of {topic}", every=1.0)
-
-
-def assert_same_output(actual, expected):
-    assert_same_records(actual, expected)  # a lost or duplicated record is named and counted
-
-
 def flink_cluster_script(cluster, *args, **kwargs) -> subprocess.CompletedProcess:
     """``scripts/flink-cluster <args>`` against the session's cluster (its folder)."""
     return subprocess.run(
@@ -190,14 +127,6 @@ def test_a_deterministic_failure_ends_failed_with_its_reason_within_the_restart_
 
 
 # -- 2. savepoint, rescale -------------------------------------------------------------------
-def user_partition(i: int, record: str) -> int:
-    """A user's events all in one partition (invalid records alternate)."""
-    try:
-        return int(json.loads(record)["user_id"][-3:]) % 2
-    except (ValueError, KeyError, TypeError, IndexError):
-        return i % 2
-
-
 def test_stop_with_savepoint_and_resume_at_parallelism_2_on_rocksdb_loses_and_duplicates_nothing(
     flink_cluster, kafka_bootstrap, tmp_path
 ):
