@@ -9,6 +9,7 @@ time the read_committed output equals the uninterrupted run's, record for record
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
 import time
@@ -47,6 +48,20 @@ def write_partitioned(bootstrap, topic, records) -> None:
         append(bootstrap, topic, mine, partition_of=lambda i, r, p=p: p)
 
 
+def flink_cluster_script(*args: str) -> str:
+    """``scripts/flink-cluster ARGS`` as a user types it: what it prints (it must succeed)."""
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "flink-cluster"), *args],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def running_at(cluster: FlinkCluster, job_id: str, parallelism: int):
     """True once every vertex of the job runs ``parallelism`` subtasks, all of them RUNNING."""
     job = cluster.rest(f"/jobs/{job_id}")
@@ -78,8 +93,9 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
         before = committed_output(kafka_bootstrap, prefix)
 
         added_at = time.monotonic()
-        first = set(cluster.pids("taskexecutor"))
-        cluster.start_taskmanager()
+        said = flink_cluster_script("add-taskmanager", "--home", str(cluster.home))
+        added = re.fullmatch(r"flink: TaskManager pid (\d+) started; 2 TaskManagers\n", said)
+        assert added, said
         wait_until(lambda: running_at(cluster, job_id, 2), 300, "the job did not scale out to the new TaskManager")
         scale_out_s = time.monotonic() - added_at
         write_partitioned(kafka_bootstrap, topic, records[quarter : 2 * quarter])
@@ -88,9 +104,9 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
         sockets = [listener for pid in daemons for listener in listeners_of(pid)]
         assert sockets and all(loopback(ip_address(name.rsplit(" ", 1)[1])) for name, _ in sockets), sockets
 
-        (added,) = set(cluster.pids("taskexecutor")) - first
         removed_at = time.monotonic()
-        cluster.stop_taskmanager(added)
+        said = flink_cluster_script("remove-taskmanager", "--home", str(cluster.home))
+        assert said == f"flink: TaskManager pid {added[1]} stopped; 1 TaskManager\n", said
         wait_until(lambda: running_at(cluster, job_id, 1), 300, "the job did not scale back in")
         scale_in_s = time.monotonic() - removed_at
         write_partitioned(kafka_bootstrap, topic, records[2 * quarter :])

@@ -635,7 +635,7 @@ def main(argv=None) -> int:
             return 2
         cluster.start_taskmanager()
         taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
-        print(f"flink: TaskManager pid {taskmanagers[-1]} started; {len(taskmanagers)} TaskManagers")
+        print(f"flink: TaskManager pid {taskmanagers[-1]} started; {_taskmanagers(len(taskmanagers))}")
         return 0
     if args.command == "remove-taskmanager":
         taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
@@ -643,7 +643,7 @@ def main(argv=None) -> int:
             print(f"flink: no TaskManager running in {cluster.home}", file=sys.stderr)
             return 2
         cluster.stop_taskmanager(taskmanagers[-1])
-        print(f"flink: TaskManager pid {taskmanagers[-1]} stopped; {len(taskmanagers) - 1} TaskManagers")
+        print(f"flink: TaskManager pid {taskmanagers[-1]} stopped; {_taskmanagers(len(taskmanagers) - 1)}")
         return 0
     if args.command == "start":
         if any(_alive(p) for p in cluster.pids("standalonesession")):
@@ -875,6 +875,10 @@ def _run(cluster: FlinkCluster, script: str, job_args, flink_options=()) -> int:
     except KeyboardInterrupt:
         return 130
     return 0 if state == "FINISHED" else 1
+
+
+def _taskmanagers(count: int) -> str:
+    return f"{count} TaskManager{'' if count == 1 else 's'}"
 
 
 def _application(args) -> int:
