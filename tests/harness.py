@@ -115,6 +115,19 @@ def run_in_a_process(
     return result, read_file_outputs(output, [p.name for p in output.iterdir() if p.is_dir()])
 
 
+def flink_cluster_script(home: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """``scripts/flink-cluster --home HOME ARGS`` as a user types it, against the cluster in the
+    folder ``home``: the finished process (``kwargs`` go to :func:`subprocess.run`, e.g. ``timeout``)."""
+    return subprocess.run(
+        [str(PROJECT_ROOT / "scripts" / "flink-cluster"), "--home", str(home), *args],
+        cwd=PROJECT_ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
 def lines(records) -> list[str]:
     return [r if isinstance(r, str) else json.dumps(r) for r in records]
 

@@ -12,6 +12,8 @@ def listening_sockets() -> list[tuple[ipaddress.IPv4Address | ipaddress.IPv6Addr
     """(local address, port, socket inode) of every listening TCP socket (Linux's /proc/net tables)."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():  # a kernel without IPv6
+            continue
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             address, port = fields[1].split(":")
@@ -35,12 +37,21 @@ def listeners_of(pid: int) -> list[tuple[str, int]]:
     ]
     inodes = {}
     for each in pids:
-        for fd in Path(f"/proc/{each}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes[target[8:-1]] = Path(f"/proc/{each}/comm").read_text().strip()
+        with contextlib.suppress(OSError):
+            comm = Path(f"/proc/{each}/comm").read_text().strip()
+            inodes.update(dict.fromkeys(socket_inodes(each), comm))
     return [(f"{inodes[inode]} {address}", port) for address, port, inode in listening_sockets() if inode in inodes]
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process ``pid`` has open (its /proc fd links ``socket:[N]``)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    return inodes
 
 
 def loopback(address) -> bool:

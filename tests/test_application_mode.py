@@ -30,7 +30,7 @@ from tests.exactly_once_runs import (
     user_partition,
     wait_consumed,
 )
-from tests.harness import canonical, run_job, wait_until
+from tests.harness import canonical, flink_cluster_script, run_job, wait_until
 from tests.sockets import listeners_of, loopback
 from tools.flink_cluster import FlinkCluster
 from tools.kafka_broker import append, create_topic
@@ -46,20 +46,6 @@ def write_partitioned(bootstrap, topic, records) -> None:
     for p in (0, 1):
         mine = [r for i, r in enumerate(records) if user_partition(i, r) == p]
         append(bootstrap, topic, mine, partition_of=lambda i, r, p=p: p)
-
-
-def flink_cluster_script(*args: str) -> str:
-    """``scripts/flink-cluster ARGS`` as a user types it: what it prints (it must succeed)."""
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "flink-cluster"), *args],
-        cwd=ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def running_at(cluster: FlinkCluster, job_id: str, parallelism: int):
@@ -93,9 +79,10 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
         before = committed_output(kafka_bootstrap, prefix)
 
         added_at = time.monotonic()
-        said = flink_cluster_script("add-taskmanager", "--home", str(cluster.home))
-        added = re.fullmatch(r"flink: TaskManager pid (\d+) started; 2 TaskManagers\n", said)
-        assert added, said
+        said = flink_cluster_script(cluster.home, "add-taskmanager", timeout=120)
+        assert said.returncode == 0, said.stderr
+        added = re.fullmatch(r"flink: TaskManager pid (\d+) started; 2 TaskManagers\n", said.stdout)
+        assert added, said.stdout
         wait_until(lambda: running_at(cluster, job_id, 2), 300, "the job did not scale out to the new TaskManager")
         scale_out_s = time.monotonic() - added_at
         write_partitioned(kafka_bootstrap, topic, records[quarter : 2 * quarter])
@@ -105,8 +92,9 @@ def test_reactive_mode_scales_out_to_a_new_taskmanager_and_back_in_losing_and_du
         assert sockets and all(loopback(ip_address(name.rsplit(" ", 1)[1])) for name, _ in sockets), sockets
 
         removed_at = time.monotonic()
-        said = flink_cluster_script("remove-taskmanager", "--home", str(cluster.home))
-        assert said == f"flink: TaskManager pid {added[1]} stopped; 1 TaskManager\n", said
+        said = flink_cluster_script(cluster.home, "remove-taskmanager", timeout=120)
+        assert said.returncode == 0, said.stderr
+        assert said.stdout == f"flink: TaskManager pid {added[1]} stopped; 1 TaskManager\n", said.stdout
         wait_until(lambda: running_at(cluster, job_id, 1), 300, "the job did not scale back in")
         scale_in_s = time.monotonic() - removed_at
         write_partitioned(kafka_bootstrap, topic, records[2 * quarter :])
@@ -184,16 +172,8 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
         restored = latest["restored"]
         assert restored["id"] >= checkpoint and not restored["is_savepoint"], restored
         wait_consumed(kafka_bootstrap, group, topic)
-        stopped = subprocess.run(
-            [
-                *(str(ROOT / "scripts" / "flink-cluster"), "stop-with-savepoint", "--drain", job_id),
-                *("--home", str(home), "--savepoint-dir", str(tmp_path / "savepoints")),
-            ],
-            cwd=ROOT,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
+        stopped = flink_cluster_script(
+            home, "stop-with-savepoint", "--drain", job_id, "--savepoint-dir", str(tmp_path / "savepoints"), timeout=600
         )
         assert stopped.returncode == 0, stopped.stderr
         assert Path(stopped.stdout.strip().removeprefix("file:")).is_dir(), stopped.stdout
@@ -220,16 +200,10 @@ def test_a_killed_jobmanager_restarts_from_the_latest_checkpoint_losing_and_dupl
 
 def test_the_wrapper_runs_a_job_as_its_own_cluster_and_leaves_nothing_running(tmp_path):
     home = tmp_path / "application"
-    result = subprocess.run(
-        [
-            *(str(ROOT / "scripts" / "flink-cluster"), "application", "--home", str(home), "jobs/sessions.py"),
-            *("--input", str(ROOT / "samples" / "activity.jsonl"), "--gap", "3s"),
-            *("--sink", "file", "--output", str(tmp_path / "out")),
-        ],
-        cwd=ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
+    result = flink_cluster_script(
+        home,
+        *("application", "jobs/sessions.py", "--input", str(ROOT / "samples" / "activity.jsonl"), "--gap", "3s"),
+        *("--sink", "file", "--output", str(tmp_path / "out")),
         timeout=300,
     )
     assert result.returncode == 0, result.stderr

@@ -42,7 +42,7 @@ from tests.exactly_once_runs import (
     wait_consumed,
 )
 from tests.flaky_job import ALWAYS
-from tests.harness import wait_until
+from tests.harness import flink_cluster_script, wait_until
 from tools import loadgen
 from tools.kafka_broker import (
     KafkaBroker,
@@ -58,18 +58,6 @@ pytestmark = pytest.mark.ops
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def flink_cluster_script(cluster, *args, **kwargs) -> subprocess.CompletedProcess:
-    """``scripts/flink-cluster <args>`` against the session's cluster (its folder)."""
-    return subprocess.run(
-        [str(PROJECT_ROOT / "scripts" / "flink-cluster"), "--home", str(cluster.home), *args],
-        cwd=PROJECT_ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        **kwargs,
-    )
-
-
 def job_id_in(stderr: str) -> str:
     for line in stderr.splitlines():
         if " as job " in line:
@@ -90,7 +78,7 @@ def test_a_deterministic_failure_ends_failed_with_its_reason_within_the_restart_
     produce(kafka_bootstrap, topic, activity(200, seed=13))
     started = time.monotonic()
     result = flink_cluster_script(
-        flink_cluster,
+        flink_cluster.home,
         "run",
         "tests/flaky_job.py",
         "--job",
@@ -155,7 +143,7 @@ def test_stop_with_savepoint_and_resume_at_parallelism_2_on_rocksdb_loses_and_du
     # Mid-stream: some sessions committed, some input consumed.
     wait_until(lambda: read_topic(kafka_bootstrap, f"{prefix}.sessions"), 300, "no committed session before the stop")
     result = flink_cluster_script(
-        flink_cluster,
+        flink_cluster.home,
         "stop-with-savepoint",
         submitted.job_id,
         "--savepoint-dir",
@@ -187,7 +175,7 @@ def test_stop_with_savepoint_and_resume_at_parallelism_2_on_rocksdb_loses_and_du
     parallelism = {v["name"]: v["parallelism"] for v in flink_cluster.rest(f"/jobs/{resumed.job_id}")["vertices"]}
     assert max(parallelism.values()) == 2, parallelism
     drained = flink_cluster_script(
-        flink_cluster,
+        flink_cluster.home,
         "stop-with-savepoint",
         "--drain",
         resumed.job_id,

@@ -4,6 +4,7 @@ gone, process group and all, once stopped."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import uuid
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from runner.jars import zookeeper_classpath
-from tools.zookeeper import LOG4J2, ZooKeeperServer, answers, four_letter
+from tests.sockets import listening_sockets, socket_inodes
+from tools.kafka_broker import LOG4J2_TO_FILE
+from tools.zookeeper import ZooKeeperServer, answers, four_letter
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +48,12 @@ public class ZkProbe {
 }
 """
 
-LOOPBACK = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
-LISTEN = "0A"
+LOOPBACK = ipaddress.IPv4Address("127.0.0.1")  # an IPv4 socket: not ::ffff:127.0.0.1 on tcp6
 
 
 def test_a_znode_written_is_read_back(zookeeper_quorum, tmp_path):
     (tmp_path / "ZkProbe.java").write_text(PROBE)
-    (tmp_path / "log4j2.properties").write_text(LOG4J2.format(log=tmp_path / "client.log"))
+    (tmp_path / "log4j2.properties").write_text(LOG4J2_TO_FILE.format(log=tmp_path / "client.log"))
     path, value = f"/test-{uuid.uuid4().hex}", "written by ZooKeeper's client ✓"
     done = subprocess.run(
         [
@@ -84,13 +86,13 @@ def test_srvr_names_zookeeper_3_8_4_standalone(zookeeper_quorum):
 
 def test_it_listens_on_127_0_0_1_only(zookeeper_quorum):
     port = int(zookeeper_quorum.rsplit(":", 1)[1])
-    on_port = [(address, inode) for address, p, inode in _listening() if p == port]
+    on_port = [(address, inode) for address, p, inode in listening_sockets() if p == port]
     assert [address for address, _ in on_port] == [LOOPBACK], on_port
     # And nowhere else: no admin server (8080), no other port, on IPv4 or IPv6.
     owner = _owner_of(on_port[0][1])
     assert owner is not None
-    mine = _socket_inodes(owner)
-    assert [(address, p) for address, p, inode in _listening() if inode in mine] == [(LOOPBACK, port)]
+    mine = socket_inodes(owner)
+    assert [(address, p) for address, p, inode in listening_sockets() if inode in mine] == [(LOOPBACK, port)]
 
 
 def test_stop_ends_its_whole_process_group(tmp_path):
@@ -107,37 +109,11 @@ def test_stop_ends_its_whole_process_group(tmp_path):
 
 
 # -- /proc ------------------------------------------------------------------------------------
-def _listening() -> list[tuple[str, int, str]]:
-    """``(local address hex, port, socket inode)`` of every listening TCP socket (IPv4 and IPv6)."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not Path(table).exists():
-            continue
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            address, port = fields[1].split(":")
-            if fields[3] == LISTEN:
-                found.append((address, int(port, 16), fields[9]))
-    return found
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
 def _owner_of(inode: str) -> int | None:
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if inode in _socket_inodes(int(proc.name)):
+                if inode in socket_inodes(int(proc.name)):
                     return int(proc.name)
             except OSError:
                 continue

@@ -38,6 +38,10 @@ PYFLINK = Path(pyflink.__path__[0]).resolve()
 BIN = PYFLINK / "bin"
 
 
+#: The daemons (pid-file names) of a JobManager: a session cluster's and an application cluster's.
+JOBMANAGERS = ("standalonesession", "standalonejob")
+
+
 class FlinkCluster:
     def __init__(self, home: Path, free_ports: bool = True):
         self.home = Path(home).resolve()
@@ -228,14 +232,7 @@ class FlinkCluster:
     def start_jobmanager(self) -> None:
         """(Re)start the application cluster's JobManager with the command it was started with:
         what a process supervisor (systemd, Kubernetes) does after the JobManager dies."""
-        subprocess.run(
-            self.application_command,
-            env=self.env,
-            check=True,
-            start_new_session=True,  # a process group of its own, as :meth:`_daemon` says
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self._start_in_own_group(self.application_command)
 
     def wait_for_application(self, timeout: float = 300) -> str:
         """The id of the application cluster's job, once its JobManager has it."""
@@ -245,7 +242,7 @@ class FlinkCluster:
                 jobs = self.rest("/jobs/overview")["jobs"]
                 if jobs:
                     return jobs[0]["jid"]
-            if not any(_alive(p) for p in self.pids("standalonejob")):
+            if not self.live("standalonejob"):
                 raise RuntimeError(f"the application's JobManager exited; logs in {self.home / 'log'}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no job on the application cluster within {timeout:.0f}s; logs in {self.home}")
@@ -265,11 +262,7 @@ class FlinkCluster:
 
     def kill_jobmanagers(self) -> list[int]:
         """SIGKILL every JobManager of this cluster (a machine failure, as far as Flink can tell)."""
-        pids = [p for p in self.pids("standalonesession") + self.pids("standalonejob") if _alive(p)]
-        groups = [os.getpgid(p) for p in pids]
-        _signal_groups(groups, signal.SIGKILL)
-        _wait_until_gone(groups)
-        return pids
+        return self._kill(*JOBMANAGERS)
 
     def stop(self) -> None:
         """Stop the daemons and everything they started (PyFlink's Python workers included): each
@@ -285,7 +278,11 @@ class FlinkCluster:
     def kill_taskmanagers(self) -> list[int]:
         """SIGKILL every TaskManager of this cluster with its Python workers (a machine failure,
         as far as Flink can tell)."""
-        pids = [p for p in self.pids("taskexecutor") if _alive(p)]
+        return self._kill("taskexecutor")
+
+    def _kill(self, *daemons: str) -> list[int]:
+        """SIGKILL the live daemons of these kinds with their process groups; their PIDs."""
+        pids = self.live(*daemons)
         groups = [os.getpgid(p) for p in pids]
         _signal_groups(groups, signal.SIGKILL)
         _wait_until_gone(groups)
@@ -294,24 +291,34 @@ class FlinkCluster:
     def process_groups(self) -> list[int]:
         """The process groups of this cluster's live daemons."""
         groups = []
-        for pid in self.pids("taskexecutor") + self.pids("standalonesession") + self.pids("standalonejob"):
+        for pid in self.pids("taskexecutor", *JOBMANAGERS):
             with contextlib.suppress(ProcessLookupError):
                 groups.append(os.getpgid(pid))
         # A daemon that died is a zombie until its parent reaps it, and keeps its group until then.
         return sorted(g for g in set(groups) if group_members(g))
 
-    def pids(self, daemon: str) -> list[int]:
-        """PIDs of this cluster's daemons, from the pid files flink-daemon.sh writes."""
+    def pids(self, *daemons: str) -> list[int]:
+        """PIDs of this cluster's daemons of these kinds, from the pid files flink-daemon.sh writes,
+        each file in the order the daemons started."""
         result = []
-        for f in (self.home / "pid").glob(f"flink-*-{daemon}.pid"):
-            result += [int(line) for line in f.read_text().split() if line.strip().isdigit()]
+        for daemon in daemons:
+            for f in (self.home / "pid").glob(f"flink-*-{daemon}.pid"):
+                result += [int(line) for line in f.read_text().split() if line.strip().isdigit()]
         return result
 
+    def live(self, *daemons: str) -> list[int]:
+        """The PIDs of :meth:`pids` whose process still runs."""
+        return [p for p in self.pids(*daemons) if _alive(p)]
+
     def _daemon(self, script: str, command: str, *args: str, namespace: str | None = None) -> None:
+        prefix = ["ip", "netns", "exec", namespace] if namespace else []
+        self._start_in_own_group([*prefix, str(BIN / script), command, *args])
+
+    def _start_in_own_group(self, command: list[str]) -> None:
         # A session of its own: the daemon, and every process it starts, share one process group
-        # that stop() and kill_taskmanagers() signal as a whole.
+        # that stop() and the kill methods signal as a whole.
         subprocess.run(
-            [*(["ip", "netns", "exec", namespace] if namespace else []), str(BIN / script), command, *args],
+            command,
             env=self.env,
             check=True,
             start_new_session=True,
@@ -351,7 +358,7 @@ class FlinkCluster:
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Flink cluster not ready within {timeout:.0f}s; logs in {self.home / 'log'}")
-            if not any(_alive(p) for p in self.pids("standalonesession")):
+            if not self.live("standalonesession"):
                 raise RuntimeError(f"JobManager exited; logs in {self.home / 'log'}")
             time.sleep(0.5)  # polling a starting process
 
@@ -630,15 +637,15 @@ def main(argv=None) -> int:
         return _application(args)
     cluster = FlinkCluster(args.home or PROJECT_ROOT / ".flink-cluster", free_ports=False)
     if args.command == "add-taskmanager":
-        if not any(_alive(p) for p in cluster.pids("standalonesession") + cluster.pids("standalonejob")):
+        if not cluster.live(*JOBMANAGERS):
             print(f"flink: no cluster running in {cluster.home}", file=sys.stderr)
             return 2
         cluster.start_taskmanager()
-        taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
+        taskmanagers = cluster.live("taskexecutor")
         print(f"flink: TaskManager pid {taskmanagers[-1]} started; {_taskmanagers(len(taskmanagers))}")
         return 0
     if args.command == "remove-taskmanager":
-        taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
+        taskmanagers = cluster.live("taskexecutor")
         if not taskmanagers:
             print(f"flink: no TaskManager running in {cluster.home}", file=sys.stderr)
             return 2
@@ -646,7 +653,7 @@ def main(argv=None) -> int:
         print(f"flink: TaskManager pid {taskmanagers[-1]} stopped; {_taskmanagers(len(taskmanagers) - 1)}")
         return 0
     if args.command == "start":
-        if any(_alive(p) for p in cluster.pids("standalonesession")):
+        if cluster.live("standalonesession"):
             print(f"flink: already running at {cluster.rest_url}")
             return 0
         started = time.monotonic()
@@ -667,8 +674,8 @@ def main(argv=None) -> int:
         cluster.start()
         print(f"flink: restarted at {cluster.rest_url} ({time.monotonic() - started:.1f}s)")
     elif args.command == "status":
-        jobmanagers = [p for p in cluster.pids("standalonesession") + cluster.pids("standalonejob") if _alive(p)]
-        taskmanagers = [p for p in cluster.pids("taskexecutor") if _alive(p)]
+        jobmanagers = cluster.live(*JOBMANAGERS)
+        taskmanagers = cluster.live("taskexecutor")
         print(status_line(cluster.rest_url, jobmanagers, taskmanagers))
         return 0 if jobmanagers or taskmanagers else 3
     elif args.command == "stop-with-savepoint":
@@ -844,7 +851,7 @@ def _rest_error(error) -> str:
 
 def _run(cluster: FlinkCluster, script: str, job_args, flink_options=()) -> int:
     """``scripts/flink-cluster run``: submit, report progress until the job ends; Ctrl-C cancels it."""
-    if not any(_alive(p) for p in cluster.pids("standalonesession")):
+    if not cluster.live("standalonesession"):
         print(
             f"flink: no cluster running at {cluster.rest_url}; start one with scripts/flink-cluster start",
             file=sys.stderr,
@@ -857,9 +864,7 @@ def _run(cluster: FlinkCluster, script: str, job_args, flink_options=()) -> int:
             file=sys.stderr,
         )
     try:
-        # A script outside jobs/ (tests/flaky_job.py) goes into the zip with the packages.
-        packages = ("udfs", "jobs", "runner") if script.startswith("jobs/") else ("udfs", "jobs", "runner", script)
-        submitted = cluster.submit(script, job_args, packages=packages, flink_options=list(flink_options))
+        submitted = cluster.submit(script, job_args, packages=_packages(script), flink_options=list(flink_options))
     except SubmissionError as error:
         print(error, file=sys.stderr)
         return error.exit_code
@@ -875,6 +880,12 @@ def _run(cluster: FlinkCluster, script: str, job_args, flink_options=()) -> int:
     except KeyboardInterrupt:
         return 130
     return 0 if state == "FINISHED" else 1
+
+
+def _packages(script: str) -> tuple[str, ...]:
+    """What goes into the job's zip: the project's packages, and a script outside jobs/
+    (tests/flaky_job.py) beside them."""
+    return ("udfs", "jobs", "runner") if script.startswith("jobs/") else ("udfs", "jobs", "runner", script)
 
 
 def _taskmanagers(count: int) -> str:
@@ -896,7 +907,6 @@ def _application(args) -> int:
     shutil.rmtree(cluster.conf_dir, ignore_errors=True)  # free ports of its own each time
     cluster = FlinkCluster(cluster.home)
     script = args.job_args[0]
-    packages = ("udfs", "jobs", "runner") if script.startswith("jobs/") else ("udfs", "jobs", "runner", script)
     try:
         try:
             job_id = cluster.start_application(
@@ -905,7 +915,7 @@ def _application(args) -> int:
                 reactive=args.reactive,
                 zookeeper_quorum=args.zookeeper,
                 from_savepoint=args.from_savepoint,
-                packages=packages,
+                packages=_packages(script),
                 flink_options=["--allowNonRestoredState"] if args.allow_non_restored_state else [],
             )
         except (RuntimeError, TimeoutError) as error:
@@ -926,7 +936,7 @@ def _application(args) -> int:
             except KeyboardInterrupt:
                 return 130
             except OSError:  # the REST endpoint went away with the JobManager
-                if any(_alive(p) for p in cluster.pids("standalonejob")):
+                if cluster.live("standalonejob"):
                     time.sleep(1)  # a JobManager starting up or recovering the job
                     continue
                 if not args.zookeeper:

@@ -30,7 +30,9 @@ DEFAULT_HOME = PROJECT_ROOT / ".kafka"
 #: Small heap, fast start-up: the broker shares 2 cores with Flink in CI.
 JVM_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"]
 
-LOG4J2 = """\
+#: log4j2 properties that write a JVM's log to the file ``{log}``, INFO and up (the local servers:
+#: this broker, tools/zookeeper.py).
+LOG4J2_TO_FILE = """\
 status = warn
 appender.file.type = File
 appender.file.name = FILE
@@ -39,11 +41,15 @@ appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = FILE
-logger.kafka.name = kafka
+"""
+LOG4J2 = (
+    LOG4J2_TO_FILE
+    + """logger.kafka.name = kafka
 logger.kafka.level = INFO
 logger.state.name = state.change.logger
 logger.state.level = WARN
 {loggers}"""
+)
 
 
 def free_port() -> int:

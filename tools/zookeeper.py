@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from runner.jars import zookeeper_classpath
-from tools.kafka_broker import free_port
+from tools.kafka_broker import LOG4J2_TO_FILE, free_port
 
 #: Small heap, fast start-up: the server shares 2 cores with Flink and Kafka in CI. IPv4 sockets:
 #: Java's default dual-stack socket would listen on ::ffff:127.0.0.1 (an IPv6 socket, tcp6).
@@ -33,17 +33,6 @@ JVM_OPTS = [
     "-Djava.awt.headless=true",
     "-Djava.net.preferIPv4Stack=true",
 ]
-
-LOG4J2 = """\
-status = warn
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = {log}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-"""
 
 
 def zoo_cfg(home: Path, port: int) -> str:
@@ -122,7 +111,7 @@ class ZooKeeperServer:
             if self._port is None:
                 self._port = free_port()
             self.config.write_text(zoo_cfg(self.home, self._port))
-            (self.home / "log4j2.properties").write_text(LOG4J2.format(log=self.log))
+            (self.home / "log4j2.properties").write_text(LOG4J2_TO_FILE.format(log=self.log))
             self._log_start = self.log.stat().st_size if self.log.exists() else 0
             with open(self.out, "ab") as out:  # the child keeps its own copy of the descriptor
                 self._process = subprocess.Popen(
