@@ -8,6 +8,9 @@ Each activity event lands in exactly one output, checked in this order:
 3. ``tenant-<name>``: on-time events of a tenant named in ``--tenants``;
 4. ``valid`` (the main output): everything else.
 
+``--build jvm`` (jobs/jvm/event_router.py) routes in the JVM by the rules of this file: the same
+checks in the same order, the reasons below and the tenants' output names.
+
     python -m jobs.event_router --tenants acme,globex --input events.jsonl --sink file --output out/
 """
 
@@ -22,6 +25,7 @@ from pyflink.common import Types
 from pyflink.datastream import DataStream, OutputTag
 from pyflink.datastream.functions import ProcessFunction
 
+from jobs.jvm.event_router import jvm_build
 from runner.cli import main
 from udfs.drawing import Routed
 from udfs.events import original_fields
@@ -35,6 +39,10 @@ LATE = OutputTag("late", stamped_type())
 ERRORS = OutputTag("errors", stamped_type())
 #: Tenant names become output names, folder names and Kafka topic suffixes.
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Why an event goes to ``errors`` (the seed's validation: a router event needs a non-negative
+#: ``value``). ``{state}`` is "missing" or "null"; ``{value}`` the value as the event wrote it.
+NO_VALUE = "field 'value' is {state}: the router needs a non-negative number"
+NEGATIVE_VALUE = "field 'value' must not be negative, got {value}"
 
 
 def tenant_output(tenant: str) -> str:
@@ -67,12 +75,11 @@ class RouteEvents(ProcessFunction):
 
 
 def value_problem(event) -> str | None:
-    """The seed's validation: a router event needs a non-negative ``value``."""
+    """Why ``event`` cannot be routed (:data:`NO_VALUE`, :data:`NEGATIVE_VALUE`), or None."""
     if event.value is None:
-        state = "null" if "value" in original_fields(event) else "missing"
-        return f"field 'value' is {state}: the router needs a non-negative number"
+        return NO_VALUE.format(state="null" if "value" in original_fields(event) else "missing")
     if event.value < 0:
-        return f"field 'value' must not be negative, got {original_fields(event)['value']}"
+        return NEGATIVE_VALUE.format(value=original_fields(event)["value"])
     return None
 
 
@@ -124,6 +131,7 @@ JOB = Job(
     build=build,
     accounting=ACCOUNTING,
     timeline={EVERY_OUTPUT: Routed()},
+    fast_builds={"jvm": jvm_build("event_router", NO_VALUE, NEGATIVE_VALUE, tenant_output)},
 )
 
 if __name__ == "__main__":

@@ -60,4 +60,15 @@ public final class JsonRecords implements MapFunction<Row, String> {
         }
         return out.append('}').toString();
     }
+
+    /** {@code udfs.parsing.error_record}: an {@code errors} record, the reason and the input as it came. */
+    public static String error(String job, String reason, String raw) {
+        StringBuilder out = new StringBuilder(raw.length() + reason.length() + 48).append("{\"job\": ");
+        PythonJsonWriter.appendString(out, job, false);
+        out.append(", \"error\": ");
+        PythonJsonWriter.appendString(out, reason, false);
+        out.append(", \"raw\": ");
+        PythonJsonWriter.appendString(out, raw, false);
+        return out.append('}').toString();
+    }
 }
