@@ -1,5 +1,6 @@
 """The event_router job: the seed's five events, tenants and precedence, randomized input against a
-brute-force router, and the identity "each record in exactly one output"."""
+brute-force router, and the identity "each record in exactly one output". The references run
+against both builds (``--build python`` and ``jvm``)."""
 
 import json
 import random
@@ -29,7 +30,11 @@ def error(reason, record):
     return {"job": "event_router", "error": reason, "raw": json.dumps(record)}
 
 
-def test_seed_example_five_events():
+BUILDS = ["python", "jvm"]
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_seed_example_five_events(build):
     # Seed section 5 (with the user_id SPEC requires). A 2 s bound puts the watermark at
     # 10 - 2 = 8 s before event 5, as the seed sets it.
     events = [
@@ -39,7 +44,7 @@ def test_seed_example_five_events():
         event(10, user_id="u", id=4, value=30),
         event(2, user_id="u", id=5, value=15),
     ]
-    out = run(events, "--out-of-orderness", "2s")
+    out = run(events, "--out-of-orderness", "2s", "--build", build)
     assert out == {
         "valid": [events[0], events[1], events[3]],
         "late": [events[4]],
@@ -47,7 +52,8 @@ def test_seed_example_five_events():
     }
 
 
-def test_tenants_get_their_own_outputs_and_errors_and_late_come_first():
+@pytest.mark.parametrize("build", BUILDS)
+def test_tenants_get_their_own_outputs_and_errors_and_late_come_first(build):
     events = [
         event(10, user_id="a", value=1, tenant="acme"),
         event(10, user_id="b", value=2, tenant="globex", page="/x"),
@@ -58,7 +64,7 @@ def test_tenants_get_their_own_outputs_and_errors_and_late_come_first():
         event(1, user_id="b", tenant="globex"),  # late and no value: errors before late
         event(12, user_id="e", value=None, tenant="acme"),
     ]
-    out = run(events, "--tenants", "acme, globex,acme")
+    out = run(events, "--tenants", "acme, globex,acme", "--build", build)
     assert out == {
         "valid": [events[2], events[3]],
         "late": [events[5]],
@@ -94,9 +100,10 @@ def as_record(e):
     return {k: v for k, v in e.items() if k != "ts"} | {"timestamp": BASE_MS + e["ts"]}
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-@pytest.mark.parametrize("seed", [1, 2])
-def test_randomized_input_matches_brute_force(seed, parallelism):
+@pytest.mark.parametrize(
+    "seed, parallelism, build", [(1, 1, "python"), (2, 2, "python"), (1, 2, "jvm"), (2, 1, "jvm"), (3, 2, "jvm")]
+)
+def test_randomized_input_matches_brute_force(seed, parallelism, build):
     events = random_events(seed)
     records = [as_record(e) for e in events]
     # Invalid records between them: they reach errors and do not move the watermark.
@@ -104,7 +111,8 @@ def test_randomized_input_matches_brute_force(seed, parallelism):
     mixed = list(records)
     for junk in ['{"user_id": "x"', "[]", '{"user_id": "x", "value": 1}', ""]:
         mixed.insert(rng.randint(0, len(mixed)), junk)
-    out = run(mixed, "--tenants", "acme,globex", "--out-of-orderness", "2s", "--parallelism", str(parallelism))
+    argv = ["--tenants", "acme,globex", "--out-of-orderness", "2s", "--parallelism", str(parallelism), "--build", build]
+    out = run(mixed, *argv)
 
     expected = route(events, bound_ms=2_000, tenants=["acme", "globex"])
     assert expected["late"] and expected["errors"], "the input must exercise every output"
@@ -137,7 +145,8 @@ def test_bad_tenant_names_are_one_line_option_errors(value, message):
     assert message in raised.value.message and "\n" not in raised.value.message
 
 
-def test_bundled_sample_matches_brute_force():
+@pytest.mark.parametrize("build", BUILDS)
+def test_bundled_sample_matches_brute_force(build):
     from runner.cli import SAMPLES
     from udfs.events import ACTIVITY, InvalidRecord
 
@@ -149,7 +158,7 @@ def test_bundled_sample_matches_brute_force():
         except InvalidRecord:
             continue
         parsed.append({"value": row[2], "tenant": row[3], "ts": row[5], "record": json.loads(text)})
-    out = run_job(event_router.JOB, ["--tenants", "acme,globex"], events=raw)
+    out = run_job(event_router.JOB, ["--tenants", "acme,globex", "--build", build], events=raw)
     assert event_router.JOB.accounted(out) == len(raw)
 
     expected = route(parsed, bound_ms=5_000, tenants=["acme", "globex"])

@@ -27,7 +27,17 @@ from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import add_jars_to_context_class_loader
 
 from runner.jars import JARS, functions_jar
-from udfs.events import ACTIVITY, CLICKS, MAX_NESTING, NUMBER, PROFILES, PURCHASES, EventSchema
+from udfs.events import (
+    ACTIVITY,
+    CLICKS,
+    MAX_NESTING,
+    NUMBER,
+    PROFILES,
+    PURCHASES,
+    EventSchema,
+    InvalidRecord,
+    decode_object,
+)
 
 SCHEMAS = (ACTIVITY, CLICKS, PURCHASES, PROFILES)
 SEED = 20_261_128
@@ -98,6 +108,42 @@ def java_describe() -> Callable[[list[str]], dict[str, list[str]]]:
         return {schema.name: out[i :: len(SCHEMAS)] for i, schema in enumerate(SCHEMAS)}
 
     return describe
+
+
+@pytest.fixture(scope="module")
+def java_dumps_loads(java_describe) -> Callable[[list[str]], list[str]]:
+    """``JsonRoundTrip.dumpsLoads`` of each line ``decode_object`` accepts, "!" for the others
+    (``EventParserProbe.dumpsLoadsAll``; ``java_describe`` has put the jars on the class path)."""
+    parsing = get_gateway().jvm.dev.pyflink.parsing
+
+    def dumps_loads(texts: list[str]) -> list[str]:
+        out: list[str] = []
+        for start in range(0, len(texts), BATCH):
+            batch = "".join(f"{len(text)}:{text}" for text in texts[start : start + BATCH])
+            out += parsing.EventParserProbe.dumpsLoadsAll(batch).split("\n")[:-1]
+        assert len(out) == len(texts)
+        return out
+
+    return dumps_loads
+
+
+def python_dumps_loads(text: str) -> str:
+    """What a job writes for a routed record: ``json.dumps(json.loads(raw), ensure_ascii=False)``."""
+    try:
+        return json.dumps(decode_object(text), ensure_ascii=False)
+    except InvalidRecord:
+        return "!"
+
+
+def assert_same_round_trip(java_dumps_loads, texts: list[str]) -> int:
+    """The JVM's round trip of every accepted line is Python's, byte for byte; the accepted count."""
+    python = [python_dumps_loads(text) for text in texts]
+    java = java_dumps_loads(texts)
+    mismatches = [(text, p, j) for text, p, j in zip(texts, python, java, strict=True) if p != j]
+    for text, p, j in mismatches[:8]:
+        print(f"{text[:300]!r}\n  python {p[:300]!r}\n  java   {j[:300]!r}")
+    assert not mismatches, f"{len(mismatches)} of {len(texts)} round trips differ"
+    return sum(p != "!" for p in python)
 
 
 def assert_same(java_describe, texts: list[str]) -> dict[str, int]:
@@ -451,6 +497,34 @@ def test_edge_cases(java_describe):
     assert all(0 < n < len(texts) for n in accepted.values())
 
 
+#: What the round trip changes: spacing, escapes, number spellings, and a repeated key's place
+#: (the first) and value (the last), at every depth.
+ROUND_TRIPS = {
+    '{"a":1,"b":[1,2,{"c":null}],"d":{}}': '{"a": 1, "b": [1, 2, {"c": null}], "d": {}}',
+    ' {\t"a" :\r\n[ ] , "b":{ } }\n': '{"a": [], "b": {}}',
+    '{"k": "\\u00e9\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\\"\\\\\\u0000\\u001f\\u007f"}': (
+        '{"k": "é😀/\\b\\f\\n\\r\\t\\"\\\\\\u0000\\u001f\x7f"}'
+    ),
+    '{"k": "é😀\u2028\x7f"}': '{"k": "é😀\u2028\x7f"}',
+    '{"n": [-0, 0, -0.0, 1E5, 1e-5, 1.50, 1e400, -1e400, 1e-400, NaN, -Infinity, 12345678901234567890]}': (
+        '{"n": [0, 0, -0.0, 100000.0, 1e-05, 1.5, Infinity, -Infinity, 0.0, NaN, -Infinity, 12345678901234567890]}'
+    ),
+    '{"a": 1, "b": 2, "a": 3}': '{"a": 3, "b": 2}',
+    '{"a": 1, "\\u0061": {"x": 1, "x": [true]}, "b": false}': '{"a": {"x": [true]}, "b": false}',
+    "{" + ", ".join(f'"k{i % 20}": {i}' for i in range(40)) + "}": (
+        "{" + ", ".join(f'"k{i}": {i + 20}' for i in range(20)) + "}"
+    ),
+}
+
+
+def test_round_trip_cases(java_dumps_loads):
+    texts = list(ROUND_TRIPS)
+    assert [python_dumps_loads(text) for text in texts] == list(ROUND_TRIPS.values())
+    assert java_dumps_loads(texts) == list(ROUND_TRIPS.values())
+    edge_cases = [text for _, text in EDGE_CASES]
+    assert 0 < assert_same_round_trip(java_dumps_loads, edge_cases) < len(edge_cases)
+
+
 # --- generated lines ------------------------------------------------------------------------------
 FIELD_NAMES = sorted({f.name for s in SCHEMAS for f in s.fields} | {"timestamp"})
 NUMBER_FIELDS = {f.name for s in SCHEMAS for f in s.fields if f.kind == NUMBER}
@@ -738,9 +812,10 @@ class Generator:
         return text
 
 
-def test_generated_lines(java_describe):
+def test_generated_lines(java_describe, java_dumps_loads):
     generator = Generator(SEED)
     texts = [generator.line() for _ in range(GENERATED)]
     accepted = assert_same(java_describe, texts)
     print(f"{len(texts)} generated lines, accepted per schema: {accepted}")
     assert all(n > GENERATED // 10 for n in accepted.values())
+    assert assert_same_round_trip(java_dumps_loads, texts) > GENERATED // 2

@@ -255,6 +255,7 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("inactivity_timeouts", [], ["timeouts", "late"]),
         ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),
         ("event_router", ["--tenants", "acme", "--execution-mode", "process"], ["valid", "tenant-acme", "late"]),
+        ("event_router", ["--tenants", "acme", "--build", "jvm"], ["valid", "tenant-acme", "late"]),
     ],
 )
 def test_kafka_record_timestamps_follow_the_rule(kafka_bootstrap, job, argv, outputs):

@@ -3,6 +3,7 @@ package dev.pyflink.parsing;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
 
+import dev.pyflink.json.JsonRoundTrip;
 import org.apache.flink.types.Row;
 
 /**
@@ -34,6 +35,30 @@ public final class EventParserProbe {
                 describe(parser.parse(line), out);
                 out.append('\n');
             }
+            i = end;
+        }
+        return out.toString();
+    }
+
+    /**
+     * Per line of {@code batch} (written as in {@link #describeAll}), on a line of its own: "!" if
+     * {@code decode_object} refuses it, else {@link JsonRoundTrip#dumpsLoads} of it (which writes no
+     * line break: json.dumps escapes them).
+     */
+    public static String dumpsLoadsAll(String batch) {
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < batch.length()) {
+            int colon = batch.indexOf(':', i);
+            int codePoints = Integer.parseInt(batch, i, colon, 10);
+            int end = batch.offsetByCodePoints(colon + 1, codePoints);
+            String line = batch.substring(colon + 1, end);
+            if (line.indexOf('\uFFFD') < 0 && new PythonJsonReader(line, new String[0]).read()) {
+                JsonRoundTrip.appendDumpsLoads(out, line);
+            } else {
+                out.append('!');
+            }
+            out.append('\n');
             i = end;
         }
         return out.toString();
