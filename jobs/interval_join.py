@@ -5,6 +5,7 @@ Flink's interval join keeps each row only as long as a partner can still arrive 
 watermark passes its time + the interval), and emits a pair as soon as both rows are there, so
 results do not wait for a window to close. A record at or behind its input's watermark goes to
 ``late`` (see docs/joins.md); ``consumed`` counts the records each input contributed per minute.
+``--build jvm`` writes the same records in the JVM (``Conversions.java``).
 
     python -m jobs.interval_join --lower -30s --upper 1h --clicks clicks.jsonl --purchases purchases.jsonl
 """
@@ -21,6 +22,7 @@ from runner.cli import main
 from udfs import joins
 from udfs.drawing import IntervalPairs
 from udfs.job import CLICK_EVENTS, PURCHASE_EVENTS, Job, option, signed_duration
+from udfs.jvm import functions
 from udfs.timeutil import format_time, seconds_between
 
 
@@ -52,12 +54,15 @@ def conversion_record(pair) -> str:
     )
 
 
-def build(t_env: StreamTableEnvironment, streams, options: IntervalJoinOptions) -> dict[str, DataStream]:
+def join(t_env: StreamTableEnvironment, streams, options: IntervalJoinOptions) -> joins.Joined:
     clicks, purchases = joins.sides(streams, CLICK_EVENTS, PURCHASE_EVENTS)
-    joined = joins.interval_join(
+    return joins.interval_join(
         t_env, clicks, purchases, key="user_id", lower_ms=options.lower_ms, upper_ms=options.upper_ms
     )
-    return joins.outputs(joined, "conversions", conversion_record)
+
+
+def build(t_env: StreamTableEnvironment, streams, options: IntervalJoinOptions) -> dict[str, DataStream]:
+    return joins.outputs(join(t_env, streams, options), "conversions", conversion_record)
 
 
 JOB = Job(
@@ -68,6 +73,7 @@ JOB = Job(
     build=build,
     accounting=joins.ACCOUNTING,
     timeline={"conversions": IntervalPairs()},
+    fast_builds={"jvm": joins.fast_build(join, "conversions", lambda: functions().joins.Conversions())},
 )
 
 if __name__ == "__main__":

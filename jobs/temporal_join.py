@@ -5,7 +5,8 @@ The profile stream is a versioned table (key ``user_id``); Flink's event-time te
 each purchase until the watermark passes it, then joins the latest profile version with
 ``timestamp <= purchase.timestamp``, or null when the user had none yet (a left join). Records at
 or behind their input's watermark go to ``late`` (see docs/joins.md); ``consumed`` counts the
-records each input contributed per minute.
+records each input contributed per minute. ``--build jvm`` writes the same records in the JVM
+(``EnrichedPurchases.java``, with the same ``NOT_ATTRIBUTES``).
 
     python -m jobs.temporal_join --purchases purchases.jsonl --profiles profiles.jsonl
 """
@@ -15,12 +16,15 @@ from __future__ import annotations
 import json
 
 from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
+from pyflink.util.java_utils import to_jarray
 
 from runner.cli import main
 from udfs import joins
 from udfs.drawing import Versions
 from udfs.job import PROFILE_VERSIONS, PURCHASE_EVENTS, Job, NoOptions
+from udfs.jvm import functions
 
 #: Fields of a profile version that identify it rather than describe the user.
 NOT_ATTRIBUTES = ("user_id", "timestamp")
@@ -33,10 +37,17 @@ def enriched_record(pair) -> str:
     return json.dumps({**json.loads(pair.left_raw), "profile": profile}, ensure_ascii=False)
 
 
-def build(t_env: StreamTableEnvironment, streams, options: NoOptions) -> dict[str, DataStream]:
+def join(t_env: StreamTableEnvironment, streams, options: NoOptions) -> joins.Joined:
     purchases, profiles = joins.sides(streams, PURCHASE_EVENTS, PROFILE_VERSIONS)
-    joined = joins.temporal_join(t_env, purchases, profiles, key="user_id")
-    return joins.outputs(joined, "enriched", enriched_record)
+    return joins.temporal_join(t_env, purchases, profiles, key="user_id")
+
+
+def build(t_env: StreamTableEnvironment, streams, options: NoOptions) -> dict[str, DataStream]:
+    return joins.outputs(join(t_env, streams, options), "enriched", enriched_record)
+
+
+def jvm_enriched_records():
+    return functions().joins.EnrichedPurchases(to_jarray(get_gateway().jvm.String, list(NOT_ATTRIBUTES)))
 
 
 JOB = Job(
@@ -47,6 +58,7 @@ JOB = Job(
     build=build,
     accounting=joins.ACCOUNTING,
     timeline={"enriched": Versions()},
+    fast_builds={"jvm": joins.fast_build(join, "enriched", jvm_enriched_records)},
 )
 
 if __name__ == "__main__":

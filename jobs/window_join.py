@@ -3,7 +3,8 @@
 Flink's window join (a ``TUMBLE`` window on both inputs, joined on the user and the window) emits
 a window's pairs when the watermark of both inputs has passed its end, so, as in the seed, a click
 at 0 s and a purchase at 2 s match in [0 s, 5 s); a record whose window has already closed goes to
-``late``. ``consumed`` counts the records each input contributed per window.
+``late``. ``consumed`` counts the records each input contributed per window. ``--build jvm``
+writes the same records in the JVM (``WindowMatches.java``).
 
     python -m jobs.window_join --window 5s --clicks clicks.jsonl --purchases purchases.jsonl
 """
@@ -20,6 +21,7 @@ from runner.cli import main
 from udfs import joins
 from udfs.drawing import WindowPairs
 from udfs.job import CLICK_EVENTS, PURCHASE_EVENTS, Job, option, positive_duration
+from udfs.jvm import functions
 from udfs.timeutil import format_time
 
 
@@ -41,10 +43,13 @@ def match_record(pair) -> str:
     )
 
 
-def build(t_env: StreamTableEnvironment, streams, options: WindowJoinOptions) -> dict[str, DataStream]:
+def join(t_env: StreamTableEnvironment, streams, options: WindowJoinOptions) -> joins.Joined:
     clicks, purchases = joins.sides(streams, CLICK_EVENTS, PURCHASE_EVENTS)
-    joined = joins.window_join(t_env, clicks, purchases, key="user_id", size_ms=options.window_ms)
-    return joins.outputs(joined, "matches", match_record)
+    return joins.window_join(t_env, clicks, purchases, key="user_id", size_ms=options.window_ms)
+
+
+def build(t_env: StreamTableEnvironment, streams, options: WindowJoinOptions) -> dict[str, DataStream]:
+    return joins.outputs(join(t_env, streams, options), "matches", match_record)
 
 
 JOB = Job(
@@ -55,6 +60,7 @@ JOB = Job(
     build=build,
     accounting=joins.ACCOUNTING,
     timeline={"matches": WindowPairs()},
+    fast_builds={"jvm": joins.fast_build(join, "matches", lambda: functions().joins.WindowMatches())},
 )
 
 if __name__ == "__main__":

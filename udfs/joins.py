@@ -39,8 +39,9 @@ it the results would carry no timestamp, and a Kafka sink would write wall-clock
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
@@ -48,7 +49,8 @@ from pyflink.table import Schema, StreamTableEnvironment, Table
 
 from udfs.events import EventSchema
 from udfs.eventtime import BEHIND_WATERMARK, ROWTIME, interval_literal
-from udfs.job import LATE_AND_ERRORS, Count, Input
+from udfs.job import LATE_AND_ERRORS, Count, FastBuild, Input
+from udfs.jvm import functions, java_map, json_records
 from udfs.timeutil import format_time
 from udfs.windows import late_record
 
@@ -230,6 +232,26 @@ def outputs(joined: Joined, name: str, format_pair) -> dict[str, DataStream]:
     }
 
 
+def jvm_outputs(joined: Joined, name: str, pair_records) -> dict[str, DataStream]:
+    """:func:`outputs` in the same bytes, written in the JVM: each pair by the Java map function
+    ``pair_records`` (a job's, in ``dev.pyflink.joins``), ``late`` by ``LateRecords.java``,
+    ``consumed`` by ``JsonRecords.java``."""
+    return {
+        name: java_map(joined.pairs, pair_records, Types.STRING(), f"format-{name}"),
+        "late": java_map(joined.late, functions().joins.LateRecords(), Types.STRING(), "format-late"),
+        "consumed": json_records(joined.consumed, CONSUMED_FIELDS, "format-consumed"),
+    }
+
+
+def fast_build(join: Callable[[StreamTableEnvironment, Any, Any], Joined], name: str, pair_records) -> FastBuild:
+    """A join job's ``--build jvm``: its ``join(t_env, streams, options)``, with every output
+    written in the JVM (:func:`jvm_outputs`; ``pair_records()`` makes the Java function)."""
+    return FastBuild(
+        lambda t_env, streams, options: jvm_outputs(join(t_env, streams, options), name, pair_records()),
+        help="the same join, its records written in the JVM (no Python per record)",
+    )
+
+
 #: Each valid input record is counted in ``consumed`` or is in ``late``; invalid ones are in ``errors``.
 ACCOUNTING = (Count("consumed", "records"), *LATE_AND_ERRORS)
 
@@ -237,6 +259,10 @@ ACCOUNTING = (Count("consumed", "records"), *LATE_AND_ERRORS)
 def _late_json(row) -> str:
     extra = {"window_end": format_time(row.window_end)} if row.window_end is not None else {}
     return late_record(row, input=row.input, **extra)
+
+
+#: ``consumed`` records' fields and kinds (:func:`udfs.jvm.json_records`), as :func:`_consumed_json` writes them.
+CONSUMED_FIELDS = (("input", "text"), ("window_start", "time"), ("window_end", "time"), ("records", "integer"))
 
 
 def _consumed_json(row) -> str:

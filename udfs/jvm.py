@@ -41,7 +41,8 @@ def java_process(stream: DataStream, function, output_type: TypeInformation, nam
 
 #: The kinds of :func:`json_records`' fields: ``text``, ``integer``, ``float`` (Python's repr),
 #: ``float9`` (Python's ``round(x, 9)``), ``sql-time`` (Flink SQL's text of a UTC ``TIMESTAMP(3)``,
-#: written as the outputs' ``2026-11-24T10:00:05.000Z``).
+#: written as the outputs' ``2026-11-24T10:00:05.000Z``), ``time`` (epoch ms, written as
+#: :func:`udfs.timeutil.format_time` writes it).
 JsonFields = Sequence[tuple[str, str]]
 
 

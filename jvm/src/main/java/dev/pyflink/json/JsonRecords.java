@@ -11,7 +11,8 @@ import org.apache.flink.types.Row;
  * <p>Kinds: {@code text} (a string), {@code integer}, {@code float} (Python's repr),
  * {@code float9} (Python's {@code round(x, 9)}, which hides float addition noise such as
  * 0.1 + 0.2), {@code sql-time} (Flink SQL's text of a UTC {@code TIMESTAMP(3)},
- * {@code 2026-11-24 10:00:05.000}, as the outputs' {@code 2026-11-24T10:00:05.000Z}). Null is
+ * {@code 2026-11-24 10:00:05.000}, as the outputs' {@code 2026-11-24T10:00:05.000Z}), {@code time}
+ * (epoch ms, in the outputs' time format, {@code udfs.timeutil.format_time}). Null is
  * {@code null} in every kind.
  */
 public final class JsonRecords implements MapFunction<Row, String> {
@@ -25,7 +26,7 @@ public final class JsonRecords implements MapFunction<Row, String> {
             throw new IllegalArgumentException("one kind per name");
         }
         for (String kind : kinds) {
-            if (!kind.matches("text|integer|float|float9|sql-time")) {
+            if (!kind.matches("text|integer|float|float9|sql-time|time")) {
                 throw new IllegalArgumentException("unknown kind " + kind);
             }
         }
@@ -52,6 +53,7 @@ public final class JsonRecords implements MapFunction<Row, String> {
                 case "integer" -> out.append(((Number) value).longValue());
                 case "float" -> out.append(PythonJsonWriter.floatRepr(((Number) value).doubleValue()));
                 case "float9" -> out.append(PythonJsonWriter.floatRepr(PythonJsonWriter.round(((Number) value).doubleValue(), 9)));
+                case "time" -> out.append('"').append(PythonJsonWriter.time(((Number) value).longValue())).append('"');
                 default -> { // sql-time
                     String text = (String) value;
                     out.append('"').append(text, 0, 10).append('T').append(text, 11, text.length()).append("Z\"");

@@ -46,6 +46,54 @@ public final class JsonRoundTrip {
         copy.value(copy.skipWhitespace(0));
     }
 
+    /**
+     * Python's dict of an accepted line's object, {@code json.loads(text)}: each key and value as
+     * json.dumps writes them (a key with its quotes), in the dict's order, a repeated key in its
+     * first place with its last value.
+     */
+    public static LinkedHashMap<String, String> members(String text) {
+        JsonRoundTrip copy = new JsonRoundTrip(text, new StringBuilder(64));
+        return copy.topLevelMembers();
+    }
+
+    /** A dict of {@link #members} written as json.dumps writes it: {@code {"k": v, "k2": v2}}. */
+    public static void appendObject(StringBuilder out, Map<String, String> members) {
+        out.append('{');
+        String separator = "";
+        for (Map.Entry<String, String> member : members.entrySet()) {
+            out.append(separator).append(member.getKey()).append(": ").append(member.getValue());
+            separator = ", ";
+        }
+        out.append('}');
+    }
+
+    /** A key of {@link #members}: the name as json.dumps writes it, quoted (ensure_ascii=False). */
+    public static String key(String text) {
+        StringBuilder out = new StringBuilder(text.length() + 2);
+        PythonJsonWriter.appendString(out, text, false);
+        return out.toString();
+    }
+
+    private LinkedHashMap<String, String> topLevelMembers() {
+        LinkedHashMap<String, String> members = new LinkedHashMap<>();
+        int i = skipWhitespace(skipWhitespace(0) + 1);
+        if (s.charAt(i) == '}') {
+            return members;
+        }
+        while (true) {
+            out.setLength(0);
+            i = skipWhitespace(string(i));
+            String key = out.toString();
+            out.setLength(0);
+            i = skipWhitespace(value(skipWhitespace(i + 1)));
+            members.put(key, out.toString());
+            if (s.charAt(i) == '}') {
+                return members;
+            }
+            i = skipWhitespace(i + 1);
+        }
+    }
+
     private int skipWhitespace(int i) {
         while (i < s.length()) {
             char c = s.charAt(i);
@@ -266,12 +314,8 @@ public final class JsonRoundTrip {
                 dict.put(out.substring(spans[3 * m], keyEnd), out.substring(keyEnd + 2, spans[3 * m + 2]));
             }
             out.setLength(objectStart);
-            out.append('{');
-            String separator = "";
-            for (Map.Entry<String, String> member : dict.entrySet()) {
-                out.append(separator).append(member.getKey()).append(": ").append(member.getValue());
-                separator = ", ";
-            }
+            appendObject(out, dict);
+            return i + 1;
         }
         out.append('}');
         return i + 1;
