@@ -10,9 +10,10 @@ from pathlib import Path
 
 def read_records(folder: str | Path) -> list[dict]:
     """The JSON records of every finished file under ``folder`` (in-progress files are hidden:
-    their names start with ``.``)."""
+    their names start with ``.``). A record ends at "\n" only: ``str.splitlines`` would also end one
+    at a U+2028 or U+0085 inside it, which JSON written with ``ensure_ascii=False`` keeps as it is."""
     files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
-    return [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 def read_file_outputs(directory: str | Path, outputs: Iterable[str]) -> dict[str, list[dict]]:

@@ -1,8 +1,9 @@
 """Every job that declares a fast build (``Job(fast_builds=...)``, ``--build NAME``) writes, in
 it, the bytes of the build its file teaches: one test over every such job, each on an input that
 exercises what its builds must agree on (text that ``json.dumps`` escapes, equal times, floats in
-exponent notation, missing values, late records and late updates), at parallelism 2. Bytes, not
-parsed records: a parsed record would not tell ``1e-05`` from ``0.00001``."""
+exponent notation, missing values, late records and late updates, records echoed from text that
+``json.dumps`` would write otherwise), at parallelism 2. Bytes, not parsed records: a parsed
+record would not tell ``1e-05`` from ``0.00001``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import importlib
 import json
 import pkgutil
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ import pytest
 import jobs
 from jobs import sessions
 from runner.cli import run_command
+from tests.join_inputs import random_inputs as join_streams
+from tests.join_inputs import record as join_record
 from tests.test_event_router import as_record
 from tests.test_event_router import random_events as event_router_stream
 from tests.test_late_data import random_stream as late_data_stream
@@ -73,6 +76,39 @@ def event_router_input() -> list[dict | str]:
     return records
 
 
+def join_inputs(*names: str) -> Callable[[], dict[str, list[dict | str]]]:
+    """The join tests' inputs ``names`` (clicks, purchases, profiles), with escaped user ids,
+    values of every JSON type where the outputs echo them (a purchase's product, a profile's tier;
+    the typed page and amount in every form of their type), members named as the ones a job adds
+    (``input``, ``profile``), and every 5th record respelled."""
+
+    def make() -> dict[str, list[dict | str]]:
+        rng = random.Random(10)
+        generated = join_streams(10, users=len(USERS), late_fraction=0.1)
+        streams = dict(zip(("clicks", "purchases", "profiles"), generated, strict=True))
+        inputs: dict[str, list[dict | str]] = {}
+        for name in names:
+            records: list[dict | str] = []
+            for i, event in enumerate(streams[name]):
+                record = join_record(event) | {"user_id": USERS[int(event["user_id"][1:])]}
+                if i % 4 == 0:  # a schema's field keeps its type, others take any JSON value
+                    odd = rng.choice(({"sku": [1, 2.5e-7]}, None, 3, "tab\there", 1e21, 0.1 + 0.2))
+                    number = odd if isinstance(odd, float) else 12
+                    text = odd if isinstance(odd, str) or odd is None else "/é\u2028"
+                    record |= {"clicks": {"page": text}, "purchases": {"amount": number, "product_id": odd}}.get(
+                        name, {"tier": odd}
+                    )
+                if i % 6 == 0:
+                    record |= {"input": "own", "profile": "own"}
+                if i % 7 == 0:
+                    record.pop("product_id", None)
+                records.append(respelled(record) if i % 5 == 0 else record)
+            inputs[f"--{name}"] = records
+        return inputs
+
+    return make
+
+
 def respelled(record: dict) -> str:
     members = [
         f"{json.dumps(key)}:{format(value, 'E') if isinstance(value, float) else json.dumps(value)}"
@@ -85,6 +121,16 @@ def every_route_taken(written: dict[str, list[str]]) -> bool:
     errors = " ".join(written["errors"])
     reasons = ("is missing", "is null", 'must not be negative, got -3"', 'got -0.25"', 'got -1e-05"')
     return all(reason in errors for reason in reasons) and all(written[f"tenant-{t}"] for t in ("acme", "globex"))
+
+
+def matched(output: str, *texts: str) -> Callable[[dict[str, list[str]]], bool]:
+    """Whether ``output`` has records, and each of ``texts`` in one of them."""
+
+    def check(written: dict[str, list[str]]) -> bool:
+        return bool(written[output]) and all(any(text in line for line in written[output]) for text in texts)
+
+    check.__name__ = f"{output} with {texts}"
+    return check
 
 
 def sessions_refired(written: dict[str, list[str]]) -> bool:
@@ -102,20 +148,41 @@ def sums_in_exponent_notation(written: dict[str, list[str]]) -> bool:
 
 
 #: Per job with a fast build: its input, its options, and what the input must make it write.
-CASES: dict[str, tuple[Callable[[], Sequence[dict | str]], list[str], Callable[[dict[str, list[str]]], bool]]] = {
-    "event_router": (event_router_input, ["--tenants", "acme,globex", "--out-of-orderness", "2s"], every_route_taken),
+CASES: dict[
+    str, tuple[Callable[[], Mapping[str, Sequence[dict | str]]], list[str], Callable[[dict[str, list[str]]], bool]]
+] = {
+    "event_router": (
+        lambda: {"--input": event_router_input()},
+        ["--tenants", "acme,globex", "--out-of-orderness", "2s"],
+        every_route_taken,
+    ),
+    "window_join": (
+        join_inputs("clicks", "purchases"),
+        ["--window", "5s", "--out-of-orderness", "2s"],
+        matched("matches", '"dup": {"b": []}', '"product_id": {"sku": [1, 2.5e-07]}'),
+    ),
+    "interval_join": (
+        join_inputs("clicks", "purchases"),
+        ["--lower=-1s", "--upper", "3s", "--out-of-orderness", "2s"],
+        matched("conversions", '"product_id": {"sku": [1, 2.5e-07]}', '"page": null', '"product_id": null', "1e+21"),
+    ),
+    "temporal_join": (
+        join_inputs("purchases", "profiles"),
+        ["--out-of-orderness", "2s"],
+        matched("enriched", '"profile": null', '"tier": {"sku"', '"input": "own"'),
+    ),
     "sessions": (
-        sessions_input,
+        lambda: {"--input": sessions_input()},
         ["--gap", "3s", "--out-of-orderness", "2s", "--allowed-lateness", "10s"],
         sessions_refired,
     ),
     "late_data": (
-        late_data_input,
+        lambda: {"--input": late_data_input()},
         ["--window", "10s", "--out-of-orderness", "2s", "--allowed-lateness", "5s"],
         late_updates_in_exponent_notation,
     ),
     "moving_average": (
-        moving_average_input,
+        lambda: {"--input": moving_average_input()},
         ["--size", "10s", "--slide", "5s", "--key-field", "user_id"],
         sums_in_exponent_notation,
     ),
@@ -139,7 +206,8 @@ def written(name: str, build: str, argv: list[str], folder: Path) -> dict[str, l
         run_command(job, [*argv, "--build", build, "--parallelism", "2", "--sink", "file", "--output", str(out)]) == 0
     )
     return {
-        output.name: sorted(line for part in output.glob("*.jsonl") for line in part.read_text().splitlines())
+        # Lines end at "\n" only: str.splitlines() would also split at a U+2028 inside a record.
+        output.name: sorted(line for part in output.glob("*.jsonl") for line in part.read_text().split("\n") if line)
         for output in out.iterdir()
         if output.is_dir()
     }
@@ -147,10 +215,12 @@ def written(name: str, build: str, argv: list[str], folder: Path) -> dict[str, l
 
 @pytest.mark.parametrize("name, build", WITH_FAST_BUILDS)
 def test_a_fast_build_writes_the_teaching_builds_bytes(name, build, tmp_path):
-    make_input, options, exercised = CASES[name]
-    source = tmp_path / "events.jsonl"
-    source.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in make_input()))
-    argv = ["--input", str(source), *options]
+    make_inputs, options, exercised = CASES[name]
+    argv = list(options)
+    for option, records in make_inputs().items():
+        source = tmp_path / f"{option.strip('-')}.jsonl"
+        source.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+        argv += [option, str(source)]
     teaching = written(name, TEACHING_BUILD, argv, tmp_path)
     records = [json.loads(line) for output, lines in teaching.items() if output != "late" for line in lines]
     # The input did its job: late records, and text json.dumps escapes in the outputs.

@@ -114,13 +114,26 @@ def test_option_errors():
     assert parse(interval_join.JOB, ["--lower=-1500ms"]).options.lower_ms == -1500
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-@pytest.mark.parametrize("seed, lower, upper", [(1, 0, 3_000), (2, -1_000, 2_000)])
-def test_randomized_out_of_order_input_matches_brute_force(seed, lower, upper, parallelism):
+# Both builds (``--build python`` and ``jvm``), each at parallelism 1 and 2.
+@pytest.mark.parametrize(
+    "seed, lower, upper, parallelism, build",
+    [
+        (1, 0, 3_000, 1, "python"),
+        (1, 0, 3_000, 2, "python"),
+        (2, -1_000, 2_000, 1, "python"),
+        (2, -1_000, 2_000, 2, "python"),
+        (1, 0, 3_000, 2, "jvm"),
+        (2, -1_000, 2_000, 1, "jvm"),
+    ],
+)
+def test_randomized_out_of_order_input_matches_brute_force(seed, lower, upper, parallelism, build):
     clicks, purchases, _ = random_inputs(seed)
     argv = [f"--lower={lower}ms", "--upper", f"{upper}ms", "--out-of-orderness", "2s"]
     out = run_job(
-        interval_join.JOB, [*argv, "--parallelism", str(parallelism)], clicks=lines(clicks), purchases=lines(purchases)
+        interval_join.JOB,
+        [*argv, "--parallelism", str(parallelism), "--build", build],
+        clicks=lines(clicks),
+        purchases=lines(purchases),
     )
 
     pairs, late_clicks, late_purchases = reference(clicks, purchases, lower, upper, bound_ms=2_000)

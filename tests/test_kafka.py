@@ -247,8 +247,10 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("moving_average", [], ["windows", "late"]),
         ("moving_average", ["--build", "jvm"], ["windows", "late"]),
         ("window_join", [], ["matches", "consumed", "late"]),
+        ("window_join", ["--build", "jvm"], ["matches", "consumed", "late"]),
         ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
         ("temporal_join", [], ["enriched", "consumed", "late"]),
+        ("temporal_join", ["--build", "jvm"], ["enriched", "consumed", "late"]),
         ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
         ("late_data", ["--allowed-lateness", "10s", "--build", "jvm"], ["windows", "late"]),
         ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included

@@ -111,13 +111,16 @@ def test_invalid_records_of_either_input_go_to_errors_named():
     assert temporal_join.JOB.accounted(out) == 3
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-@pytest.mark.parametrize("seed", [1, 2])
-def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism):
+# Both builds (``--build python`` and ``jvm``), each at parallelism 1 and 2.
+@pytest.mark.parametrize(
+    "seed, parallelism, build",
+    [(1, 1, "python"), (1, 2, "python"), (2, 1, "python"), (2, 2, "python"), (1, 2, "jvm"), (2, 1, "jvm")],
+)
+def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism, build):
     _, purchases, profiles = random_inputs(seed, late_fraction=0.08)
     out = run_job(
         temporal_join.JOB,
-        ["--parallelism", str(parallelism), "--out-of-orderness", "2s"],
+        ["--parallelism", str(parallelism), "--build", build, "--out-of-orderness", "2s"],
         purchases=lines(purchases),
         profiles=lines(profiles),
     )

@@ -112,13 +112,23 @@ def test_zero_window_is_an_option_error():
     )
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-@pytest.mark.parametrize("seed, size", [(1, 5_000), (2, 3_000)])
-def test_randomized_out_of_order_input_matches_brute_force(seed, size, parallelism):
+# Both builds (``--build python`` and ``jvm``), each at parallelism 1 and 2.
+@pytest.mark.parametrize(
+    "seed, size, parallelism, build",
+    [
+        (1, 5_000, 1, "python"),
+        (1, 5_000, 2, "python"),
+        (2, 3_000, 1, "python"),
+        (2, 3_000, 2, "python"),
+        (1, 5_000, 2, "jvm"),
+        (2, 3_000, 1, "jvm"),
+    ],
+)
+def test_randomized_out_of_order_input_matches_brute_force(seed, size, parallelism, build):
     clicks, purchases, _ = random_inputs(seed)
     out = run_job(
         window_join.JOB,
-        ["--parallelism", str(parallelism), "--window", f"{size}ms", "--out-of-orderness", "2s"],
+        ["--parallelism", str(parallelism), "--build", build, "--window", f"{size}ms", "--out-of-orderness", "2s"],
         clicks=lines(clicks),
         purchases=lines(purchases),
     )
