@@ -95,9 +95,11 @@ def join_inputs(*names: str) -> Callable[[], dict[str, list[dict | str]]]:
                     odd = rng.choice(({"sku": [1, 2.5e-7]}, None, 3, "tab\there", 1e21, 0.1 + 0.2))
                     number = odd if isinstance(odd, float) else 12
                     text = odd if isinstance(odd, str) or odd is None else "/é\u2028"
-                    record |= {"clicks": {"page": text}, "purchases": {"amount": number, "product_id": odd}}.get(
-                        name, {"tier": odd}
-                    )
+                    typed: dict[str, dict] = {
+                        "clicks": {"page": text},
+                        "purchases": {"amount": number, "product_id": odd},
+                    }
+                    record |= typed.get(name, {"tier": odd})
                 if i % 6 == 0:
                     record |= {"input": "own", "profile": "own"}
                 if i % 7 == 0:
