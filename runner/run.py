@@ -199,6 +199,8 @@ def prepare(
     env, t_env = create_environment(
         config.job, config.execution, config.event_time, config.uses_kafka, overrides, local_rest
     )
+    if config.build in job.fast_builds and job.fast_builds[config.build].reuses_objects:
+        env.get_config().enable_object_reuse()
     raw: Mapping[str, list[DataStream]]
     if sources is None:
         raw = raw_records(env, config.source, job.inputs, config.execution.parallelism, partitions, config.event_time)

@@ -221,6 +221,11 @@ class FastBuild(Generic[Options]):
     build: Callable[[StreamTableEnvironment, Streams, Options], Outputs]
     help: str  # what computes the outputs, for --help
     refuses: Callable[[Options], str | None] = lambda options: None
+    #: No function of the build keeps a record it was handed beyond the call (state and windows
+    #: hold copies), so the runner lets Flink hand one object down a chain of operators instead
+    #: of a copy per operator (``pipeline.object-reuse``): most of a JVM pipeline's per-record
+    #: cost is those copies (docs/performance.md).
+    reuses_objects: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -249,6 +249,7 @@ def fast_build(join: Callable[[StreamTableEnvironment, Any, Any], Joined], name:
     return FastBuild(
         lambda t_env, streams, options: jvm_outputs(join(t_env, streams, options), name, pair_records()),
         help="the same join, its records written in the JVM (no Python per record)",
+        reuses_objects=True,
     )
 
 

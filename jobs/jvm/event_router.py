@@ -42,4 +42,6 @@ def jvm_build(job: str, no_value: str, negative_value: str, tenant_output: Calla
             name: DataStream(valid.getSideOutput(router.output(name))) for name in side_outputs
         }
 
-    return FastBuild(build, help="one Java ProcessFunction routes by the job's rules and writes each event")
+    return FastBuild(
+        build, help="one Java ProcessFunction routes by the job's rules and writes each event", reuses_objects=True
+    )

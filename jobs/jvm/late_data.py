@@ -51,4 +51,6 @@ def build(t_env, streams, options: Any) -> dict[str, DataStream]:
     }
 
 
-JVM = FastBuild(build, help="Flink's own TumblingEventTimeWindows (Java) and a Java port of its trigger")
+JVM = FastBuild(
+    build, help="Flink's own TumblingEventTimeWindows (Java) and a Java port of its trigger", reuses_objects=True
+)

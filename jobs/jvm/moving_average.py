@@ -111,4 +111,4 @@ def refuses(options: Any) -> str | None:
     return None
 
 
-JVM = FastBuild(build, help="Flink's HOP window aggregate (Flink SQL)", refuses=refuses)
+JVM = FastBuild(build, help="Flink's HOP window aggregate (Flink SQL)", refuses=refuses, reuses_objects=True)

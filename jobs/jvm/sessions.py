@@ -40,4 +40,4 @@ def build(t_env, streams, options: Any) -> dict[str, DataStream]:
     return {"sessions": DataStream(sessions), "late": late_records(DataStream(sessions.getSideOutput(late)))}
 
 
-JVM = FastBuild(build, help="Flink's own EventTimeSessionWindows (Java)")
+JVM = FastBuild(build, help="Flink's own EventTimeSessionWindows (Java)", reuses_objects=True)
