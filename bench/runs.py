@@ -52,7 +52,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-python-chaining": {"mode": "thread", "overrides": {"python.operator-chaining.enabled": "false"}},
     # Every job's fast build (``--build jvm``; the name is from when only the windows had one).
     "jvm-window": {"mode": "thread", "argv": ["--build", "jvm"]},
-    "jvm-object-reuse": {"mode": "thread", "argv": ["--build", "jvm"], "overrides": {"pipeline.object-reuse": "true"}},
     # What the per-output counting map (a Python operator on every output record) costs; Flink's
     # own numRecordsIn of each named sink counts the same records in the JVM.
     "no-count-map": {"mode": "thread", "count_outputs": False},
