@@ -5,7 +5,8 @@ A user times out when no event of theirs follows the previous one within ``--tim
 gaps are those of the user's events in event-time order, whatever their arrival order within the
 watermark bound: events ahead of the watermark wait in keyed state until the watermark has passed
 them, and only then are folded in time order. Events behind the watermark on arrival can no longer
-be ordered and go to ``late``.
+be ordered and go to ``late``. ``--build jvm`` (jobs/jvm/inactivity_timeouts.py) runs the same
+function in the JVM.
 
     python -m jobs.inactivity_timeouts --timeout 3s --input events.jsonl --sink file --output out/
 """
@@ -21,6 +22,7 @@ from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ListState, ListStateDescriptor, ValueState, ValueStateDescriptor
 from pyflink.metrics import Counter
 
+from jobs.jvm.inactivity_timeouts import JVM
 from runner.cli import main
 from udfs.drawing import Timeouts
 from udfs.eventtime import stamped, stamped_type
@@ -182,6 +184,7 @@ JOB = Job(
     build=build,
     accounting=ACCOUNTING,
     timeline={"timeouts": Timeouts()},
+    fast_builds={"jvm": JVM},
 )
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from tests.join_inputs import random_inputs as join_streams
 from tests.join_inputs import record as join_record
 from tests.test_event_router import as_record
 from tests.test_event_router import random_events as event_router_stream
+from tests.test_inactivity_timeouts import as_records as timeout_records
+from tests.test_inactivity_timeouts import random_stream as timeouts_stream
 from tests.test_late_data import random_stream as late_data_stream
 from tests.test_moving_average import random_stream as moving_average_stream
 from tests.test_sessions import random_stream as sessions_stream
@@ -135,6 +137,16 @@ def matched(output: str, *texts: str) -> Callable[[dict[str, list[str]]], bool]:
     return check
 
 
+def inactivity_timeouts_input() -> list[dict | str]:
+    """Gaps of exactly the timeout and around it, equal times, escaped user ids, late events
+    (some respelled: they are echoed)."""
+    records: list[dict | str] = []
+    for i, record in enumerate(timeout_records(timeouts_stream(11, users=len(USERS), per_user=25, late_fraction=0.1))):
+        record = record | {"user_id": USERS[int(record["user_id"][1:])], "n": i, "v": 0.1 + 0.2}
+        records.append(respelled(record) if i % 5 == 0 else record)
+    return records
+
+
 def sessions_refired(written: dict[str, list[str]]) -> bool:
     fired = [json.loads(line) for line in written["sessions"]]
     return sessions.ACCOUNTING[0].of(fired) < sum(s["event_count"] for s in fired)
@@ -172,6 +184,11 @@ CASES: dict[
         join_inputs("purchases", "profiles"),
         ["--out-of-orderness", "2s"],
         matched("enriched", '"profile": null', '"tier": {"sku"', '"input": "own"'),
+    ),
+    "inactivity_timeouts": (
+        lambda: {"--input": inactivity_timeouts_input()},
+        ["--timeout", "3s", "--out-of-orderness", "2s"],
+        matched("timeouts", '"inactive_s": 3.0', '"user_id": "tab\\there"'),
     ),
     "sessions": (
         lambda: {"--input": sessions_input()},

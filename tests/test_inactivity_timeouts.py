@@ -133,12 +133,16 @@ def as_records(stream):
     ]
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-@pytest.mark.parametrize("seed", [1, 2])
-def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism):
+# Both builds: ``--build jvm`` runs the same function in the JVM (its state is not traced).
+@pytest.mark.parametrize(
+    "seed, parallelism, build",
+    [(1, 1, "python"), (1, 2, "python"), (2, 1, "python"), (2, 2, "python"), (1, 2, "jvm"), (2, 1, "jvm")],
+)
+def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism, build):
     stream = random_stream(seed)
     records = as_records(stream)
-    out = run(records, "--parallelism", str(parallelism), "--timeout", "3s", "--out-of-orderness", "2s")
+    argv = ["--parallelism", str(parallelism), "--timeout", "3s", "--out-of-orderness", "2s", "--build", build]
+    out = run(records, *argv, traced=build == "python")
     expected, late = reference(stream, timeout_ms=3_000, bound_ms=2_000)
     assert late, "the input must exercise late data"
     assert canonical(out["timeouts"]) == canonical([timeout(t["user_id"], t["last"], t["count"]) for t in expected])
@@ -146,10 +150,13 @@ def test_randomized_out_of_order_input_matches_brute_force(seed, parallelism):
     assert canonical(out["late"]) == canonical([r for r, e in zip(records, stream, strict=False) if id(e) in late_ids])
 
 
-def test_watermarks_far_behind_fold_everything_at_the_end_of_input():
+@pytest.mark.parametrize("build", ["python", "jvm"])
+def test_watermarks_far_behind_fold_everything_at_the_end_of_input(build):
     # With a 1 h bound no timer fires before the input ends: the final watermark resolves every gap.
     stream = random_stream(4, users=5, per_user=20, late_fraction=0)
-    out = run(as_records(stream), "--timeout", "3s", "--out-of-orderness", "1h")
+    out = run(
+        as_records(stream), "--timeout", "3s", "--out-of-orderness", "1h", "--build", build, traced=build == "python"
+    )
     expected, late = reference(stream, timeout_ms=3_000, bound_ms=3_600_000)
     assert late == [] and out["late"] == []
     assert canonical(out["timeouts"]) == canonical([timeout(t["user_id"], t["last"], t["count"]) for t in expected])

@@ -255,6 +255,7 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("late_data", ["--allowed-lateness", "10s", "--build", "jvm"], ["windows", "late"]),
         ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included
         ("inactivity_timeouts", [], ["timeouts", "late"]),
+        ("inactivity_timeouts", ["--build", "jvm"], ["timeouts", "late"]),
         ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),
         ("event_router", ["--tenants", "acme", "--execution-mode", "process"], ["valid", "tenant-acme", "late"]),
         ("event_router", ["--tenants", "acme", "--build", "jvm"], ["valid", "tenant-acme", "late"]),
