@@ -7,6 +7,8 @@ event time: ``time:T`` fires when the watermark passes the earliest event time o
 events + T (not T of wall-clock time after the first arrival, as a simulation would). Every trigger
 also sets an event-time timer at the end of time: the final watermark of a bounded input fires it,
 emitting each non-empty partial window once as ``end_of_input``. See docs/windowing.md.
+``--build jvm`` (jobs/jvm/global_triggers.py) runs the same triggers on Flink's Java window
+operator.
 
     python -m jobs.global_triggers --trigger condition:purchase --sink file --output out/
 """
@@ -24,6 +26,7 @@ from pyflink.datastream.functions import AggregateFunction, ProcessWindowFunctio
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.datastream.window import GlobalWindows, Trigger, TriggerResult
 
+from jobs.jvm.global_triggers import JVM
 from runner.cli import main
 from udfs.drawing import Firings
 from udfs.eventtime import stamped, stamped_type
@@ -267,6 +270,7 @@ JOB = Job(
     build=build,
     accounting=ACCOUNTING,
     timeline={"firings": Firings()},
+    fast_builds={"jvm": JVM},
 )
 
 if __name__ == "__main__":

@@ -77,14 +77,16 @@ def test_every_10s_of_event_time():
     assert_accounted(out, 8)
 
 
-def test_time_deadline_follows_an_earlier_out_of_order_event_and_fires_at_once_when_behind():
+@pytest.mark.parametrize("build", ["python", "jvm"])
+def test_time_deadline_follows_an_earlier_out_of_order_event_and_fires_at_once_when_behind(build):
     events = [
         at(20, user_id="a", value=1),
         at(14, user_id="a", value=2),  # deadline 30 s -> 24 s
         at(40, user_id="b", value=3),  # watermark 35 s: a's 24 s deadline fires
         at(5, user_id="a", value=4),
     ]  # deadline 15 s, already behind the watermark: fires on arrival
-    out = run_job(global_triggers.JOB, ["--trigger", "time:10s", "--out-of-orderness", "5s"], events=lines(events))
+    argv = ["--trigger", "time:10s", "--out-of-orderness", "5s", "--build", build]
+    out = run_job(global_triggers.JOB, argv, events=lines(events))
     assert canonical(out["firings"]) == canonical(
         [
             firing("a", "time", 24, [20, 14], [1, 2]),
@@ -134,16 +136,20 @@ def random_stream(seed, n=500, users=5, bound_ms=2_000):
     return [r for *_, r in sorted(arrival)]
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
+TRIGGERS = [("count:7", "count", 7), ("time:6s", "time", 6_000), ("condition:purchase", "condition", "purchase")]
+
+
+# Both builds: ``--build jvm`` runs the same triggers on Flink's Java window operator.
 @pytest.mark.parametrize(
-    "trigger, kind, arg",
-    [("count:7", "count", 7), ("time:6s", "time", 6_000), ("condition:purchase", "condition", "purchase")],
+    "trigger, kind, arg, parallelism, build",
+    [(*trigger, parallelism, "python") for trigger in TRIGGERS for parallelism in (1, 2)]
+    + [(*trigger, 1 + i % 2, "jvm") for i, trigger in enumerate(TRIGGERS)],
 )
-def test_randomized_out_of_order_input_matches_brute_force(trigger, kind, arg, parallelism):
+def test_randomized_out_of_order_input_matches_brute_force(trigger, kind, arg, parallelism, build):
     records = random_stream(len(trigger))
     out = run_job(
         global_triggers.JOB,
-        ["--parallelism", str(parallelism), "--trigger", trigger, "--out-of-orderness", "2s"],
+        ["--parallelism", str(parallelism), "--trigger", trigger, "--out-of-orderness", "2s", "--build", build],
         events=lines(records),
     )
     events = [

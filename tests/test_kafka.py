@@ -254,6 +254,7 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
         ("late_data", ["--allowed-lateness", "10s", "--build", "jvm"], ["windows", "late"]),
         ("global_triggers", ["--trigger", "count:5"], ["firings"]),  # end_of_input firings included
+        ("global_triggers", ["--trigger", "count:5", "--build", "jvm"], ["firings"]),
         ("inactivity_timeouts", [], ["timeouts", "late"]),
         ("inactivity_timeouts", ["--build", "jvm"], ["timeouts", "late"]),
         ("event_router", ["--tenants", "acme"], ["valid", "tenant-acme", "late"]),
