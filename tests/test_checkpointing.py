@@ -20,18 +20,13 @@ from runner.cli import SAMPLES
 from tests.harness import assert_same_records, checkpoints_seen, run_job, shared_state_files_seen
 
 JOBS = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
-#: Fast builds (``--build jvm``): sessions' windows are Flink's own merging window state, whose
-#: snapshot PyFlink's thread mode once broke for the Python operator; late_data's keep the
-#: trigger's note and the firing number in window state; event_router's has side outputs only;
-#: interval_join's is the SQL join's, its records written in the JVM; inactivity_timeouts' is its
-#: Java function's list and value state and its timers; global_triggers' its triggers' state.
+#: Every fast build (``--build jvm``): sessions' windows are Flink's own merging window state,
+#: whose snapshot PyFlink's thread mode once broke for the Python operator; late_data's and
+#: global_triggers' keep their triggers' notes in window state; the joins' and moving_average's
+#: state is Flink SQL's; inactivity_timeouts' is a Java function's list and value state and timers;
+#: event_router's is its side outputs only.
 FAST_BUILDS = [
-    ("sessions", ["--build", "jvm"]),
-    ("late_data", ["--build", "jvm"]),
-    ("event_router", ["--build", "jvm"]),
-    ("interval_join", ["--build", "jvm"]),
-    ("inactivity_timeouts", ["--build", "jvm"]),
-    ("global_triggers", ["--build", "jvm"]),
+    (name, ["--build", build]) for name in JOBS for build in importlib.import_module(f"jobs.{name}").JOB.fast_builds
 ]
 
 

@@ -249,6 +249,7 @@ def error_event_time(job: str, raw: str) -> int | None:
         ("window_join", [], ["matches", "consumed", "late"]),
         ("window_join", ["--build", "jvm"], ["matches", "consumed", "late"]),
         ("interval_join", ["--lower=-5s"], ["conversions", "consumed", "late"]),
+        ("interval_join", ["--lower=-5s", "--build", "jvm"], ["conversions", "consumed", "late"]),
         ("temporal_join", [], ["enriched", "consumed", "late"]),
         ("temporal_join", ["--build", "jvm"], ["enriched", "consumed", "late"]),
         ("late_data", ["--allowed-lateness", "10s"], ["windows", "late"]),  # re-fired windows included
