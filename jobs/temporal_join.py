@@ -16,15 +16,13 @@ from __future__ import annotations
 import json
 
 from pyflink.datastream import DataStream
-from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
-from pyflink.util.java_utils import to_jarray
 
 from runner.cli import main
 from udfs import joins
 from udfs.drawing import Versions
 from udfs.job import PROFILE_VERSIONS, PURCHASE_EVENTS, Job, NoOptions
-from udfs.jvm import functions
+from udfs.jvm import functions, java_strings
 
 #: Fields of a profile version that identify it rather than describe the user.
 NOT_ATTRIBUTES = ("user_id", "timestamp")
@@ -47,7 +45,7 @@ def build(t_env: StreamTableEnvironment, streams, options: NoOptions) -> dict[st
 
 
 def jvm_enriched_records():
-    return functions().joins.EnrichedPurchases(to_jarray(get_gateway().jvm.String, list(NOT_ATTRIBUTES)))
+    return functions().joins.EnrichedPurchases(java_strings(NOT_ATTRIBUTES))
 
 
 JOB = Job(

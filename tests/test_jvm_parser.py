@@ -68,6 +68,13 @@ def python_describe(schema: EventSchema, text: str) -> str:
     return "|".join(parts)
 
 
+def batches(texts: list[str]):
+    """``texts`` in batches of :data:`BATCH` lines, each written as ``EventParserProbe`` reads it
+    (a line's length in code points, ':', the line)."""
+    for start in range(0, len(texts), BATCH):
+        yield "".join(f"{len(text)}:{text}" for text in texts[start : start + BATCH])
+
+
 @pytest.fixture(scope="module")
 def java_describe() -> Callable[[list[str]], dict[str, list[str]]]:
     jar, probe_jar = functions_jar(), JARS / "test" / "pyflink-jobs-tests.jar"
@@ -100,10 +107,8 @@ def java_describe() -> Callable[[list[str]], dict[str, list[str]]]:
 
     def describe(texts: list[str]) -> dict[str, list[str]]:
         """Java's results per schema name."""
-        out: list[str] = []
-        for start in range(0, len(texts), BATCH):
-            batch = "".join(f"{len(text)}:{text}" for text in texts[start : start + BATCH])
-            out += parsing.EventParserProbe.describeAll(parsers, batch).split("\n")[:-1]
+        described = (parsing.EventParserProbe.describeAll(parsers, batch) for batch in batches(texts))
+        out = [line for text in described for line in text.split("\n")[:-1]]
         assert len(out) == len(texts) * len(SCHEMAS)
         return {schema.name: out[i :: len(SCHEMAS)] for i, schema in enumerate(SCHEMAS)}
 
@@ -117,10 +122,8 @@ def java_dumps_loads(java_describe) -> Callable[[list[str]], list[str]]:
     parsing = get_gateway().jvm.dev.pyflink.parsing
 
     def dumps_loads(texts: list[str]) -> list[str]:
-        out: list[str] = []
-        for start in range(0, len(texts), BATCH):
-            batch = "".join(f"{len(text)}:{text}" for text in texts[start : start + BATCH])
-            out += parsing.EventParserProbe.dumpsLoadsAll(batch).split("\n")[:-1]
+        written = (parsing.EventParserProbe.dumpsLoadsAll(batch) for batch in batches(texts))
+        out = [line for text in written for line in text.split("\n")[:-1]]
         assert len(out) == len(texts)
         return out
 

@@ -27,6 +27,11 @@ def functions():
     return getattr(get_gateway().jvm, PACKAGE)
 
 
+def java_strings(values) -> object:
+    """A Java ``String[]`` of ``values``, for a JVM function's constructor."""
+    return to_jarray(get_gateway().jvm.String, list(values))
+
+
 def java_map(stream: DataStream, function, output_type: TypeInformation, name: str) -> DataStream:
     """``stream`` through a Java map function, as operator ``name`` (its uid too)."""
     j_stream = stream._j_data_stream.map(function, output_type.get_java_type_info())
@@ -50,7 +55,6 @@ def json_records(rows: DataStream, fields: JsonFields, name: str) -> DataStream:
     """Rows -> one JSON object each, the row's i-th field under ``fields[i] = (name, kind)``, in
     the bytes ``json.dumps(..., ensure_ascii=False)`` writes for the same values
     (``JsonRecords.java``; tests/test_jvm_json.py compares the two)."""
-    string = get_gateway().jvm.String
-    names = to_jarray(string, [field for field, _ in fields])
-    kinds = to_jarray(string, [kind for _, kind in fields])
+    names = java_strings(field for field, _ in fields)
+    kinds = java_strings(kind for _, kind in fields)
     return java_map(rows, functions().json.JsonRecords(names, kinds), Types.STRING(), name)

@@ -20,7 +20,7 @@ from pyflink.util.java_utils import to_jarray
 
 from udfs.events import EventSchema, InvalidRecord
 from udfs.eventtime import with_event_time
-from udfs.jvm import functions, java_process
+from udfs.jvm import functions, java_process, java_strings
 
 #: What the reason says when the JVM parser rejected a record the Python parser accepts: the two
 #: parsers disagree, which is a bug (the record still ends in ``errors``, counted).
@@ -55,8 +55,8 @@ def jvm_parser(schema: EventSchema):
     gateway = get_gateway()
     fields = schema.fields
     return functions().parsing.EventParser(
-        to_jarray(gateway.jvm.String, [f.name for f in fields]),
-        to_jarray(gateway.jvm.String, [f.kind for f in fields]),
+        java_strings(f.name for f in fields),
+        java_strings(f.kind for f in fields),
         to_jarray(gateway.jvm.boolean, [f.required for f in fields]),
     )
 

@@ -10,13 +10,11 @@ from typing import Any
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
-from pyflink.java_gateway import get_gateway
-from pyflink.util.java_utils import to_jarray
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import timed_row_type
 from udfs.job import FastBuild
-from udfs.jvm import functions, java_process
+from udfs.jvm import functions, java_process, java_strings
 
 
 def jvm_build(job: str, no_value: str, negative_value: str, tenant_output: Callable[[str], str]) -> FastBuild:
@@ -24,17 +22,16 @@ def jvm_build(job: str, no_value: str, negative_value: str, tenant_output: Calla
     of ``{state}`` and ``{value}``) and whose tenant ``t`` goes to output ``tenant_output(t)``."""
 
     def build(t_env, streams, options: Any) -> dict[str, DataStream]:
-        strings = lambda values: to_jarray(get_gateway().jvm.String, list(values))  # noqa: E731
         tenants = list(options.tenants)
         router = functions().routing.RouteEvents(
             job,
-            strings(timed_row_type(ACTIVITY).get_field_names()),
+            java_strings(timed_row_type(ACTIVITY).get_field_names()),
             no_value,
             negative_value,
             "late",
             "errors",
-            strings(tenants),
-            strings(tenant_output(t) for t in tenants),
+            java_strings(tenants),
+            java_strings(tenant_output(t) for t in tenants),
         )
         valid = java_process(streams["events"], router, Types.STRING(), "route-events")
         side_outputs = ["late", "errors", *(tenant_output(t) for t in tenants)]

@@ -9,17 +9,15 @@ from typing import Any
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream
-from pyflink.java_gateway import get_gateway
-from pyflink.util.java_utils import to_jarray
 
 from udfs.events import ACTIVITY
 from udfs.eventtime import stamped, stamped_type, timed_row_type
 from udfs.job import FastBuild
-from udfs.jvm import functions
+from udfs.jvm import functions, java_strings
 
 
 def build(t_env, streams, options: Any) -> dict[str, DataStream]:
-    fields = to_jarray(get_gateway().jvm.String, timed_row_type(ACTIVITY).get_field_names())
+    fields = java_strings(timed_row_type(ACTIVITY).get_field_names())
     timers = functions().timers.InactivityTimeouts(options.timeout_ms, fields)
     timeouts = (
         streams["events"]

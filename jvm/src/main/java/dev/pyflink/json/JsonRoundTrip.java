@@ -199,7 +199,7 @@ public final class JsonRoundTrip {
             }
         }
         if (escaped) {
-            PythonJsonWriter.appendString(out, decode(i + 1, j), false);
+            PythonJsonWriter.appendString(out, unescape(s, i + 1, j), false);
         } else {
             // No escapes, so no quote, backslash or control character either: json.dumps writes
             // every other character as it is (ensure_ascii=False).
@@ -208,8 +208,12 @@ public final class JsonRoundTrip {
         return j + 1;
     }
 
-    /** The value of a string's contents [from, to); a pair of escaped surrogates stays two chars. */
-    private String decode(int from, int to) {
+    /**
+     * The value of the contents [from, to) of a JSON string in {@code s}, already validated (by
+     * {@code PythonJsonReader}): escapes decoded; a pair of escaped surrogates stays two chars, the
+     * one character Python reads.
+     */
+    public static String unescape(String s, int from, int to) {
         StringBuilder text = new StringBuilder(to - from);
         int j = from;
         while (j < to) {

@@ -1,5 +1,6 @@
 package dev.pyflink.parsing;
 
+import dev.pyflink.json.JsonRoundTrip;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -280,43 +281,7 @@ final class PythonJsonReader {
 
     /** The value of a string's contents [from, to), already validated by {@link #string}. */
     private String decode(int from, int to) {
-        StringBuilder out = new StringBuilder(to - from);
-        int j = from;
-        while (j < to) {
-            char c = s.charAt(j);
-            if (c != '\\') {
-                out.append(c);
-                j++;
-                continue;
-            }
-            char e = s.charAt(j + 1);
-            switch (e) {
-                case 'u':
-                    // A pair of escaped surrogates is two UTF-16 chars here: Python's one character.
-                    out.append((char) hex4(j + 2));
-                    j += 6;
-                    continue;
-                case 'b':
-                    out.append('\b');
-                    break;
-                case 'f':
-                    out.append('\f');
-                    break;
-                case 'n':
-                    out.append('\n');
-                    break;
-                case 'r':
-                    out.append('\r');
-                    break;
-                case 't':
-                    out.append('\t');
-                    break;
-                default:  // '"', '\\', '/'
-                    out.append(e);
-            }
-            j += 2;
-        }
-        return out.toString();
+        return JsonRoundTrip.unescape(s, from, to);
     }
 
     /** The array at i (its '['); sets {@link #lone} for the whole array. */

@@ -1,6 +1,8 @@
 package dev.pyflink.parsing;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.CRC32;
 
 import dev.pyflink.json.JsonRoundTrip;
@@ -25,17 +27,11 @@ public final class EventParserProbe {
      */
     public static String describeAll(EventParser[] parsers, String batch) {
         StringBuilder out = new StringBuilder();
-        int i = 0;
-        while (i < batch.length()) {
-            int colon = batch.indexOf(':', i);
-            int codePoints = Integer.parseInt(batch, i, colon, 10);
-            int end = batch.offsetByCodePoints(colon + 1, codePoints);
-            String line = batch.substring(colon + 1, end);
+        for (String line : lines(batch)) {
             for (EventParser parser : parsers) {
                 describe(parser.parse(line), out);
                 out.append('\n');
             }
-            i = end;
         }
         return out.toString();
     }
@@ -47,21 +43,29 @@ public final class EventParserProbe {
      */
     public static String dumpsLoadsAll(String batch) {
         StringBuilder out = new StringBuilder();
-        int i = 0;
-        while (i < batch.length()) {
-            int colon = batch.indexOf(':', i);
-            int codePoints = Integer.parseInt(batch, i, colon, 10);
-            int end = batch.offsetByCodePoints(colon + 1, codePoints);
-            String line = batch.substring(colon + 1, end);
+        for (String line : lines(batch)) {
             if (line.indexOf('\uFFFD') < 0 && new PythonJsonReader(line, new String[0]).read()) {
                 JsonRoundTrip.appendDumpsLoads(out, line);
             } else {
                 out.append('!');
             }
             out.append('\n');
-            i = end;
         }
         return out.toString();
+    }
+
+    /** The lines of a batch, each written as its length in code points, ':', the line. */
+    private static List<String> lines(String batch) {
+        List<String> lines = new ArrayList<>();
+        int i = 0;
+        while (i < batch.length()) {
+            int colon = batch.indexOf(':', i);
+            int codePoints = Integer.parseInt(batch, i, colon, 10);
+            int end = batch.offsetByCodePoints(colon + 1, codePoints);
+            lines.add(batch.substring(colon + 1, end));
+            i = end;
+        }
+        return lines;
     }
 
     private static void describe(Row row, StringBuilder out) {
